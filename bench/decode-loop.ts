@@ -1,0 +1,199 @@
+/**
+ * Decode-loop benchmark: the binding's overhead as a ratio.
+ *
+ * For 8 and 16 sequences, 64 decode steps of one token per sequence on the random ~130M F16
+ * model, measured three ways in one process, interleaved round by round (the machine is shared
+ * and noisy, so we compare medians of ratios within one run):
+ *   - floor: the addon's synchronous decode on the JS thread, no sampling, no JS per row;
+ *   - async: the addon's asynchronous decode (worker thread), no sampling;
+ *   - backend: the full backend path (validate, pack, async decode with fused sampling at
+ *     temperature 1 / top-p 0.95 / top-k 40 plus 1 top logprob, unpack), feeding the drawn tokens back.
+ * If llama.cpp's own llama-batched-bench has been built (bench/peer, see that README), its
+ * text-generation rate at the same batch sizes is reported too.
+ *
+ * Usage: npx tsx bench/decode-loop.ts [--rounds N] [--steps N] [--threads N]
+ * Writes the figures to the console and replaces the "Decode loop" section of bench/RESULTS.md.
+ */
+import { parseArgs } from 'node:util';
+import { LlamaBackend } from '../src/backend/llama/llama-backend.ts';
+import { loadAddon } from '../src/backend/llama/load-addon.ts';
+import type { NativeBatch, NativeContext } from '../src/backend/llama/native-addon.ts';
+import type { SequenceChunk } from '../src/backend/model-backend.ts';
+import { ensureModel } from '../src/gguf/model-cache.ts';
+import { median, runBatchedBench, writeResultsSection } from './bench-support.ts';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    steps: { type: 'string', default: '64' },
+    threads: { type: 'string' },
+    prompt: { type: 'string', default: '32' },
+  },
+});
+const rounds = Number(values.rounds);
+const steps = Number(values.steps);
+const promptLength = Number(values.prompt);
+const SEQUENCE_COUNTS = [8, 16];
+const MAX_SEQUENCES = 16;
+const CONTEXT = MAX_SEQUENCES * (promptLength + steps + 8);
+
+const modelPath = await ensureModel({ preset: 'random-130m-f16' });
+const { addon, info } = loadAddon('cpu');
+const threads = values.threads !== undefined ? Number(values.threads) : addon.physicalCores();
+const backend = await LlamaBackend.load({
+  modelPath,
+  variant: 'cpu',
+  contextSize: CONTEXT,
+  maxSequences: MAX_SEQUENCES,
+  threads,
+});
+const rawModel = await addon.loadModel(modelPath, { gpuLayers: 0, useMmap: true, vocabOnly: false });
+const rawContext = await rawModel.createContext({
+  contextSize: CONTEXT,
+  batchSize: 512,
+  microBatchSize: 512,
+  maxSequences: MAX_SEQUENCES,
+  unifiedKv: true,
+  threads,
+  flashAttention: 'auto',
+  embeddings: false,
+});
+const vocab = backend.info.vocabSize;
+
+/** A deterministic pseudo-random token stream for prompts and for the raw loops. */
+let state = 12345;
+const nextToken = (): number => {
+  state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+  return state % vocab;
+};
+
+function stepBatch(sequences: number, position: number, outputs: boolean): NativeBatch {
+  const tokens = Int32Array.from({ length: sequences }, nextToken);
+  const positions = new Int32Array(sequences).fill(position);
+  const sequenceIds = Int32Array.from({ length: sequences }, (_, i) => i);
+  return { tokens, positions, sequenceIds, outputs: new Uint8Array(sequences).fill(outputs ? 1 : 0) };
+}
+
+async function prefillRaw(context: NativeContext, sequences: number): Promise<void> {
+  context.kvClear();
+  for (let s = 0; s < sequences; s++) {
+    const tokens = Int32Array.from({ length: promptLength }, nextToken);
+    await context.decode({
+      tokens,
+      positions: Int32Array.from({ length: promptLength }, (_, i) => i),
+      sequenceIds: new Int32Array(promptLength).fill(s),
+      outputs: new Uint8Array(promptLength),
+    });
+  }
+}
+
+/** ms per step of the synchronous, sampling-free decode. */
+async function floorLoop(sequences: number): Promise<number> {
+  await prefillRaw(rawContext, sequences);
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) rawContext.decodeSync(stepBatch(sequences, promptLength + i, true));
+  return (performance.now() - start) / steps;
+}
+
+/** ms per step of the asynchronous decode, no sampling. */
+async function asyncLoop(sequences: number): Promise<number> {
+  await prefillRaw(rawContext, sequences);
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) await rawContext.decode(stepBatch(sequences, promptLength + i, true));
+  return (performance.now() - start) / steps;
+}
+
+/** ms per step of the backend path with fused sampling, feeding drawn tokens back. */
+async function backendLoop(sequences: number, round: number): Promise<number> {
+  backend.kv.clear();
+  const prompts: SequenceChunk[] = Array.from({ length: sequences }, (_, s) => ({
+    sequenceId: s,
+    startPosition: 0,
+    tokens: Array.from({ length: promptLength }, nextToken),
+    rows: [],
+  }));
+  for (const chunk of prompts) await backend.decode({ chunks: [chunk] });
+  let last = prompts.map((chunk) => chunk.tokens[chunk.tokens.length - 1]!);
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) {
+    const result = await backend.decode({
+      chunks: last.map((token, s) => ({
+        sequenceId: s,
+        startPosition: promptLength + i,
+        tokens: [token],
+        rows: [
+          {
+            offset: 0,
+            sampling: {
+              temperature: 1,
+              topK: 40,
+              topP: 0.95,
+              minP: 0,
+              seed: BigInt(round * 1_000_003 + i * 64 + s),
+              allowedTokens: null,
+            },
+            topLogprobs: 1,
+            targetToken: null,
+            returnLogits: false,
+          },
+        ],
+      })),
+    });
+    last = result.rows.map((row) => row.token!);
+  }
+  return (performance.now() - start) / steps;
+}
+
+interface Figures {
+  floor: number[];
+  async: number[];
+  backend: number[];
+}
+
+console.log(`llama.cpp ${info.llamaVersion}; ${info.systemInfo}`);
+console.log(`model ${backend.info.description}, ${(backend.info.parameterCount / 1e6).toFixed(0)}M params, threads ${threads}`);
+const figures = new Map<number, Figures>();
+for (const sequences of SEQUENCE_COUNTS) figures.set(sequences, { floor: [], async: [], backend: [] });
+await floorLoop(8); // warm-up
+for (let round = 0; round < rounds; round++) {
+  for (const sequences of SEQUENCE_COUNTS) {
+    const f = figures.get(sequences)!;
+    f.floor.push(await floorLoop(sequences));
+    f.async.push(await asyncLoop(sequences));
+    f.backend.push(await backendLoop(sequences, round));
+  }
+}
+
+const lines = [
+  `| sequences | floor ms/step | async ms/step | backend ms/step | backend tok/s | backend / floor |`,
+  `|---:|---:|---:|---:|---:|---:|`,
+];
+for (const [sequences, f] of figures) {
+  const floor = median(f.floor);
+  const backendMs = median(f.backend);
+  const ratios = f.backend.map((b, i) => b / f.floor[i]!);
+  lines.push(
+    `| ${sequences} | ${floor.toFixed(2)} | ${median(f.async).toFixed(2)} | ${backendMs.toFixed(2)} | ` +
+      `${((sequences * 1000) / backendMs).toFixed(1)} | ${median(ratios).toFixed(3)} |`,
+  );
+}
+const peer = runBatchedBench(modelPath, SEQUENCE_COUNTS, promptLength, steps, threads);
+if (peer !== null) {
+  lines.push('', '| sequences | llama-batched-bench tg tok/s | backend tok/s / llama-batched-bench |', '|---:|---:|---:|');
+  for (const [sequences, tokensPerSecond] of peer) {
+    const ours = (sequences * 1000) / median(figures.get(sequences)!.backend);
+    lines.push(`| ${sequences} | ${tokensPerSecond.toFixed(1)} | ${(ours / tokensPerSecond).toFixed(3)} |`);
+  }
+} else {
+  lines.push('', 'llama-batched-bench not built (bench/peer): no peer figure in this run.');
+}
+const table = lines.join('\n');
+console.log(table);
+writeResultsSection(
+  'Decode loop',
+  `\`npx tsx bench/decode-loop.ts --rounds ${rounds} --steps ${steps}\`, ${new Date().toISOString()}, ` +
+    `${threads} threads, medians of ${rounds} interleaved rounds, prompt ${promptLength} tokens per sequence.\n\n${table}`,
+);
+rawContext.dispose();
+rawModel.dispose();
+await backend.dispose();

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FakeBackend } from './fake-backend.ts';
+import type { OutputRow, RowSampling } from './model-backend.ts';
+
+const VOCAB = 259;
+/** Next token is always the previous token + 1 (mod 256), with margin 5 over the rest. */
+function successorLogits(tokens: readonly number[]): Float32Array {
+  const logits = new Float32Array(VOCAB);
+  logits[(tokens[tokens.length - 1]! + 1) % 256] = 5;
+  return logits;
+}
+
+const greedy: RowSampling = { temperature: 0, topK: 0, topP: 1, minP: 0, seed: 0n, allowedTokens: null };
+const lastRow = (offset: number, sampling: RowSampling | null = greedy): OutputRow => ({
+  offset,
+  sampling,
+  topLogprobs: 0,
+  targetToken: null,
+  returnLogits: false,
+});
+
+describe('FakeBackend', () => {
+  it('decodes scripted logits and samples each row', async () => {
+    const backend = new FakeBackend({ logits: successorLogits });
+    const result = await backend.decode({
+      chunks: [
+        { sequenceId: 0, startPosition: 0, tokens: [97, 98], rows: [lastRow(0), lastRow(1)] },
+        { sequenceId: 3, startPosition: 0, tokens: [10], rows: [lastRow(0)] },
+      ],
+    });
+    assert.deepEqual(result.rows.map((r) => r.token), [98, 99, 11]);
+    assert.equal(backend.kv.usedCells(), 3);
+    assert.deepEqual(backend.kv.tokensOf(0), [97, 98]);
+  });
+
+  it('requires positions to continue each sequence', async () => {
+    const backend = new FakeBackend({ logits: successorLogits });
+    await backend.decode({ chunks: [{ sequenceId: 0, startPosition: 0, tokens: [1], rows: [] }] });
+    await assert.rejects(
+      backend.decode({ chunks: [{ sequenceId: 0, startPosition: 5, tokens: [1], rows: [] }] }),
+      /must continue at position 1/,
+    );
+  });
+
+  it('rejects invalid requests naming the field', async () => {
+    const backend = new FakeBackend({ logits: successorLogits });
+    const bad = [
+      { sequenceId: 16, startPosition: 0, tokens: [1], rows: [] },
+      { sequenceId: 0, startPosition: 0, tokens: [VOCAB], rows: [] },
+      { sequenceId: 0, startPosition: 0, tokens: [], rows: [] },
+      { sequenceId: 0, startPosition: 0, tokens: [1], rows: [lastRow(1)] },
+      { sequenceId: 0, startPosition: 0, tokens: [1], rows: [{ ...lastRow(0), topLogprobs: -1 }] },
+    ];
+    const messages = [/sequenceId/, /tokens\[0\]/, /tokens is empty/, /offset/, /topLogprobs/];
+    for (const [i, chunk] of bad.entries()) {
+      await assert.rejects(backend.decode({ chunks: [chunk] }), messages[i]);
+    }
+    assert.equal(backend.kv.usedCells(), 0);
+  });
+
+  it('rejects a second decode while one is in flight', async () => {
+    const backend = new FakeBackend({ logits: successorLogits });
+    const chunk = { sequenceId: 0, startPosition: 0, tokens: [1], rows: [] };
+    const first = backend.decode({ chunks: [chunk] });
+    await assert.rejects(backend.decode({ chunks: [{ ...chunk, sequenceId: 1 }] }), /in flight/);
+    await first;
+  });
+
+  it('shares cells on copy under unified KV and frees them when the last holder goes', async () => {
+    const backend = new FakeBackend({ logits: successorLogits });
+    await backend.decode({ chunks: [{ sequenceId: 0, startPosition: 0, tokens: [1, 2, 3], rows: [] }] });
+    backend.kv.copy(0, 1, 0, null);
+    assert.equal(backend.kv.usedCells(), 3);
+    backend.kv.remove(0, 0, null);
+    assert.equal(backend.kv.usedCells(), 3);
+    assert.deepEqual(backend.kv.tokensOf(1), [1, 2, 3]);
+    backend.kv.remove(1, 1, null);
+    assert.equal(backend.kv.usedCells(), 1);
+    assert.deepEqual(backend.kv.positions(1), { min: 0, max: 0 });
+  });
+
+  it('copies whole sequences only under per-sequence KV', async () => {
+    const backend = new FakeBackend({ logits: successorLogits, kvLayout: { unified: false, cellsPerSequence: 4 } });
+    await backend.decode({ chunks: [{ sequenceId: 0, startPosition: 0, tokens: [1, 2, 3], rows: [] }] });
+    assert.throws(() => backend.kv.copy(0, 1, 0, 2), /whole-sequence/);
+    backend.kv.copy(0, 1, 0, null);
+    assert.equal(backend.kv.usedCells(), 6);
+    await assert.rejects(
+      backend.decode({ chunks: [{ sequenceId: 1, startPosition: 3, tokens: [4, 5], rows: [] }] }),
+      /no KV slot/,
+    );
+  });
+
+  it('fails a step that does not fit the unified pool', async () => {
+    const backend = new FakeBackend({ logits: successorLogits, kvLayout: { totalCells: 4 } });
+    await assert.rejects(
+      backend.decode({
+        chunks: [
+          { sequenceId: 0, startPosition: 0, tokens: [1, 2, 3], rows: [] },
+          { sequenceId: 1, startPosition: 0, tokens: [1, 2], rows: [] },
+        ],
+      }),
+      /no KV slot/,
+    );
+    assert.equal(backend.kv.usedCells(), 0);
+  });
+});

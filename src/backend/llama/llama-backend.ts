@@ -1,0 +1,180 @@
+/**
+ * The ModelBackend over llama.cpp: one model, one context, through our addon.
+ *
+ * Owns: turning backend options into model and context parameters (threads default to physical
+ * cores, KV mode, batch sizes), the decode path (validate -> pack -> one native decode with fused
+ * sampling -> unpack), the KV operations, and disposal order (context before model). The only
+ * module, with its siblings in this folder, that touches the addon.
+ */
+import type {
+  DecodeRequest,
+  DecodeResult,
+  KvLayout,
+  KvSequenceOperations,
+  ModelBackend,
+  ModelInfo,
+} from '../model-backend.ts';
+import { validateDecodeRequest } from '../validate-decode-request.ts';
+import { LlamaTokenizer } from './llama-tokenizer.ts';
+import { type KernelVariant, loadAddon } from './load-addon.ts';
+import type { NativeContext, NativeInitInfo, NativeModel } from './native-addon.ts';
+import { packStep, unpackRows } from './pack-batch.ts';
+
+export interface LlamaBackendOptions {
+  /** Path of a GGUF file. */
+  readonly modelPath: string;
+  /** Kernel build: cpu | cuda | vulkan | auto (default auto). */
+  readonly variant?: KernelVariant;
+  /** Layers to offload to the GPU; -1 = all (default), ignored by the cpu build. */
+  readonly gpuLayers?: number;
+  /** Total KV cells over all sequences (default: the model's training context). */
+  readonly contextSize?: number;
+  /** Most sequences decoded together (default 16). */
+  readonly maxSequences?: number;
+  /** Most tokens per decode (default 512) and the physical micro-batch (default = batchSize). */
+  readonly batchSize?: number;
+  readonly microBatchSize?: number;
+  /** Unified KV (a copy shares cells) or one stream per sequence (default true). */
+  readonly unifiedKv?: boolean;
+  /** Decode threads (default: physical cores). */
+  readonly threads?: number;
+  readonly flashAttention?: 'auto' | 'on' | 'off';
+  /** Produce embeddings instead of logits (embedding models). */
+  readonly embeddings?: boolean;
+  readonly useMmap?: boolean;
+}
+
+function orNull(token: number): number | null {
+  return token < 0 ? null : token;
+}
+
+function describeModel(model: NativeModel, tokenizer: LlamaTokenizer): ModelInfo {
+  const info = model.info;
+  return {
+    vocabSize: info.vocabSize,
+    trainContextLength: info.trainContextLength,
+    embeddingLength: info.embeddingLength,
+    layerCount: info.layerCount,
+    parameterCount: info.parameterCount,
+    sizeBytes: info.sizeBytes,
+    description: info.description,
+    bosToken: orNull(info.bosToken),
+    eosToken: orNull(info.eosToken),
+    eotToken: orNull(info.eotToken),
+    addBos: info.addBos,
+    endOfGenerationTokens: tokenizer.endOfGenerationTokens(),
+    chatTemplate: model.chatTemplate(),
+    metadata: model.metadata(),
+    poolingType: info.poolingType,
+  };
+}
+
+class LlamaKvOperations implements KvSequenceOperations {
+  readonly #context: NativeContext;
+
+  constructor(context: NativeContext) {
+    this.#context = context;
+  }
+
+  remove(sequenceId: number, from: number, to: number | null): boolean {
+    return this.#context.kvRemove(sequenceId, from, to ?? -1);
+  }
+
+  copy(source: number, destination: number, from: number, to: number | null): void {
+    this.#context.kvCopy(source, destination, from, to ?? -1);
+  }
+
+  keepOnly(sequenceId: number): void {
+    this.#context.kvKeep(sequenceId);
+  }
+
+  shift(sequenceId: number, from: number, to: number | null, delta: number): void {
+    this.#context.kvShift(sequenceId, from, to ?? -1, delta);
+  }
+
+  positions(sequenceId: number): { readonly min: number; readonly max: number } | null {
+    const max = this.#context.kvMaxPosition(sequenceId);
+    return max < 0 ? null : { min: this.#context.kvMinPosition(sequenceId), max };
+  }
+
+  clear(): void {
+    this.#context.kvClear();
+  }
+}
+
+export class LlamaBackend implements ModelBackend {
+  readonly info: ModelInfo;
+  readonly tokenizer: LlamaTokenizer;
+  readonly kvLayout: KvLayout;
+  readonly kv: KvSequenceOperations;
+  /** What the loaded kernels are (version, CPU features, devices). */
+  readonly kernels: NativeInitInfo;
+  readonly #model: NativeModel;
+  readonly #context: NativeContext;
+  #disposed = false;
+
+  private constructor(model: NativeModel, context: NativeContext, kernels: NativeInitInfo) {
+    this.#model = model;
+    this.#context = context;
+    this.kernels = kernels;
+    this.tokenizer = new LlamaTokenizer(model);
+    this.info = describeModel(model, this.tokenizer);
+    const c = context.info;
+    this.kvLayout = {
+      totalCells: c.contextSize,
+      cellsPerSequence: c.sequenceContextSize,
+      maxSequences: c.maxSequences,
+      maxBatchTokens: c.batchSize,
+      unified: c.unifiedKv,
+    };
+    this.kv = new LlamaKvOperations(context);
+  }
+
+  /** Load the model and create its context. */
+  static async load(options: LlamaBackendOptions): Promise<LlamaBackend> {
+    const { addon, info: kernels } = loadAddon(options.variant ?? 'auto');
+    const model = await addon.loadModel(options.modelPath, {
+      gpuLayers: options.gpuLayers ?? -1,
+      useMmap: options.useMmap ?? true,
+      vocabOnly: false,
+    });
+    try {
+      const batchSize = options.batchSize ?? 512;
+      const context = await model.createContext({
+        contextSize: options.contextSize ?? model.info.trainContextLength,
+        batchSize,
+        microBatchSize: options.microBatchSize ?? batchSize,
+        maxSequences: options.maxSequences ?? 16,
+        unifiedKv: options.unifiedKv ?? true,
+        threads: options.threads ?? addon.physicalCores(),
+        flashAttention: options.flashAttention ?? 'auto',
+        embeddings: options.embeddings ?? false,
+      });
+      return new LlamaBackend(model, context, kernels);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+  }
+
+  async decode(request: DecodeRequest): Promise<DecodeResult> {
+    if (this.#disposed) throw new Error('backend is disposed');
+    const tokenCount = validateDecodeRequest(request, this.kvLayout, this.info.vocabSize);
+    const step = packStep(request, this.info.vocabSize, tokenCount);
+    const result = await this.#context.decode(step.batch, step.sampling);
+    const rows =
+      step.sampling === undefined
+        ? []
+        : unpackRows(result, this.info.vocabSize, step.sampling.returnLogits);
+    return { rows, decodeMs: result.decodeMs, sampleMs: result.sampleMs };
+  }
+
+  dispose(): Promise<void> {
+    if (!this.#disposed) {
+      this.#disposed = true;
+      this.#context.dispose();
+      this.#model.dispose();
+    }
+    return Promise.resolve();
+  }
+}

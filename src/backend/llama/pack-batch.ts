@@ -1,0 +1,128 @@
+/**
+ * Translates between the backend interface's plain data and the addon's typed arrays.
+ *
+ * Owns: flattening a DecodeRequest into one NativeBatch plus one NativeSamplingSpec (output rows
+ * in batch order, per-row parameters, shared allowed-token masks), and turning the addon's flat
+ * result arrays back into RowResults.
+ */
+import type { DecodeRequest, RowResult, TokenLogprob } from '../model-backend.ts';
+import type { NativeBatch, NativeDecodeResult, NativeSamplingSpec } from './native-addon.ts';
+
+export interface PackedStep {
+  readonly batch: NativeBatch;
+  /** Undefined when no row wants output. */
+  readonly sampling: NativeSamplingSpec | undefined;
+  readonly rowCount: number;
+}
+
+/** Flatten a validated request. Output rows come out in chunk order, then offset order. */
+export function packStep(request: DecodeRequest, vocabSize: number, tokenCount: number): PackedStep {
+  const tokens = new Int32Array(tokenCount);
+  const positions = new Int32Array(tokenCount);
+  const sequenceIds = new Int32Array(tokenCount);
+  const outputs = new Uint8Array(tokenCount);
+  let rowCount = 0;
+  let maskCount = 0;
+  let at = 0;
+  for (const chunk of request.chunks) {
+    for (let i = 0; i < chunk.tokens.length; i++) {
+      tokens[at + i] = chunk.tokens[i]!;
+      positions[at + i] = chunk.startPosition + i;
+      sequenceIds[at + i] = chunk.sequenceId;
+    }
+    for (const row of chunk.rows) {
+      outputs[at + row.offset] = 1;
+      rowCount++;
+      if (row.sampling?.allowedTokens) maskCount++;
+    }
+    at += chunk.tokens.length;
+  }
+  const batch = { tokens, positions, sequenceIds, outputs };
+  if (rowCount === 0) return { batch, sampling: undefined, rowCount };
+
+  const words = Math.ceil(vocabSize / 32);
+  const sample = new Uint8Array(rowCount);
+  const temperature = new Float32Array(rowCount);
+  const topK = new Int32Array(rowCount);
+  const topP = new Float32Array(rowCount).fill(1);
+  const minP = new Float32Array(rowCount);
+  const seeds = new BigUint64Array(rowCount);
+  const topLogprobs = new Int32Array(rowCount);
+  const targetTokens = new Int32Array(rowCount).fill(-1);
+  const returnLogits = new Uint8Array(rowCount);
+  const allowedMasks = maskCount > 0 ? new Uint32Array(maskCount * words) : undefined;
+  const maskIndex = maskCount > 0 ? new Int32Array(rowCount).fill(-1) : undefined;
+  let r = 0;
+  let m = 0;
+  for (const chunk of request.chunks) {
+    for (const row of chunk.rows) {
+      topLogprobs[r] = row.topLogprobs;
+      if (row.targetToken !== null) targetTokens[r] = row.targetToken;
+      returnLogits[r] = row.returnLogits ? 1 : 0;
+      const s = row.sampling;
+      if (s !== null) {
+        sample[r] = 1;
+        temperature[r] = s.temperature;
+        topK[r] = s.topK;
+        topP[r] = s.topP;
+        minP[r] = s.minP;
+        seeds[r] = s.seed;
+        if (s.allowedTokens !== null && allowedMasks && maskIndex) {
+          allowedMasks.set(s.allowedTokens, m * words);
+          maskIndex[r] = m++;
+        }
+      }
+      r++;
+    }
+  }
+  const sampling: NativeSamplingSpec = {
+    sample,
+    temperature,
+    topK,
+    topP,
+    minP,
+    seeds,
+    topLogprobs,
+    targetTokens,
+    returnLogits,
+    ...(allowedMasks && maskIndex ? { allowedMasks, maskIndex } : {}),
+  };
+  return { batch, sampling, rowCount };
+}
+
+/**
+ * Turn the addon's flat arrays into one RowResult per output row. `returnLogits` is the spec's
+ * flag per row: the logits buffer holds those rows only, in row order.
+ */
+export function unpackRows(
+  result: NativeDecodeResult,
+  vocabSize: number,
+  returnLogits: Uint8Array,
+): RowResult[] {
+  const rows: RowResult[] = [];
+  let logitsRow = 0;
+  for (let r = 0; r < result.tokens.length; r++) {
+    const top: TokenLogprob[] = [];
+    for (let k = 0; k < result.topCount; k++) {
+      const token = result.topTokens[r * result.topCount + k]!;
+      if (token < 0) break;
+      top.push({ token, logprob: result.topLogprobs[r * result.topCount + k]! });
+    }
+    const token = result.tokens[r]!;
+    const targetRank = result.targetRanks[r]!;
+    let logits: Float32Array | null = null;
+    if (returnLogits[r] === 1) {
+      logits = result.logits.slice(logitsRow * vocabSize, (logitsRow + 1) * vocabSize);
+      logitsRow++;
+    }
+    rows.push({
+      token: token < 0 ? null : token,
+      logprob: result.logprobs[r]!,
+      rank: result.ranks[r]!,
+      top,
+      target: targetRank > 0 ? { logprob: result.targetLogprobs[r]!, rank: targetRank } : null,
+      logits,
+    });
+  }
+  return rows;
+}

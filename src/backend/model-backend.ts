@@ -1,0 +1,173 @@
+/**
+ * The backend boundary: the only thing the engine sees of a model.
+ *
+ * Owns: the plain-data shapes of one decode step (which tokens of which sequence go in, which
+ * rows come out, how each output row is sampled and scored), the KV sequence operations, the
+ * tokenizer view and the model facts. Implementations: `llama/llama-backend.ts` (llama.cpp through
+ * our addon) and `fake-backend.ts` (scripted logits, for engine tests). Nothing here knows about
+ * HTTP, JSON or the addon.
+ */
+
+/** Facts about the loaded model, read once. Token ids are null where the model has none. */
+export interface ModelInfo {
+  /** Number of token ids (logits per row). */
+  readonly vocabSize: number;
+  /** Context length the model was trained with (GGUF `<arch>.context_length`). */
+  readonly trainContextLength: number;
+  readonly embeddingLength: number;
+  readonly layerCount: number;
+  readonly parameterCount: number;
+  readonly sizeBytes: number;
+  /** llama.cpp's one-line description, e.g. "llama ?B F16". */
+  readonly description: string;
+  readonly bosToken: number | null;
+  readonly eosToken: number | null;
+  readonly eotToken: number | null;
+  /** Whether tokenize(addSpecial=true) prepends BOS. */
+  readonly addBos: boolean;
+  /** Every token that ends generation (EOS, EOT, ...), ascending. */
+  readonly endOfGenerationTokens: readonly number[];
+  /** `tokenizer.chat_template`, or null. */
+  readonly chatTemplate: string | null;
+  /** All GGUF metadata as strings. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Pooling of an embedding model ("none" | "mean" | "cls" | "last" | "rank" | "unspecified"). */
+  readonly poolingType: string;
+}
+
+/** Tokenizer and per-token facts, as the engine's detokenizer and stop checker need them. */
+export interface Tokenizer {
+  /** Text to token ids. `addSpecial` adds BOS/EOS as the model wants; `parseSpecial` maps "<|im_end|>" text to its token. */
+  tokenize(text: string, options: { addSpecial: boolean; parseSpecial: boolean }): number[];
+  /** Token ids to text. `skipSpecial` drops control tokens' text. */
+  detokenize(tokens: readonly number[], options: { skipSpecial: boolean }): string;
+  /** The raw bytes of one token's piece (control tokens render as their text). */
+  tokenBytes(token: number): Uint8Array;
+  /** True for control/special tokens (those `skipSpecial` drops). */
+  isSpecial(token: number): boolean;
+  /** True for tokens that end generation (EOS, EOT). */
+  isEndOfGeneration(token: number): boolean;
+}
+
+/** How one output row draws its token. Disabled values: topK <= 0, topP = 1, minP = 0. */
+export interface RowSampling {
+  /** < 1e-5 means greedy (argmax, lowest id on ties). */
+  readonly temperature: number;
+  readonly topK: number;
+  readonly topP: number;
+  readonly minP: number;
+  /** The draw's seed; the row's result depends on nothing else (not on the batch). */
+  readonly seed: bigint;
+  /**
+   * Optional allowed-token bitmask, ceil(vocabSize / 32) words; bit t%32 of word t>>5 set means
+   * token t may be drawn. Disallowed tokens are removed before temperature.
+   */
+  readonly allowedTokens: Uint32Array | null;
+}
+
+/** One output row: the logits after the token at `offset` of its chunk. */
+export interface OutputRow {
+  /** Index of the token inside its chunk whose next-token distribution this row is. */
+  readonly offset: number;
+  /** Draw a token with these settings, or null to only score. */
+  readonly sampling: RowSampling | null;
+  /** How many top raw logprobs to report (0 for none). */
+  readonly topLogprobs: number;
+  /** A token whose raw logprob and rank to report (e.g. the next prompt token), or null. */
+  readonly targetToken: number | null;
+  /** Copy the raw logits out (costs vocabSize floats). */
+  readonly returnLogits: boolean;
+}
+
+/** One sequence's consecutive tokens in a step, at positions startPosition, startPosition+1, ... */
+export interface SequenceChunk {
+  readonly sequenceId: number;
+  readonly startPosition: number;
+  readonly tokens: readonly number[];
+  /** Output rows, offsets strictly ascending. */
+  readonly rows: readonly OutputRow[];
+}
+
+/** A whole step: every chunk goes into one batched decode. */
+export interface DecodeRequest {
+  readonly chunks: readonly SequenceChunk[];
+}
+
+export interface TokenLogprob {
+  readonly token: number;
+  /** Raw log-softmax of the unprocessed logits. */
+  readonly logprob: number;
+}
+
+/** Results for one OutputRow. Logprobs are always raw (of the model's logits, before any processing). */
+export interface RowResult {
+  /** The drawn token, or null when the row was not sampled. */
+  readonly token: number | null;
+  /** Raw logprob and rank (1 = most likely) of the drawn token; NaN / 0 when not sampled. */
+  readonly logprob: number;
+  readonly rank: number;
+  /** Top raw logprobs, descending, ties by lower id. */
+  readonly top: readonly TokenLogprob[];
+  /** Raw logprob and rank of the row's target token, null when none was asked. */
+  readonly target: { readonly logprob: number; readonly rank: number } | null;
+  readonly logits: Float32Array | null;
+}
+
+export interface DecodeResult {
+  /** One entry per OutputRow, chunk by chunk in request order. */
+  readonly rows: readonly RowResult[];
+  /** Milliseconds spent in the forward pass and in sampling/scoring. */
+  readonly decodeMs: number;
+  readonly sampleMs: number;
+}
+
+/** How the KV memory is laid out, fixed at context creation. */
+export interface KvLayout {
+  /** Total cells (tokens) over all sequences. */
+  readonly totalCells: number;
+  /** Cells one sequence may hold (totalCells when unified). */
+  readonly cellsPerSequence: number;
+  /** Sequence ids are 0..maxSequences-1. */
+  readonly maxSequences: number;
+  /** Most tokens in one decode. */
+  readonly maxBatchTokens: number;
+  /** true: a sequence copy shares cells; false: one stream per sequence, a copy copies data (full copies only). */
+  readonly unified: boolean;
+}
+
+/** KV sequence operations. Positions: [from, to), to = null for open end. */
+export interface KvSequenceOperations {
+  /** Drop cells of `sequenceId` in [from, to). Returns false if the backend refused a partial removal. */
+  remove(sequenceId: number, from: number, to: number | null): boolean;
+  /**
+   * Make `destination` hold `source`'s cells in [from, to). Unified KV shares the cells; per-sequence
+   * KV copies the data and supports only whole-sequence copies (from 0, to null).
+   */
+  copy(source: number, destination: number, from: number, to: number | null): void;
+  /** Drop every cell that does not belong to `sequenceId`. */
+  keepOnly(sequenceId: number): void;
+  /** Add `delta` to positions in [from, to) of `sequenceId`. */
+  shift(sequenceId: number, from: number, to: number | null, delta: number): void;
+  /** Lowest and highest position held, or null when the sequence is empty. */
+  positions(sequenceId: number): { readonly min: number; readonly max: number } | null;
+  /** Drop everything. */
+  clear(): void;
+}
+
+/**
+ * A loaded model with one decoding context: the engine's only view of the forward pass.
+ * At most one `decode` is in flight; KV operations must not be called while one is.
+ */
+export interface ModelBackend {
+  readonly info: ModelInfo;
+  readonly tokenizer: Tokenizer;
+  readonly kvLayout: KvLayout;
+  readonly kv: KvSequenceOperations;
+  /** One batched forward pass over every chunk, with sampling and scoring of the output rows. */
+  decode(request: DecodeRequest): Promise<DecodeResult>;
+  /** Release the context and the model. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+/** The greedy threshold shared by every sampler (vLLM's _SAMPLING_EPS). */
+export const GREEDY_TEMPERATURE_EPSILON = 1e-5;

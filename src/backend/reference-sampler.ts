@@ -1,0 +1,170 @@
+/**
+ * The sampler's definition in plain TypeScript: the reference the native sampler is tested
+ * against, and the sampler of the fake backend.
+ *
+ * Owns: raw logprobs (float64 log-softmax of unprocessed logits), ranks, top-N, and the draw in
+ * vLLM v1's order: allowed-token mask -> temperature -> min-p -> top-k -> top-p -> draw. The draw
+ * uses one uniform number from splitmix64(seed) and the inverse CDF over the kept tokens in
+ * ascending id order, so a row's token depends on its logits, parameters and seed only.
+ */
+import {
+  GREEDY_TEMPERATURE_EPSILON,
+  type RowResult,
+  type RowSampling,
+  type TokenLogprob,
+} from './model-backend.ts';
+
+const MASK64 = (1n << 64n) - 1n;
+
+/** splitmix64's first output for state `seed`, as a uniform double in [0, 1) with 53 bits. */
+export function uniformFromSeed(seed: bigint): number {
+  let z = (seed + 0x9e3779b97f4a7c15n) & MASK64;
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
+  z = z ^ (z >> 31n);
+  return Number(z >> 11n) / 2 ** 53;
+}
+
+/** Float64 log-softmax of `logits`. */
+export function logSoftmax(logits: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
+  const logZ = max + Math.log(sum);
+  const out = new Float64Array(logits.length);
+  for (let i = 0; i < logits.length; i++) out[i] = logits[i]! - logZ;
+  return out;
+}
+
+/** 1 + the number of tokens whose logit is strictly greater than token's. */
+export function rankOf(logits: ArrayLike<number>, token: number): number {
+  const value = logits[token]!;
+  let greater = 0;
+  for (let i = 0; i < logits.length; i++) if (logits[i]! > value) greater++;
+  return greater + 1;
+}
+
+/** The `count` most likely tokens, descending logprob, ties by lower id. */
+export function topLogprobs(logprobs: Float64Array, count: number): TokenLogprob[] {
+  const ids = Array.from({ length: logprobs.length }, (_, i) => i);
+  ids.sort((a, b) => logprobs[b]! - logprobs[a]! || a - b);
+  return ids.slice(0, count).map((token) => ({ token, logprob: logprobs[token]! }));
+}
+
+function isAllowed(mask: Uint32Array | null, token: number): boolean {
+  return mask === null || ((mask[token >>> 5]! >>> (token & 31)) & 1) === 1;
+}
+
+function argmaxAllowed(logits: ArrayLike<number>, mask: Uint32Array | null): number {
+  let best = -1;
+  for (let i = 0; i < logits.length; i++) {
+    if (!isAllowed(mask, i)) continue;
+    if (best < 0 || logits[i]! > logits[best]!) best = i;
+  }
+  if (best < 0) throw new RangeError('allowed-token mask allows no token');
+  return best;
+}
+
+/**
+ * The probabilities the draw uses (zero for removed tokens, summing to 1), after mask,
+ * temperature, min-p, top-k and top-p. Greedy settings give a one-hot vector.
+ */
+export function samplingDistribution(
+  logits: ArrayLike<number>,
+  sampling: Omit<RowSampling, 'seed'>,
+): Float64Array {
+  const n = logits.length;
+  const probs = new Float64Array(n);
+  if (sampling.temperature < GREEDY_TEMPERATURE_EPSILON) {
+    probs[argmaxAllowed(logits, sampling.allowedTokens)] = 1;
+    return probs;
+  }
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    if (isAllowed(sampling.allowedTokens, i)) max = Math.max(max, logits[i]! / sampling.temperature);
+  }
+  if (max === -Infinity) throw new RangeError('allowed-token mask allows no token');
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    if (!isAllowed(sampling.allowedTokens, i)) continue;
+    probs[i] = Math.exp(logits[i]! / sampling.temperature - max);
+    total += probs[i]!;
+  }
+  for (let i = 0; i < n; i++) probs[i]! /= total;
+  if (sampling.minP > 0) {
+    // p_max is 1 / total (the max's unnormalized weight is exp(0) = 1).
+    const threshold = sampling.minP / total;
+    for (let i = 0; i < n; i++) if (probs[i]! < threshold) probs[i] = 0;
+  }
+  if (sampling.topK > 0 && sampling.topK < n) keepTopK(probs, sampling.topK);
+  if (sampling.topP < 1) keepTopP(probs, sampling.topP);
+  return normalize(probs);
+}
+
+function keepTopK(probs: Float64Array, k: number): void {
+  const sorted = Array.from(probs).sort((a, b) => b - a);
+  const kth = sorted[k - 1]!;
+  for (let i = 0; i < probs.length; i++) if (probs[i]! < kth) probs[i] = 0;
+}
+
+/** vLLM: sort ascending, drop tokens whose cumulative probability is <= 1 - p, keep the largest. */
+function keepTopP(probs: Float64Array, p: number): void {
+  normalize(probs);
+  const ids = Array.from({ length: probs.length }, (_, i) => i).filter((i) => probs[i]! > 0);
+  ids.sort((a, b) => probs[a]! - probs[b]! || b - a);
+  let cumulative = 0;
+  for (let j = 0; j < ids.length - 1; j++) {
+    cumulative += probs[ids[j]!]!;
+    if (cumulative <= 1 - p) probs[ids[j]!] = 0;
+  }
+}
+
+function normalize(probs: Float64Array): Float64Array {
+  let total = 0;
+  for (const p of probs) total += p;
+  for (let i = 0; i < probs.length; i++) probs[i]! /= total;
+  return probs;
+}
+
+/** Inverse CDF in ascending id order. */
+export function drawFromDistribution(probs: Float64Array, seed: bigint): number {
+  const u = uniformFromSeed(seed);
+  let cumulative = 0;
+  let last = -1;
+  for (let i = 0; i < probs.length; i++) {
+    if (probs[i]! <= 0) continue;
+    cumulative += probs[i]!;
+    last = i;
+    if (u < cumulative) return i;
+  }
+  return last;
+}
+
+/** What the reference computes for one output row. */
+export interface ReferenceRowRequest {
+  readonly sampling: RowSampling | null;
+  readonly topLogprobs: number;
+  readonly targetToken: number | null;
+  readonly returnLogits: boolean;
+}
+
+/** Score and (optionally) sample one row of logits: the reference for a backend's RowResult. */
+export function sampleRow(logits: Float32Array, request: ReferenceRowRequest): RowResult {
+  const logprobs = logSoftmax(logits);
+  const token =
+    request.sampling === null
+      ? null
+      : drawFromDistribution(samplingDistribution(logits, request.sampling), request.sampling.seed);
+  return {
+    token,
+    logprob: token === null ? NaN : logprobs[token]!,
+    rank: token === null ? 0 : rankOf(logits, token),
+    top: topLogprobs(logprobs, request.topLogprobs),
+    target:
+      request.targetToken === null
+        ? null
+        : { logprob: logprobs[request.targetToken]!, rank: rankOf(logits, request.targetToken) },
+    logits: request.returnLogits ? logits.slice() : null,
+  };
+}

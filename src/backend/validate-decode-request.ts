@@ -1,0 +1,76 @@
+/**
+ * Checks a DecodeRequest against a backend's limits before anything reaches the kernels, so a
+ * bad step is a JS error naming the field, never a native assertion.
+ *
+ * Owns: the rules every backend shares (the llama backend and the fake one call this).
+ */
+import type { DecodeRequest, KvLayout, OutputRow } from './model-backend.ts';
+
+function fail(message: string): never {
+  throw new RangeError(`invalid decode request: ${message}`);
+}
+
+function checkRow(row: OutputRow, where: string, length: number, vocabSize: number): void {
+  if (!Number.isInteger(row.offset) || row.offset < 0 || row.offset >= length) {
+    fail(`${where}.offset must be in [0, ${length}), got ${row.offset}`);
+  }
+  if (!Number.isInteger(row.topLogprobs) || row.topLogprobs < 0 || row.topLogprobs > vocabSize) {
+    fail(`${where}.topLogprobs must be in [0, ${vocabSize}], got ${row.topLogprobs}`);
+  }
+  if (row.targetToken !== null && !isToken(row.targetToken, vocabSize)) {
+    fail(`${where}.targetToken must be in [0, ${vocabSize}), got ${row.targetToken}`);
+  }
+  const sampling = row.sampling;
+  if (sampling === null) return;
+  if (!(sampling.temperature >= 0)) fail(`${where}.temperature must be >= 0, got ${sampling.temperature}`);
+  if (!(sampling.topP > 0 && sampling.topP <= 1)) fail(`${where}.topP must be in (0, 1], got ${sampling.topP}`);
+  if (!(sampling.minP >= 0 && sampling.minP <= 1)) fail(`${where}.minP must be in [0, 1], got ${sampling.minP}`);
+  if (!Number.isInteger(sampling.topK)) fail(`${where}.topK must be an integer, got ${sampling.topK}`);
+  if (sampling.seed < 0n || sampling.seed >= 1n << 64n) fail(`${where}.seed must fit in 64 bits unsigned`);
+  const words = Math.ceil(vocabSize / 32);
+  if (sampling.allowedTokens !== null && sampling.allowedTokens.length !== words) {
+    fail(`${where}.allowedTokens must have ${words} words, got ${sampling.allowedTokens.length}`);
+  }
+}
+
+function isToken(token: number, vocabSize: number): boolean {
+  return Number.isInteger(token) && token >= 0 && token < vocabSize;
+}
+
+/** Throws a RangeError naming the offending field; returns the total token count. */
+export function validateDecodeRequest(
+  request: DecodeRequest,
+  layout: KvLayout,
+  vocabSize: number,
+): number {
+  if (request.chunks.length === 0) fail('no chunks');
+  const seen = new Set<number>();
+  let total = 0;
+  request.chunks.forEach((chunk, c) => {
+    const where = `chunks[${c}]`;
+    const id = chunk.sequenceId;
+    if (!Number.isInteger(id) || id < 0 || id >= layout.maxSequences) {
+      fail(`${where}.sequenceId must be in [0, ${layout.maxSequences}), got ${id}`);
+    }
+    if (seen.has(id)) fail(`${where}: sequence ${id} appears twice in one step`);
+    seen.add(id);
+    if (!Number.isInteger(chunk.startPosition) || chunk.startPosition < 0) {
+      fail(`${where}.startPosition must be a non-negative integer, got ${chunk.startPosition}`);
+    }
+    if (chunk.tokens.length === 0) fail(`${where}.tokens is empty`);
+    chunk.tokens.forEach((token, t) => {
+      if (!isToken(token, vocabSize)) fail(`${where}.tokens[${t}] must be in [0, ${vocabSize}), got ${token}`);
+    });
+    let previous = -1;
+    chunk.rows.forEach((row, r) => {
+      checkRow(row, `${where}.rows[${r}]`, chunk.tokens.length, vocabSize);
+      if (row.offset <= previous) fail(`${where}.rows offsets must be strictly ascending`);
+      previous = row.offset;
+    });
+    total += chunk.tokens.length;
+  });
+  if (total > layout.maxBatchTokens) {
+    fail(`${total} tokens exceed the batch limit of ${layout.maxBatchTokens}`);
+  }
+  return total;
+}
