@@ -53,11 +53,24 @@ export function runBatchedBench(
   const run = spawnSync(
     binary,
     [
-      '-m', modelPath,
-      '-c', String(maxParallel * (promptLength + steps + 8)),
-      '-b', '512', '-ub', '512',
-      '-npp', String(promptLength), '-ntg', String(steps), '-npl', parallel.join(','),
-      '-t', String(threads), '-tb', String(threads),
+      '-m',
+      modelPath,
+      '-c',
+      String(maxParallel * (promptLength + steps + 8)),
+      '-b',
+      '512',
+      '-ub',
+      '512',
+      '-npp',
+      String(promptLength),
+      '-ntg',
+      String(steps),
+      '-npl',
+      parallel.join(','),
+      '-t',
+      String(threads),
+      '-tb',
+      String(threads),
     ],
     { encoding: 'utf8', timeout: 600_000 },
   );
@@ -65,7 +78,10 @@ export function runBatchedBench(
   const rates = new Map<number, number>();
   // Table rows: |  PP |  TG |  B | N_KV | T_PP s | S_PP t/s | T_TG s | S_TG t/s | T s | S t/s |
   for (const line of run.stdout.split('\n')) {
-    const cells = line.split('|').map((c) => c.trim()).filter((c) => c.length > 0);
+    const cells = line
+      .split('|')
+      .map((c) => c.trim())
+      .filter((c) => c.length > 0);
     if (cells.length >= 8 && /^\d+$/.test(cells[2]!)) rates.set(Number(cells[2]), Number(cells[7]));
   }
   return rates;

@@ -47,7 +47,11 @@ const backend = await LlamaBackend.load({
   maxSequences: MAX_SEQUENCES,
   threads,
 });
-const rawModel = await addon.loadModel(modelPath, { gpuLayers: 0, useMmap: true, vocabOnly: false });
+const rawModel = await addon.loadModel(modelPath, {
+  gpuLayers: 0,
+  useMmap: true,
+  vocabOnly: false,
+});
 const rawContext = await rawModel.createContext({
   contextSize: CONTEXT,
   batchSize: 512,
@@ -71,7 +75,12 @@ function stepBatch(sequences: number, position: number, outputs: boolean): Nativ
   const tokens = Int32Array.from({ length: sequences }, nextToken);
   const positions = new Int32Array(sequences).fill(position);
   const sequenceIds = Int32Array.from({ length: sequences }, (_, i) => i);
-  return { tokens, positions, sequenceIds, outputs: new Uint8Array(sequences).fill(outputs ? 1 : 0) };
+  return {
+    tokens,
+    positions,
+    sequenceIds,
+    outputs: new Uint8Array(sequences).fill(outputs ? 1 : 0),
+  };
 }
 
 async function prefillRaw(context: NativeContext, sequences: number): Promise<void> {
@@ -91,7 +100,8 @@ async function prefillRaw(context: NativeContext, sequences: number): Promise<vo
 async function floorLoop(sequences: number): Promise<number> {
   await prefillRaw(rawContext, sequences);
   const start = performance.now();
-  for (let i = 0; i < steps; i++) rawContext.decodeSync(stepBatch(sequences, promptLength + i, true));
+  for (let i = 0; i < steps; i++)
+    rawContext.decodeSync(stepBatch(sequences, promptLength + i, true));
   return (performance.now() - start) / steps;
 }
 
@@ -99,7 +109,8 @@ async function floorLoop(sequences: number): Promise<number> {
 async function asyncLoop(sequences: number): Promise<number> {
   await prefillRaw(rawContext, sequences);
   const start = performance.now();
-  for (let i = 0; i < steps; i++) await rawContext.decode(stepBatch(sequences, promptLength + i, true));
+  for (let i = 0; i < steps; i++)
+    await rawContext.decode(stepBatch(sequences, promptLength + i, true));
   return (performance.now() - start) / steps;
 }
 
@@ -151,9 +162,12 @@ interface Figures {
 }
 
 console.log(`llama.cpp ${info.llamaVersion}; ${info.systemInfo}`);
-console.log(`model ${backend.info.description}, ${(backend.info.parameterCount / 1e6).toFixed(0)}M params, threads ${threads}`);
+console.log(
+  `model ${backend.info.description}, ${(backend.info.parameterCount / 1e6).toFixed(0)}M params, threads ${threads}`,
+);
 const figures = new Map<number, Figures>();
-for (const sequences of SEQUENCE_COUNTS) figures.set(sequences, { floor: [], async: [], backend: [] });
+for (const sequences of SEQUENCE_COUNTS)
+  figures.set(sequences, { floor: [], async: [], backend: [] });
 await floorLoop(8); // warm-up
 for (let round = 0; round < rounds; round++) {
   for (const sequences of SEQUENCE_COUNTS) {
@@ -179,10 +193,16 @@ for (const [sequences, f] of figures) {
 }
 const peer = runBatchedBench(modelPath, SEQUENCE_COUNTS, promptLength, steps, threads);
 if (peer !== null) {
-  lines.push('', '| sequences | llama-batched-bench tg tok/s | backend tok/s / llama-batched-bench |', '|---:|---:|---:|');
+  lines.push(
+    '',
+    '| sequences | llama-batched-bench tg tok/s | backend tok/s / llama-batched-bench |',
+    '|---:|---:|---:|',
+  );
   for (const [sequences, tokensPerSecond] of peer) {
     const ours = (sequences * 1000) / median(figures.get(sequences)!.backend);
-    lines.push(`| ${sequences} | ${tokensPerSecond.toFixed(1)} | ${(ours / tokensPerSecond).toFixed(3)} |`);
+    lines.push(
+      `| ${sequences} | ${tokensPerSecond.toFixed(1)} | ${(ours / tokensPerSecond).toFixed(3)} |`,
+    );
   }
 } else {
   lines.push('', 'llama-batched-bench not built (bench/peer): no peer figure in this run.');

@@ -11,7 +11,14 @@ function successorLogits(tokens: readonly number[]): Float32Array {
   return logits;
 }
 
-const greedy: RowSampling = { temperature: 0, topK: 0, topP: 1, minP: 0, seed: 0n, allowedTokens: null };
+const greedy: RowSampling = {
+  temperature: 0,
+  topK: 0,
+  topP: 1,
+  minP: 0,
+  seed: 0n,
+  allowedTokens: null,
+};
 const lastRow = (offset: number, sampling: RowSampling | null = greedy): OutputRow => ({
   offset,
   sampling,
@@ -29,7 +36,10 @@ describe('FakeBackend', () => {
         { sequenceId: 3, startPosition: 0, tokens: [10], rows: [lastRow(0)] },
       ],
     });
-    assert.deepEqual(result.rows.map((r) => r.token), [98, 99, 11]);
+    assert.deepEqual(
+      result.rows.map((r) => r.token),
+      [98, 99, 11],
+    );
     assert.equal(backend.kv.usedCells(), 3);
     assert.deepEqual(backend.kv.tokensOf(0), [97, 98]);
   });
@@ -54,7 +64,7 @@ describe('FakeBackend', () => {
     ];
     const messages = [/sequenceId/, /tokens\[0\]/, /tokens is empty/, /offset/, /topLogprobs/];
     for (const [i, chunk] of bad.entries()) {
-      await assert.rejects(backend.decode({ chunks: [chunk] }), messages[i]);
+      await assert.rejects(backend.decode({ chunks: [chunk] }), messages[i]!);
     }
     assert.equal(backend.kv.usedCells(), 0);
   });
@@ -69,7 +79,9 @@ describe('FakeBackend', () => {
 
   it('shares cells on copy under unified KV and frees them when the last holder goes', async () => {
     const backend = new FakeBackend({ logits: successorLogits });
-    await backend.decode({ chunks: [{ sequenceId: 0, startPosition: 0, tokens: [1, 2, 3], rows: [] }] });
+    await backend.decode({
+      chunks: [{ sequenceId: 0, startPosition: 0, tokens: [1, 2, 3], rows: [] }],
+    });
     backend.kv.copy(0, 1, 0, null);
     assert.equal(backend.kv.usedCells(), 3);
     backend.kv.remove(0, 0, null);
@@ -81,8 +93,13 @@ describe('FakeBackend', () => {
   });
 
   it('copies whole sequences only under per-sequence KV', async () => {
-    const backend = new FakeBackend({ logits: successorLogits, kvLayout: { unified: false, cellsPerSequence: 4 } });
-    await backend.decode({ chunks: [{ sequenceId: 0, startPosition: 0, tokens: [1, 2, 3], rows: [] }] });
+    const backend = new FakeBackend({
+      logits: successorLogits,
+      kvLayout: { unified: false, cellsPerSequence: 4 },
+    });
+    await backend.decode({
+      chunks: [{ sequenceId: 0, startPosition: 0, tokens: [1, 2, 3], rows: [] }],
+    });
     assert.throws(() => backend.kv.copy(0, 1, 0, 2), /whole-sequence/);
     backend.kv.copy(0, 1, 0, null);
     assert.equal(backend.kv.usedCells(), 6);

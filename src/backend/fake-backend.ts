@@ -109,11 +109,15 @@ export class FakeBackend implements ModelBackend {
     const rows: RowResult[] = [];
     for (const chunk of request.chunks) {
       const history = this.kv.tokensOf(chunk.sequenceId);
-      chunk.tokens.forEach((token, i) => this.kv.append(chunk.sequenceId, chunk.startPosition + i, token));
+      chunk.tokens.forEach((token, i) =>
+        this.kv.append(chunk.sequenceId, chunk.startPosition + i, token),
+      );
       for (const row of chunk.rows) {
         const logits = this.#logits([...history, ...chunk.tokens.slice(0, row.offset + 1)]);
         if (logits.length !== this.info.vocabSize) {
-          throw new RangeError(`scripted logits have ${logits.length} entries, vocab is ${this.info.vocabSize}`);
+          throw new RangeError(
+            `scripted logits have ${logits.length} entries, vocab is ${this.info.vocabSize}`,
+          );
         }
         rows.push(sampleRow(logits, row));
       }

@@ -24,7 +24,8 @@ export class FakeKvCache implements KvSequenceOperations {
   /** Cells in use in the whole memory (shared cells count once). */
   usedCells(): number {
     const cells = new Set<Cell>();
-    for (const positions of this.#sequences.values()) for (const cell of positions.values()) cells.add(cell);
+    for (const positions of this.#sequences.values())
+      for (const cell of positions.values()) cells.add(cell);
     return cells.size;
   }
 
@@ -41,7 +42,11 @@ export class FakeKvCache implements KvSequenceOperations {
   }
 
   checkSequence(sequenceId: number): void {
-    if (!Number.isInteger(sequenceId) || sequenceId < 0 || sequenceId >= this.#layout.maxSequences) {
+    if (
+      !Number.isInteger(sequenceId) ||
+      sequenceId < 0 ||
+      sequenceId >= this.#layout.maxSequences
+    ) {
       throw new RangeError(
         `sequence id must be in [0, ${this.#layout.maxSequences}), got ${sequenceId}`,
       );
@@ -55,9 +60,17 @@ export class FakeKvCache implements KvSequenceOperations {
   }
 
   /** Whether `count` more cells fit for `sequenceId`, given `pending` cells already promised in this step. */
-  fits(sequenceId: number, count: number, pendingTotal: number, pendingForSequence: number): boolean {
-    if (this.#layout.unified) return this.usedCells() + pendingTotal + count <= this.#layout.totalCells;
-    return this.sequenceLength(sequenceId) + pendingForSequence + count <= this.#layout.cellsPerSequence;
+  fits(
+    sequenceId: number,
+    count: number,
+    pendingTotal: number,
+    pendingForSequence: number,
+  ): boolean {
+    if (this.#layout.unified)
+      return this.usedCells() + pendingTotal + count <= this.#layout.totalCells;
+    return (
+      this.sequenceLength(sequenceId) + pendingForSequence + count <= this.#layout.cellsPerSequence
+    );
   }
 
   append(sequenceId: number, position: number, token: number): void {
@@ -110,7 +123,8 @@ export class FakeKvCache implements KvSequenceOperations {
 
   keepOnly(sequenceId: number): void {
     this.checkSequence(sequenceId);
-    for (const other of [...this.#sequences.keys()]) if (other !== sequenceId) this.remove(other, 0, null);
+    for (const other of [...this.#sequences.keys()])
+      if (other !== sequenceId) this.remove(other, 0, null);
   }
 
   shift(sequenceId: number, from: number, to: number | null, delta: number): void {

@@ -18,7 +18,10 @@ const logitsOf = (probs: number[]): Float32Array => Float32Array.from(probs, Mat
 function assertClose(actual: ArrayLike<number>, expected: number[], tolerance = 1e-6): void {
   assert.equal(actual.length, expected.length);
   for (let i = 0; i < expected.length; i++) {
-    assert.ok(Math.abs(actual[i]! - expected[i]!) <= tolerance, `index ${i}: ${actual[i]} vs ${expected[i]}`);
+    assert.ok(
+      Math.abs(actual[i]! - expected[i]!) <= tolerance,
+      `index ${i}: ${actual[i]} vs ${expected[i]}`,
+    );
   }
 }
 
@@ -36,7 +39,10 @@ describe('reference sampler', () => {
     assert.equal(rankOf([1, 3, 3, 2], 3), 3);
     assert.equal(rankOf([1, 3, 3, 2], 0), 4);
     const top = topLogprobs(logSoftmax([1, 3, 3, 2]), 3);
-    assert.deepEqual(top.map((t) => t.token), [1, 2, 3]);
+    assert.deepEqual(
+      top.map((t) => t.token),
+      [1, 2, 3],
+    );
   });
 
   it('applies temperature', () => {
@@ -62,9 +68,18 @@ describe('reference sampler', () => {
   });
 
   it("follows vLLM's top-p: drop tokens whose ascending cumulative sum is <= 1 - p", () => {
-    assertClose(samplingDistribution(logitsOf([0.5, 0.3, 0.2]), { ...plain, topP: 0.8 }), [0.625, 0.375, 0]);
-    assertClose(samplingDistribution(logitsOf([0.5, 0.3, 0.2]), { ...plain, topP: 0.4 }), [1, 0, 0]);
-    assertClose(samplingDistribution(logitsOf([0.5, 0.3, 0.2]), { ...plain, topP: 1 }), [0.5, 0.3, 0.2]);
+    assertClose(
+      samplingDistribution(logitsOf([0.5, 0.3, 0.2]), { ...plain, topP: 0.8 }),
+      [0.625, 0.375, 0],
+    );
+    assertClose(
+      samplingDistribution(logitsOf([0.5, 0.3, 0.2]), { ...plain, topP: 0.4 }),
+      [1, 0, 0],
+    );
+    assertClose(
+      samplingDistribution(logitsOf([0.5, 0.3, 0.2]), { ...plain, topP: 1 }),
+      [0.5, 0.3, 0.2],
+    );
   });
 
   it('removes masked tokens before everything else', () => {
@@ -74,10 +89,16 @@ describe('reference sampler', () => {
       [0.5 / 0.7, 0, 0.2 / 0.7],
     );
     assertClose(
-      samplingDistribution(logitsOf([0.2, 0.5, 0.3]), { ...plain, temperature: 0, allowedTokens: mask }),
+      samplingDistribution(logitsOf([0.2, 0.5, 0.3]), {
+        ...plain,
+        temperature: 0,
+        allowedTokens: mask,
+      }),
       [0, 0, 1],
     );
-    assert.throws(() => samplingDistribution([1, 2], { ...plain, allowedTokens: Uint32Array.of(0) }));
+    assert.throws(() =>
+      samplingDistribution([1, 2], { ...plain, allowedTokens: Uint32Array.of(0) }),
+    );
   });
 
   it('draws by inverse CDF in id order', () => {
@@ -101,7 +122,10 @@ describe('reference sampler', () => {
     assert.equal(row.token, 1);
     assert.equal(row.logprob, expected[1]);
     assert.equal(row.rank, 1);
-    assert.deepEqual(row.top.map((t) => t.token), [1, 0]);
+    assert.deepEqual(
+      row.top.map((t) => t.token),
+      [1, 0],
+    );
     assert.deepEqual(row.target, { logprob: expected[2], rank: 3 });
     assert.deepEqual(row.logits, logits);
   });

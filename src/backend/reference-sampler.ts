@@ -82,7 +82,8 @@ export function samplingDistribution(
   }
   let max = -Infinity;
   for (let i = 0; i < n; i++) {
-    if (isAllowed(sampling.allowedTokens, i)) max = Math.max(max, logits[i]! / sampling.temperature);
+    if (isAllowed(sampling.allowedTokens, i))
+      max = Math.max(max, logits[i]! / sampling.temperature);
   }
   if (max === -Infinity) throw new RangeError('allowed-token mask allows no token');
   let total = 0;

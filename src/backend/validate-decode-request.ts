@@ -22,11 +22,16 @@ function checkRow(row: OutputRow, where: string, length: number, vocabSize: numb
   }
   const sampling = row.sampling;
   if (sampling === null) return;
-  if (!(sampling.temperature >= 0)) fail(`${where}.temperature must be >= 0, got ${sampling.temperature}`);
-  if (!(sampling.topP > 0 && sampling.topP <= 1)) fail(`${where}.topP must be in (0, 1], got ${sampling.topP}`);
-  if (!(sampling.minP >= 0 && sampling.minP <= 1)) fail(`${where}.minP must be in [0, 1], got ${sampling.minP}`);
-  if (!Number.isInteger(sampling.topK)) fail(`${where}.topK must be an integer, got ${sampling.topK}`);
-  if (sampling.seed < 0n || sampling.seed >= 1n << 64n) fail(`${where}.seed must fit in 64 bits unsigned`);
+  if (!(sampling.temperature >= 0))
+    fail(`${where}.temperature must be >= 0, got ${sampling.temperature}`);
+  if (!(sampling.topP > 0 && sampling.topP <= 1))
+    fail(`${where}.topP must be in (0, 1], got ${sampling.topP}`);
+  if (!(sampling.minP >= 0 && sampling.minP <= 1))
+    fail(`${where}.minP must be in [0, 1], got ${sampling.minP}`);
+  if (!Number.isInteger(sampling.topK))
+    fail(`${where}.topK must be an integer, got ${sampling.topK}`);
+  if (sampling.seed < 0n || sampling.seed >= 1n << 64n)
+    fail(`${where}.seed must fit in 64 bits unsigned`);
   const words = Math.ceil(vocabSize / 32);
   if (sampling.allowedTokens !== null && sampling.allowedTokens.length !== words) {
     fail(`${where}.allowedTokens must have ${words} words, got ${sampling.allowedTokens.length}`);
@@ -59,7 +64,8 @@ export function validateDecodeRequest(
     }
     if (chunk.tokens.length === 0) fail(`${where}.tokens is empty`);
     chunk.tokens.forEach((token, t) => {
-      if (!isToken(token, vocabSize)) fail(`${where}.tokens[${t}] must be in [0, ${vocabSize}), got ${token}`);
+      if (!isToken(token, vocabSize))
+        fail(`${where}.tokens[${t}] must be in [0, ${vocabSize}), got ${token}`);
     });
     let previous = -1;
     chunk.rows.forEach((row, r) => {

@@ -77,7 +77,9 @@ export function loadAddon(requested: KernelVariant = 'auto'): LoadedAddon {
   }
   const path = addonPath(variant);
   if (!existsSync(path)) {
-    throw new Error(`kernel variant ${variant}: addon not built at ${path} (run npm run build:native)`);
+    throw new Error(
+      `kernel variant ${variant}: addon not built at ${path} (run npm run build:native)`,
+    );
   }
   const addon = require(path) as NativeAddon;
   const info = addon.init(libraries);

@@ -16,7 +16,11 @@ export interface PackedStep {
 }
 
 /** Flatten a validated request. Output rows come out in chunk order, then offset order. */
-export function packStep(request: DecodeRequest, vocabSize: number, tokenCount: number): PackedStep {
+export function packStep(
+  request: DecodeRequest,
+  vocabSize: number,
+  tokenCount: number,
+): PackedStep {
   const tokens = new Int32Array(tokenCount);
   const positions = new Int32Array(tokenCount);
   const sequenceIds = new Int32Array(tokenCount);
