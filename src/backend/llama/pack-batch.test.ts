@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { RowSampling } from '../model-backend.ts';
+import type { NativeDecodeResult } from './native-addon.ts';
+import { packStep, unpackRows } from './pack-batch.ts';
+
+const sampling: RowSampling = {
+  temperature: 0.5,
+  topK: 7,
+  topP: 0.9,
+  minP: 0.1,
+  seed: 99n,
+  allowedTokens: null,
+};
+
+describe('packStep', () => {
+  it('flattens chunks in order and lists output rows in batch order', () => {
+    const mask = new Uint32Array(2).fill(0xffffffff);
+    const packed = packStep(
+      {
+        chunks: [
+          {
+            sequenceId: 3,
+            startPosition: 10,
+            tokens: [5, 6, 7],
+            rows: [
+              { offset: 0, sampling: null, topLogprobs: 2, targetToken: 6, returnLogits: false },
+              { offset: 2, sampling, topLogprobs: 0, targetToken: null, returnLogits: true },
+            ],
+          },
+          {
+            sequenceId: 1,
+            startPosition: 0,
+            tokens: [8],
+            rows: [
+              {
+                offset: 0,
+                sampling: { ...sampling, allowedTokens: mask },
+                topLogprobs: 1,
+                targetToken: null,
+                returnLogits: false,
+              },
+            ],
+          },
+        ],
+      },
+      40,
+      4,
+    );
+    assert.deepEqual([...packed.batch.tokens], [5, 6, 7, 8]);
+    assert.deepEqual([...packed.batch.positions], [10, 11, 12, 0]);
+    assert.deepEqual([...packed.batch.sequenceIds], [3, 3, 3, 1]);
+    assert.deepEqual([...packed.batch.outputs], [1, 0, 1, 1]);
+    const s = packed.sampling!;
+    assert.equal(packed.rowCount, 3);
+    assert.deepEqual([...s.sample], [0, 1, 1]);
+    assert.deepEqual([...s.topK], [0, 7, 7]);
+    assert.deepEqual([...s.topP], [1, Math.fround(0.9), Math.fround(0.9)]);
+    assert.deepEqual([...s.seeds], [0n, 99n, 99n]);
+    assert.deepEqual([...s.topLogprobs], [2, 0, 1]);
+    assert.deepEqual([...s.targetTokens], [6, -1, -1]);
+    assert.deepEqual([...s.returnLogits], [0, 1, 0]);
+    assert.deepEqual([...s.maskIndex!], [-1, -1, 0]);
+    assert.deepEqual([...s.allowedMasks!], [0xffffffff, 0xffffffff]);
+  });
+
+  it('omits the sampling spec when no row wants output', () => {
+    const packed = packStep(
+      { chunks: [{ sequenceId: 0, startPosition: 0, tokens: [1, 2], rows: [] }] },
+      40,
+      2,
+    );
+    assert.equal(packed.sampling, undefined);
+    assert.deepEqual([...packed.batch.outputs], [0, 0]);
+  });
+});
+
+describe('unpackRows', () => {
+  it('splits top arrays, targets and logits per row', () => {
+    const result: NativeDecodeResult = {
+      tokens: Int32Array.of(4, -1),
+      logprobs: Float32Array.of(-0.5, NaN),
+      ranks: Int32Array.of(1, 0),
+      topCount: 2,
+      topTokens: Int32Array.of(4, 2, 9, -1),
+      topLogprobs: Float32Array.of(-0.5, -1, -0.25, NaN),
+      targetLogprobs: Float32Array.of(NaN, -3),
+      targetRanks: Int32Array.of(0, 5),
+      logits: Float32Array.of(1, 2, 3),
+      embeddings: new Float32Array(0),
+      embeddingSequenceIds: new Int32Array(0),
+      decodeMs: 1,
+      sampleMs: 0.1,
+    };
+    const rows = unpackRows(result, 3, Uint8Array.of(0, 1));
+    assert.equal(rows[0]!.token, 4);
+    assert.deepEqual(rows[0]!.top, [
+      { token: 4, logprob: -0.5 },
+      { token: 2, logprob: -1 },
+    ]);
+    assert.equal(rows[0]!.target, null);
+    assert.equal(rows[0]!.logits, null);
+    assert.equal(rows[1]!.token, null);
+    assert.deepEqual(rows[1]!.top, [{ token: 9, logprob: -0.25 }]);
+    assert.deepEqual(rows[1]!.target, { logprob: -3, rank: 5 });
+    assert.deepEqual([...rows[1]!.logits!], [1, 2, 3]);
+  });
+});

@@ -1,0 +1,45 @@
+/**
+ * Test support: generated models loaded through the real llama.cpp backend.
+ *
+ * Owns: the one place tests name model specs and backend options, so every cross-layer test
+ * loads models the same way (cpu kernels, small contexts, a few threads).
+ */
+import { LlamaBackend, type LlamaBackendOptions } from '../../src/backend/llama/llama-backend.ts';
+import type { OutputRow, RowSampling } from '../../src/backend/model-backend.ts';
+import { ensureModel, type ModelSpec } from '../../src/gguf/model-cache.ts';
+
+export async function loadTestBackend(
+  spec: ModelSpec,
+  options: Omit<LlamaBackendOptions, 'modelPath'> = {},
+): Promise<LlamaBackend> {
+  const modelPath = await ensureModel(spec);
+  return LlamaBackend.load({
+    modelPath,
+    variant: 'cpu',
+    contextSize: 2048,
+    maxSequences: 4,
+    batchSize: 512,
+    ...options,
+  });
+}
+
+export const GREEDY: RowSampling = {
+  temperature: 0,
+  topK: 0,
+  topP: 1,
+  minP: 0,
+  seed: 0n,
+  allowedTokens: null,
+};
+
+/** An output row at `offset` with the given fields (score-only, no logits by default). */
+export function row(offset: number, fields: Partial<OutputRow> = {}): OutputRow {
+  return {
+    offset,
+    sampling: null,
+    topLogprobs: 0,
+    targetToken: null,
+    returnLogits: false,
+    ...fields,
+  };
+}
