@@ -32,8 +32,9 @@ const BINS_OF: Record<NativeVariant, string> = {
 /** The folder holding a variant's llama.cpp shared libraries, or null if its package is absent. */
 export function libraryDirectory(variant: NativeVariant): string | null {
   try {
-    const packageJson = require.resolve(`${PACKAGE_OF[variant]}/package.json`);
-    const dir = join(dirname(packageJson), 'bins', BINS_OF[variant]);
+    // The packages export only their entry point (dist/index.js), not package.json.
+    const entry = require.resolve(PACKAGE_OF[variant]);
+    const dir = join(dirname(entry), '..', 'bins', BINS_OF[variant]);
     return existsSync(dir) ? dir : null;
   } catch {
     return null;

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+import { metadataValue, readGguf, tensorBytes, type ReadGguf } from './gguf-test-reader.ts';
+import {
+  logSoftmax,
+  successorLogits,
+  successorOf,
+  writeSuccessorModel,
+} from './successor-model.ts';
+
+const dir = await mkdtemp(join(tmpdir(), 'successor-test-'));
+after(() => rm(dir, { recursive: true, force: true }));
+
+const code = (s: string) => s.charCodeAt(0);
+const EOS = 256;
+
+/** Greedy continuation of `start` for `n` steps, following the successor table. */
+function chain(start: number, n: number): number[] {
+  const out: number[] = [];
+  let t = start;
+  for (let i = 0; i < n; i++) out.push((t = successorOf(t)));
+  return out;
+}
+
+test('every token has a successor, never itself', () => {
+  for (let t = 0; t < 259; t++) {
+    const s = successorOf(t);
+    assert.ok(Number.isInteger(s) && s >= 0 && s < 259, `succ(${t}) = ${s}`);
+    assert.notEqual(s, t, `fixed point at ${t}`);
+    assert.notEqual(successorOf(s), s, `succ(succ(${t})) == succ(${t})`);
+  }
+  assert.throws(() => successorOf(259), RangeError);
+  assert.throws(() => successorOf(-1), RangeError);
+});
+
+test('the documented successor table', () => {
+  assert.equal(Buffer.from(chain(code('c'), 5)).toString(), 'defgh');
+  assert.deepEqual(chain(code('5'), 6), [...Buffer.from('6789.'), EOS]);
+  assert.deepEqual(chain(code('\n'), 12), [...Buffer.from('0123456789.'), EOS]);
+  assert.equal(successorOf(code('z')), code('a'));
+  assert.equal(successorOf(code('Y')), code('Z'));
+  assert.equal(successorOf(code('Z')), code('A'));
+  assert.equal(successorOf(EOS), code('0'));
+  assert.equal(successorOf(257), code('a')); // <|im_start|>
+  assert.equal(successorOf(258), code('\n')); // <|im_end|>
+  assert.equal(successorOf(code(' ')), code('!'));
+  assert.equal(successorOf(255), 0);
+  assert.equal(successorOf(0), 1);
+});
+
+test('successorLogits: margin1 at succ, margin2 at succ(succ), zero elsewhere', () => {
+  const logits = successorLogits(code('c'));
+  assert.equal(logits.length, 259);
+  assert.equal(logits[code('d')], 8);
+  assert.equal(logits[code('e')], 4);
+  assert.equal(
+    logits.reduce((n, x) => n + (x === 0 ? 1 : 0), 0),
+    257,
+  );
+  const custom = successorLogits(code('9'), { margin1: 6.5, margin2: -1 });
+  assert.equal(custom[code('.')], 6.5);
+  assert.equal(custom[EOS], -1);
+  assert.throws(() => successorLogits(1, { margin1: 0.1 }), /float16/);
+});
+
+test('logSoftmax against hand-computed values', () => {
+  const ln2 = Math.log(2);
+  assert.deepEqual([...logSoftmax([0, 0])], [-ln2, -ln2]);
+  assert.deepEqual([...logSoftmax([1000, 1000])], [-ln2, -ln2]);
+  const z = 1 + Math.E + Math.E ** 2;
+  const got = logSoftmax([1, 2, 3]);
+  const want = [1 - Math.log(Math.E * z), 2 - Math.log(Math.E * z), 3 - Math.log(Math.E * z)];
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs((got[i] ?? 0) - (want[i] ?? 0)) < 1e-14);
+  assert.deepEqual([...logSoftmax([-Infinity, 0])], [-Infinity, 0]);
+  // The successor distribution for margins 8 and 4 over 259 tokens.
+  const p = logSoftmax(successorLogits(code('a'))).map(Math.exp);
+  const denominator = Math.exp(8) + Math.exp(4) + 257;
+  assert.ok(Math.abs((p[code('b')] ?? 0) - Math.exp(8) / denominator) < 1e-13);
+});
+
+/** Independent float16 decoder for the file check. */
+function half(bits: number): number {
+  const e = (bits >> 10) & 31;
+  const m = bits & 1023;
+  const s = bits & 0x8000 ? -1 : 1;
+  return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+function f16Matrix(gguf: ReadGguf, name: string, cols: number, rows: number): Float64Array {
+  const bytes = tensorBytes(gguf, name, cols * rows * 2);
+  return Float64Array.from({ length: cols * rows }, (_, i) => half(bytes.readUInt16LE(i * 2)));
+}
+
+test('the written F16 file: llama keys, tensor shapes, and logits equal to the formula', async () => {
+  const path = join(dir, 'successor-f16.gguf');
+  await writeSuccessorModel(path, { weightType: 'f16' });
+  const gguf = readGguf(await readFile(path));
+  const expectKeys: [string, unknown][] = [
+    ['general.architecture', 'llama'],
+    ['general.file_type', 1],
+    ['general.alignment', 32],
+    ['llama.embedding_length', 1024],
+    ['llama.block_count', 1],
+    ['llama.vocab_size', 259],
+    ['llama.context_length', 4096],
+    ['llama.attention.head_count', 16],
+    ['llama.attention.head_count_kv', 4],
+    ['llama.rope.dimension_count', 64],
+    ['llama.feed_forward_length', 256],
+    ['tokenizer.ggml.model', 'gpt2'],
+    ['tokenizer.ggml.pre', 'qwen2'],
+    ['tokenizer.ggml.merges', []],
+    ['tokenizer.ggml.bos_token_id', 256],
+    ['tokenizer.ggml.eos_token_id', 256],
+    ['tokenizer.ggml.eot_token_id', 258],
+    ['tokenizer.ggml.add_bos_token', false],
+  ];
+  for (const [key, value] of expectKeys) assert.deepEqual(metadataValue(gguf, key), value, key);
+  const eps = metadataValue(gguf, 'llama.attention.layer_norm_rms_epsilon');
+  assert.ok(typeof eps === 'number' && eps > 0 && 1 + eps === 1 + Math.fround(1e-12));
+  assert.equal(gguf.metadata.get('tokenizer.ggml.merges')?.itemType, 8);
+  const tokens = metadataValue(gguf, 'tokenizer.ggml.tokens') as string[];
+  assert.equal(tokens[32], 'Ġ');
+  assert.deepEqual(
+    (metadataValue(gguf, 'tokenizer.ggml.token_type') as number[]).slice(255),
+    [1, 3, 3, 3],
+  );
+  const template = metadataValue(gguf, 'tokenizer.chat_template') as string;
+  assert.ok(template.includes("'<|im_start|>' + message['role'] + '\\n' + message['content']"));
+  assert.ok(template.includes("{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"));
+
+  const shapes = Object.fromEntries(gguf.tensors.map((t) => [t.name, [t.type, ...t.dims]]));
+  assert.deepEqual(shapes, {
+    'token_embd.weight': [1, 1024, 259],
+    'blk.0.attn_norm.weight': [0, 1024],
+    'blk.0.attn_q.weight': [1, 1024, 1024],
+    'blk.0.attn_k.weight': [1, 1024, 256],
+    'blk.0.attn_v.weight': [1, 1024, 256],
+    'blk.0.attn_output.weight': [1, 1024, 1024],
+    'blk.0.ffn_norm.weight': [0, 1024],
+    'blk.0.ffn_gate.weight': [1, 1024, 256],
+    'blk.0.ffn_up.weight': [1, 1024, 256],
+    'blk.0.ffn_down.weight': [1, 256, 1024],
+    'output_norm.weight': [0, 1024],
+    'output.weight': [1, 1024, 259],
+  });
+  // Blocks contribute nothing: every block matrix is zero, the block norms are 1.
+  for (const t of gguf.tensors.filter((t) => t.name.startsWith('blk.'))) {
+    const bytes = tensorBytes(
+      gguf,
+      t.name,
+      t.dims.reduce((a, b) => a * b) * (t.type === 0 ? 4 : 2),
+    );
+    if (t.type === 0) assert.ok(bytes.every((_, i) => i % 4 !== 0 || bytes.readFloatLE(i) === 1));
+    else
+      assert.ok(
+        bytes.every((x) => x === 0),
+        t.name,
+      );
+  }
+  // Forward pass in float64 from the file's bytes: h = rmsnorm(embd[t]) * output_norm.
+  const embd = f16Matrix(gguf, 'token_embd.weight', 1024, 259);
+  const out = f16Matrix(gguf, 'output.weight', 1024, 259);
+  const normBytes = tensorBytes(gguf, 'output_norm.weight', 4096);
+  const outNorm = Float64Array.from({ length: 1024 }, (_, i) => normBytes.readFloatLE(i * 4));
+  for (let t = 0; t < 259; t++) {
+    const x = embd.subarray(t * 1024, (t + 1) * 1024);
+    // ggml adds eps to mean(x^2) in float32, where 1 + 1e-12 rounds to 1.
+    const rms = Math.sqrt(Math.fround(x.reduce((a, b) => a + b * b, 0) / 1024 + eps));
+    const h = x.map((value, j) => (value / rms) * (outNorm[j] ?? 0));
+    const logits = Float64Array.from({ length: 259 }, (_, s) =>
+      h.reduce((a, value, j) => a + value * (out[s * 1024 + j] ?? 0), 0),
+    );
+    assert.deepEqual([...logits], [...successorLogits(t)], `logits after token ${t}`);
+  }
+});
+
+test('the Q8_0 variant keeps token_embd and output F16, blocks Q8_0', async () => {
+  const path = join(dir, 'successor-q8_0.gguf');
+  await writeSuccessorModel(path, { weightType: 'q8_0', blockCount: 2 });
+  const gguf = readGguf(await readFile(path));
+  assert.equal(metadataValue(gguf, 'general.file_type'), 7);
+  assert.equal(metadataValue(gguf, 'llama.block_count'), 2);
+  const types = Object.fromEntries(gguf.tensors.map((t) => [t.name, t.type]));
+  assert.equal(types['token_embd.weight'], 1);
+  assert.equal(types['output.weight'], 1);
+  assert.equal(types['blk.1.attn_q.weight'], 8);
+  assert.equal(types['blk.1.ffn_down.weight'], 8);
+  assert.equal(types['blk.1.ffn_norm.weight'], 0);
+});
