@@ -8,7 +8,7 @@ const layerRule = (patterns) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'native/', '.cache/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'native/', '.cache/', 'coverage/', 'bench/peer/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

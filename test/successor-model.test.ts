@@ -13,7 +13,7 @@ import {
   ENDOFTEXT_TOKEN_ID,
 } from '../src/gguf/byte-vocabulary.ts';
 import type { WeightType } from '../src/gguf/llama-model-writer.ts';
-import { logSoftmax, successorLogits, successorOf } from '../src/gguf/successor-model.ts';
+import { successorLogits, successorLogprobs, successorOf } from '../src/gguf/successor-model.ts';
 import { GREEDY, loadTestBackend, row } from './support/models.ts';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
@@ -37,7 +37,7 @@ async function checkEveryToken(backend: LlamaBackend, tolerance: number): Promis
   });
   assert.equal(result.rows.length, vocab);
   for (const t of tokens) {
-    const expected = logSoftmax(successorLogits(t));
+    const expected = successorLogprobs(t);
     const got = result.rows[t]!;
     const next = successorOf(t);
     assert.equal(got.token, next, `greedy successor of ${t}`);

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 
 import { metadataValue, readGguf, tensorBytes, type ReadGguf } from './gguf-test-reader.ts';
 import {
-  logSoftmax,
+  successorLogprobs,
   successorLogits,
   successorOf,
   writeSuccessorModel,
@@ -67,19 +67,14 @@ test('successorLogits: margin1 at succ, margin2 at succ(succ), zero elsewhere', 
   assert.throws(() => successorLogits(1, { margin1: 0.1 }), /float16/);
 });
 
-test('logSoftmax against hand-computed values', () => {
-  const ln2 = Math.log(2);
-  assert.deepEqual([...logSoftmax([0, 0])], [-ln2, -ln2]);
-  assert.deepEqual([...logSoftmax([1000, 1000])], [-ln2, -ln2]);
-  const z = 1 + Math.E + Math.E ** 2;
-  const got = logSoftmax([1, 2, 3]);
-  const want = [1 - Math.log(Math.E * z), 2 - Math.log(Math.E * z), 3 - Math.log(Math.E * z)];
-  for (let i = 0; i < 3; i++) assert.ok(Math.abs((got[i] ?? 0) - (want[i] ?? 0)) < 1e-14);
-  assert.deepEqual([...logSoftmax([-Infinity, 0])], [-Infinity, 0]);
-  // The successor distribution for margins 8 and 4 over 259 tokens.
-  const p = logSoftmax(successorLogits(code('a'))).map(Math.exp);
+test('successorLogprobs is the closed formula', () => {
+  const lp = successorLogprobs(code('a'));
   const denominator = Math.exp(8) + Math.exp(4) + 257;
-  assert.ok(Math.abs((p[code('b')] ?? 0) - Math.exp(8) / denominator) < 1e-13);
+  assert.ok(Math.abs(Math.exp(lp[code('b')]!) - Math.exp(8) / denominator) < 1e-13);
+  assert.ok(Math.abs(Math.exp(lp[code('c')]!) - Math.exp(4) / denominator) < 1e-13);
+  assert.ok(Math.abs(Math.exp(lp[code('x')]!) - 1 / denominator) < 1e-13);
+  const total = lp.reduce((sum, x) => sum + Math.exp(x), 0);
+  assert.ok(Math.abs(total - 1) < 1e-12);
 });
 
 /** Independent float16 decoder for the file check. */

@@ -109,16 +109,18 @@ export function successorLogits(token: number, options: SuccessorModelOptions = 
   return logits;
 }
 
-/** log(softmax(logits)) computed in float64, independently of any model code. */
-export function logSoftmax(logits: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i] ?? -Infinity);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp((logits[i] ?? -Infinity) - max);
-  const logSum = Math.log(sum);
-  const out = new Float64Array(logits.length);
-  for (let i = 0; i < logits.length; i++) out[i] = (logits[i] ?? -Infinity) - max - logSum;
-  return out;
+/**
+ * The exact next-token logprobs after `token`, from the closed formula: with Z = e^margin1 +
+ * e^margin2 + (vocab - 2), log p(succ) = margin1 - log Z, log p(succ(succ)) = margin2 - log Z,
+ * and every other token -log Z.
+ */
+export function successorLogprobs(
+  token: number,
+  options: SuccessorModelOptions = {},
+): Float64Array {
+  const [margin1, margin2] = resolveMargins(options);
+  const logZ = Math.log(Math.exp(margin1) + Math.exp(margin2) + (SUCCESSOR_VOCAB_SIZE - 2));
+  return successorLogits(token, options).map((logit) => logit - logZ);
 }
 
 /** For each output token s, the input tokens t with succ(t) = s and with succ(succ(t)) = s. */
