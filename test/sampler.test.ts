@@ -88,7 +88,12 @@ const SETTINGS: Record<string, Settings> = {
   'temperature 1': { temperature: 1, topK: 0, topP: 1, minP: 0 },
   'temperature 0.7, top-k 40': { temperature: 0.7, topK: 40, topP: 1, minP: 0 },
   'temperature 1.3, top-p 0.9': { temperature: 1.3, topK: 0, topP: 0.9, minP: 0 },
-  'min-p 0.05, top-k 100, top-p 0.95': { temperature: 1, topK: 100, topP: 0.95, minP: 0.05 },
+  'temperature 3, min-p 0.05, top-k 100, top-p 0.9': {
+    temperature: 3,
+    topK: 100,
+    topP: 0.9,
+    minP: 0.05,
+  },
 };
 
 describe('native sampler', () => {
@@ -145,7 +150,7 @@ describe('native sampler', () => {
   });
 
   it('fused decode sampling equals standalone sampling of the same logits', async () => {
-    const settings = SETTINGS['min-p 0.05, top-k 100, top-p 0.95']!;
+    const settings = SETTINGS['temperature 3, min-p 0.05, top-k 100, top-p 0.9']!;
     const expected = nativeDraws(logits, settings);
     for (let seed = 0; seed < 8; seed++) {
       backend.kv.remove(1, 0, null);
