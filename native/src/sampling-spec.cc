@@ -1,0 +1,147 @@
+// NativeSamplingSpec checked and copied into C++ (see sampling-spec.h).
+//
+// Owns: the rules. Sampling parameters are checked only on rows that sample (sample[r] = 1);
+// scoring fields (topLogprobs, targetTokens, returnLogits) on every row.
+#include "sampling-spec.h"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "js-args.h"
+
+namespace servellm {
+namespace {
+
+std::string Num(double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.9g", value);
+  return buffer;
+}
+
+}  // namespace
+
+RowRequest SamplingSpec::Request(size_t row) const {
+  RowRequest request;
+  request.sample = sample[row] != 0;
+  request.temperature = temperature[row];
+  request.topK = topK[row];
+  request.topP = topP[row];
+  request.minP = minP[row];
+  request.seed = seeds[row];
+  request.topLogprobs = topLogprobs[row];
+  request.targetToken = targetTokens[row];
+  if (!maskIndex.empty() && maskIndex[row] >= 0) {
+    request.allowedMask = allowedMasks.data() + static_cast<size_t>(maskIndex[row]) * maskWords;
+  }
+  return request;
+}
+
+SamplingSpec ParseSamplingSpec(Napi::Env env, Napi::Value value, size_t rows, int32_t vocab,
+                               const char* name) {
+  const std::string base = name;
+  Napi::Object object = RequireObject(env, value, base);
+  SamplingSpec spec;
+  spec.rows = rows;
+  spec.vocab = vocab;
+  const std::string why = "one per output row";
+  const auto field = [&](const char* key) { return base + "." + key; };
+
+  spec.sample = RequireUint8Array(env, object.Get("sample"), field("sample"));
+  RequireLength(env, spec.sample.size(), rows, field("sample"), why);
+  spec.temperature = RequireFloat32Array(env, object.Get("temperature"), field("temperature"));
+  RequireLength(env, spec.temperature.size(), rows, field("temperature"), why);
+  spec.topK = RequireInt32Array(env, object.Get("topK"), field("topK"));
+  RequireLength(env, spec.topK.size(), rows, field("topK"), why);
+  spec.topP = RequireFloat32Array(env, object.Get("topP"), field("topP"));
+  RequireLength(env, spec.topP.size(), rows, field("topP"), why);
+  spec.minP = RequireFloat32Array(env, object.Get("minP"), field("minP"));
+  RequireLength(env, spec.minP.size(), rows, field("minP"), why);
+  spec.seeds = RequireBigUint64Array(env, object.Get("seeds"), field("seeds"));
+  RequireLength(env, spec.seeds.size(), rows, field("seeds"), why);
+  spec.topLogprobs = RequireInt32Array(env, object.Get("topLogprobs"), field("topLogprobs"));
+  RequireLength(env, spec.topLogprobs.size(), rows, field("topLogprobs"), why);
+  spec.targetTokens = RequireInt32Array(env, object.Get("targetTokens"), field("targetTokens"));
+  RequireLength(env, spec.targetTokens.size(), rows, field("targetTokens"), why);
+  spec.returnLogits = RequireUint8Array(env, object.Get("returnLogits"), field("returnLogits"));
+  RequireLength(env, spec.returnLogits.size(), rows, field("returnLogits"), why);
+
+  const Napi::Value masks = object.Get("allowedMasks");
+  const Napi::Value index = object.Get("maskIndex");
+  const bool haveMasks = !masks.IsUndefined();
+  const bool haveIndex = !index.IsUndefined();
+  if (haveMasks != haveIndex) {
+    ThrowTypeError(env, base + ".allowedMasks and " + base +
+                            ".maskIndex must be given together (or both omitted)");
+  }
+  spec.maskWords = (static_cast<size_t>(vocab) + 31) / 32;
+  size_t maskCount = 0;
+  if (haveMasks) {
+    spec.allowedMasks = RequireUint32Array(env, masks, field("allowedMasks"));
+    spec.maskIndex = RequireInt32Array(env, index, field("maskIndex"));
+    RequireLength(env, spec.maskIndex.size(), rows, field("maskIndex"), why);
+    if (spec.allowedMasks.size() % spec.maskWords != 0) {
+      ThrowRangeError(env, field("allowedMasks") + " length must be a multiple of " +
+                               std::to_string(spec.maskWords) + " (ceil(vocabSize / 32) words per mask), got " +
+                               std::to_string(spec.allowedMasks.size()));
+    }
+    maskCount = spec.allowedMasks.size() / spec.maskWords;
+  }
+
+  for (size_t r = 0; r < rows; ++r) {
+    const std::string at = "[" + std::to_string(r) + "]";
+    const int32_t top = spec.topLogprobs[r];
+    if (top < 0 || top > vocab) {
+      ThrowRangeError(env, field("topLogprobs") + at + " must be in [0, " + std::to_string(vocab) +
+                               "], got " + std::to_string(top));
+    }
+    if (top > spec.topCount) spec.topCount = top;
+    const int32_t target = spec.targetTokens[r];
+    if (target < -1 || target >= vocab) {
+      ThrowRangeError(env, field("targetTokens") + at + " must be -1 or in [0, " +
+                               std::to_string(vocab) + "), got " + std::to_string(target));
+    }
+    if (spec.returnLogits[r] != 0) ++spec.logitRows;
+    if (haveMasks) {
+      const int32_t mask = spec.maskIndex[r];
+      if (mask < -1 || mask >= static_cast<int64_t>(maskCount)) {
+        ThrowRangeError(env, field("maskIndex") + at + " must be -1 or in [0, " +
+                                 std::to_string(maskCount) + ") (masks in allowedMasks), got " +
+                                 std::to_string(mask));
+      }
+    }
+    if (spec.sample[r] == 0) continue;
+    const float temperature = spec.temperature[r];
+    if (std::isnan(temperature)) {
+      ThrowRangeError(env, field("temperature") + at + " must be a number (<= 1e-5 = greedy), got NaN");
+    }
+    const float topP = spec.topP[r];
+    if (!(topP > 0.0f && topP <= 1.0f)) {
+      ThrowRangeError(env, field("topP") + at + " must be in (0, 1], got " + Num(topP));
+    }
+    const float minP = spec.minP[r];
+    if (!(minP >= 0.0f && minP <= 1.0f)) {
+      ThrowRangeError(env, field("minP") + at + " must be in [0, 1], got " + Num(minP));
+    }
+    if (haveMasks && spec.maskIndex[r] >= 0) {
+      const uint32_t* words =
+          spec.allowedMasks.data() + static_cast<size_t>(spec.maskIndex[r]) * spec.maskWords;
+      bool any = false;
+      for (size_t w = 0; w < spec.maskWords && !any; ++w) {
+        uint32_t bits = words[w];
+        const size_t firstToken = w * 32;
+        if (firstToken + 32 > static_cast<size_t>(vocab)) {
+          bits &= (uint32_t{1} << (static_cast<size_t>(vocab) - firstToken)) - 1u;
+        }
+        any = bits != 0;
+      }
+      if (!any) {
+        ThrowRangeError(env, field("allowedMasks") + " mask " + std::to_string(spec.maskIndex[r]) +
+                                 " (used by row " + std::to_string(r) + ") allows no token");
+      }
+    }
+  }
+  return spec;
+}
+
+}  // namespace servellm

@@ -1,0 +1,42 @@
+// NativeSamplingSpec checked and copied into C++ on the JS thread.
+//
+// Owns: the validation of every per-row sampling array against the number of output rows and the
+// vocabulary (lengths, types, ranges, mask sizes and indices, masks that allow no token). The
+// copy is what the decode worker reads, so JS may reuse its arrays as soon as decode() returns.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "sampler.h"
+
+namespace servellm {
+
+struct SamplingSpec {
+  size_t rows = 0;
+  int32_t vocab = 0;
+  std::vector<uint8_t> sample;
+  std::vector<float> temperature;
+  std::vector<int32_t> topK;
+  std::vector<float> topP;
+  std::vector<float> minP;
+  std::vector<uint64_t> seeds;
+  std::vector<int32_t> topLogprobs;
+  std::vector<int32_t> targetTokens;
+  std::vector<uint8_t> returnLogits;
+  std::vector<uint32_t> allowedMasks;
+  std::vector<int32_t> maskIndex;  // empty = no masks
+  size_t maskWords = 0;
+  int32_t topCount = 0;       // max over rows of topLogprobs
+  size_t logitRows = 0;       // rows with returnLogits
+
+  RowRequest Request(size_t row) const;
+};
+
+// `rows` = number of output rows the spec must describe. Throws TypeError / RangeError.
+SamplingSpec ParseSamplingSpec(Napi::Env env, Napi::Value value, size_t rows, int32_t vocab,
+                               const char* name);
+
+}  // namespace servellm
