@@ -99,7 +99,7 @@ describe('addon argument validation', () => {
       ['empty batch', batch([], [], [])],
       [
         'more tokens than the batch size',
-        batch(new Array(65).fill(1), [...Array(65).keys()], new Array(65).fill(0)),
+        batch(new Array<number>(65).fill(1), [...Array(65).keys()], new Array<number>(65).fill(0)),
       ],
     ];
     for (const [name, bad] of cases) {

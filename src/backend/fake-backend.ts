@@ -122,7 +122,7 @@ export class FakeBackend implements ModelBackend {
         rows.push(sampleRow(logits, row));
       }
     }
-    return { rows, decodeMs: 0, sampleMs: 0 };
+    return { rows, embeddings: [], decodeMs: 0, sampleMs: 0 };
   }
 
   dispose(): Promise<void> {

@@ -113,9 +113,20 @@ export interface RowResult {
   readonly logits: Float32Array | null;
 }
 
+/** One embedding vector: per sequence when the model pools, else per output row. */
+export interface EmbeddingResult {
+  readonly sequenceId: number;
+  readonly vector: Float32Array;
+}
+
 export interface DecodeResult {
-  /** One entry per OutputRow, chunk by chunk in request order. */
+  /** One entry per OutputRow, chunk by chunk in request order (empty for embedding backends). */
   readonly rows: readonly RowResult[];
+  /**
+   * Embedding backends only: one vector per sequence in first-appearance order when the model
+   * pools (mean, cls, last), else one per output row in row order. Empty otherwise.
+   */
+  readonly embeddings: readonly EmbeddingResult[];
   /** Milliseconds spent in the forward pass and in sampling/scoring. */
   readonly decodeMs: number;
   readonly sampleMs: number;

@@ -18,7 +18,7 @@ import { validateDecodeRequest } from '../validate-decode-request.ts';
 import { LlamaTokenizer } from './llama-tokenizer.ts';
 import { type KernelVariant, loadAddon } from './load-addon.ts';
 import type { NativeContext, NativeInitInfo, NativeModel } from './native-addon.ts';
-import { packStep, unpackRows } from './pack-batch.ts';
+import { packStep, unpackEmbeddings, unpackRows } from './pack-batch.ts';
 
 export interface LlamaBackendOptions {
   /** Path of a GGUF file. */
@@ -111,11 +111,13 @@ export class LlamaBackend implements ModelBackend {
   readonly kernels: NativeInitInfo;
   readonly #model: NativeModel;
   readonly #context: NativeContext;
+  readonly #embeddings: boolean;
   #disposed = false;
 
   private constructor(model: NativeModel, context: NativeContext, kernels: NativeInitInfo) {
     this.#model = model;
     this.#context = context;
+    this.#embeddings = context.info.embeddings;
     this.kernels = kernels;
     this.tokenizer = new LlamaTokenizer(model);
     this.info = describeModel(model, this.tokenizer);
@@ -161,12 +163,21 @@ export class LlamaBackend implements ModelBackend {
     if (this.#disposed) throw new Error('backend is disposed');
     const tokenCount = validateDecodeRequest(request, this.kvLayout, this.info.vocabSize);
     const step = packStep(request, this.info.vocabSize, tokenCount);
+    if (this.#embeddings) {
+      const result = await this.#context.decode(step.batch);
+      return {
+        rows: [],
+        embeddings: unpackEmbeddings(result),
+        decodeMs: result.decodeMs,
+        sampleMs: 0,
+      };
+    }
     const result = await this.#context.decode(step.batch, step.sampling);
     const rows =
       step.sampling === undefined
         ? []
         : unpackRows(result, this.info.vocabSize, step.sampling.returnLogits);
-    return { rows, decodeMs: result.decodeMs, sampleMs: result.sampleMs };
+    return { rows, embeddings: [], decodeMs: result.decodeMs, sampleMs: result.sampleMs };
   }
 
   dispose(): Promise<void> {

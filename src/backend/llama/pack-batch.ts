@@ -5,7 +5,7 @@
  * in batch order, per-row parameters, shared allowed-token masks), and turning the addon's flat
  * result arrays back into RowResults.
  */
-import type { DecodeRequest, RowResult, TokenLogprob } from '../model-backend.ts';
+import type { DecodeRequest, EmbeddingResult, RowResult, TokenLogprob } from '../model-backend.ts';
 import type { NativeBatch, NativeDecodeResult, NativeSamplingSpec } from './native-addon.ts';
 
 export interface PackedStep {
@@ -129,4 +129,15 @@ export function unpackRows(
     });
   }
   return rows;
+}
+
+/** Split the addon's flat embeddings buffer into one vector per reported sequence or row. */
+export function unpackEmbeddings(result: NativeDecodeResult): EmbeddingResult[] {
+  const count = result.embeddingSequenceIds.length;
+  if (count === 0) return [];
+  const width = result.embeddings.length / count;
+  return Array.from(result.embeddingSequenceIds, (sequenceId, i) => ({
+    sequenceId,
+    vector: result.embeddings.slice(i * width, (i + 1) * width),
+  }));
 }
