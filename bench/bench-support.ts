@@ -46,6 +46,7 @@ export function runBatchedBench(
   promptLength: number,
   steps: number,
   threads: number,
+  unifiedKv: boolean,
 ): Map<number, number> | null {
   const binary = batchedBenchPath();
   if (binary === null) return null;
@@ -71,6 +72,7 @@ export function runBatchedBench(
       String(threads),
       '-tb',
       String(threads),
+      unifiedKv ? '-kvu' : '-no-kvu',
     ],
     { encoding: 'utf8', timeout: 600_000 },
   );

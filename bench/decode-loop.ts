@@ -11,8 +11,10 @@
  * If llama.cpp's own llama-batched-bench has been built (bench/peer, see that README), its
  * text-generation rate at the same batch sizes is reported too.
  *
- * Usage: npx tsx bench/decode-loop.ts [--rounds N] [--steps N] [--threads N]
- * Writes the figures to the console and replaces the "Decode loop" section of bench/RESULTS.md.
+ * Usage: npx tsx bench/decode-loop.ts [--kv per-sequence|unified] [--rounds N] [--steps N] [--threads N]
+ * The KV mode applies to our contexts and to llama-batched-bench alike (its default is
+ * per-sequence streams; `-kvu` is unified). Writes the figures to the console and replaces the
+ * "Decode loop (<kv> KV)" section of bench/RESULTS.md.
  */
 import { parseArgs } from 'node:util';
 import { LlamaBackend } from '../src/backend/llama/llama-backend.ts';
@@ -28,8 +30,13 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '64' },
     threads: { type: 'string' },
     prompt: { type: 'string', default: '32' },
+    kv: { type: 'string', default: 'per-sequence' },
   },
 });
+if (values.kv !== 'per-sequence' && values.kv !== 'unified') {
+  throw new Error(`--kv must be per-sequence or unified, got ${values.kv}`);
+}
+const unifiedKv = values.kv === 'unified';
 const rounds = Number(values.rounds);
 const steps = Number(values.steps);
 const promptLength = Number(values.prompt);
@@ -45,6 +52,7 @@ const backend = await LlamaBackend.load({
   variant: 'cpu',
   contextSize: CONTEXT,
   maxSequences: MAX_SEQUENCES,
+  unifiedKv,
   threads,
 });
 const rawModel = await addon.loadModel(modelPath, {
@@ -57,7 +65,7 @@ const rawContext = await rawModel.createContext({
   batchSize: 512,
   microBatchSize: 512,
   maxSequences: MAX_SEQUENCES,
-  unifiedKv: true,
+  unifiedKv,
   threads,
   flashAttention: 'auto',
   embeddings: false,
@@ -191,7 +199,7 @@ for (const [sequences, f] of figures) {
       `${((sequences * 1000) / backendMs).toFixed(1)} | ${median(ratios).toFixed(3)} |`,
   );
 }
-const peer = runBatchedBench(modelPath, SEQUENCE_COUNTS, promptLength, steps, threads);
+const peer = runBatchedBench(modelPath, SEQUENCE_COUNTS, promptLength, steps, threads, unifiedKv);
 if (peer !== null) {
   lines.push(
     '',
@@ -210,8 +218,8 @@ if (peer !== null) {
 const table = lines.join('\n');
 console.log(table);
 writeResultsSection(
-  'Decode loop',
-  `\`npx tsx bench/decode-loop.ts --rounds ${rounds} --steps ${steps}\`, ${new Date().toISOString()}, ` +
+  `Decode loop (${values.kv} KV)`,
+  `\`npx tsx bench/decode-loop.ts --kv ${values.kv} --rounds ${rounds} --steps ${steps}\`, ${new Date().toISOString()}, ` +
     `${threads} threads, medians of ${rounds} interleaved rounds, prompt ${promptLength} tokens per sequence.\n\n${table}`,
 );
 rawContext.dispose();
