@@ -43,17 +43,6 @@ constexpr int kLevelShifts[] = {48, 37, 26, 15, 4, 0};
 constexpr int kLevelBits[] = {0, 11, 11, 11, 11, 4};
 constexpr int kLevels = 6;
 
-inline uint64_t DoubleBits(double value) {
-  uint64_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  return bits;
-}
-
-inline double FromBits(uint64_t bits) {
-  double value;
-  std::memcpy(&value, &bits, sizeof value);
-  return value;
-}
 
 inline bool Allowed(const uint32_t* mask, int32_t token) {
   return mask == nullptr || ((mask[token >> 5] >> (token & 31)) & 1u) != 0;

@@ -12,17 +12,6 @@
 namespace servellm {
 namespace {
 
-inline uint64_t Bits(double value) {
-  uint64_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  return bits;
-}
-
-inline double FromBits(uint64_t bits) {
-  double value;
-  std::memcpy(&value, &bits, sizeof value);
-  return value;
-}
 
 #define SERVELLM_MADD(a, b, c) ((a) * (b) + (c))
 namespace generic {

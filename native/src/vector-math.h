@@ -12,8 +12,22 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace servellm {
+
+/** The IEEE-754 bit pattern of a double, and back (bucketing and exp's exponent tricks). */
+inline uint64_t DoubleBits(double value) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+inline double FromBits(uint64_t bits) {
+  double value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
 
 // out[i] = exp((double)in[i] / divisor - shift); returns the sum of out (eight fixed lanes).
 // `divisor` is the temperature (1.0 for raw logprobs), `shift` the largest in[i] / divisor.
