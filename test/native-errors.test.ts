@@ -3,7 +3,7 @@
  * addon directly (bypassing the backend's own validation), then proves the context still works.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -190,10 +190,14 @@ describe('addon argument validation', () => {
     );
     const garbage = join(tmpdir(), `servellm-garbage-${process.pid}.gguf`);
     writeFileSync(garbage, 'this is not a gguf file at all');
-    await assert.rejects(
-      addon.loadModel(garbage, { gpuLayers: 0, useMmap: true, vocabOnly: false }),
-      Error,
-    );
+    try {
+      await assert.rejects(
+        addon.loadModel(garbage, { gpuLayers: 0, useMmap: true, vocabOnly: false }),
+        Error,
+      );
+    } finally {
+      rmSync(garbage);
+    }
     await assert.rejects(async () => model.createContext({ ...CONTEXT, maxSequences: 0 }), Error);
     await assert.rejects(
       async () => model.createContext({ ...CONTEXT, maxSequences: 100_000 }),

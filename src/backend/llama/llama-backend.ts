@@ -42,6 +42,12 @@ export interface LlamaBackendOptions {
   /** Produce embeddings instead of logits (embedding models). */
   readonly embeddings?: boolean;
   readonly useMmap?: boolean;
+  /**
+   * llama.cpp's log lines at or below this level (0 none, 1 error, 2 warn, 3 info, 4 debug) go to
+   * `log`, or to stderr without one. Default: errors to stderr.
+   */
+  readonly logLevel?: number;
+  readonly log?: (level: number, text: string) => void;
 }
 
 function orNull(token: number): number | null {
@@ -135,6 +141,9 @@ export class LlamaBackend implements ModelBackend {
   /** Load the model and create its context. */
   static async load(options: LlamaBackendOptions): Promise<LlamaBackend> {
     const { addon, info: kernels } = loadAddon(options.variant ?? 'auto');
+    if (options.logLevel !== undefined || options.log !== undefined) {
+      addon.setLogger(options.logLevel ?? 1, options.log ?? null);
+    }
     const model = await addon.loadModel(options.modelPath, {
       gpuLayers: options.gpuLayers ?? -1,
       useMmap: options.useMmap ?? true,
