@@ -3,7 +3,7 @@
  * addon directly (bypassing the backend's own validation), then proves the context still works.
  */
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -217,5 +217,11 @@ describe('addon argument validation', () => {
     assert.deepEqual([...model.tokenize('abc', false, false)], [97, 98, 99]);
     assert.throws(() => model.detokenize(Int32Array.of(vocab), false, false), Error);
     assert.equal(model.detokenize(Int32Array.of(104, 105), false, false), 'hi');
+  });
+
+  it('loads one kernel variant per process', () => {
+    assert.throws(() => loadAddon('vulkan'), /cpu is already loaded/);
+    assert.throws(() => loadAddon('cuda'), /cpu is already loaded/);
+    if (!existsSync('/proc/driver/nvidia/version')) assert.equal(loadAddon('auto').variant, 'cpu');
   });
 });
