@@ -1,0 +1,102 @@
+/**
+ * The engine's public shapes: what a request asks for, what it streams back, and the client
+ * interface the HTTP layer programs against.
+ *
+ * Owns: the contract between `src/http` and `src/engine`. Plain data only; every default is
+ * already resolved by the caller (the HTTP layer's request-to-params function), so the engine
+ * never guesses.
+ */
+
+/** Resolved sampling and stopping settings of one request (vLLM's SamplingParams, subset). */
+export interface SamplingParams {
+  /** >= 0; below 1e-5 means greedy. */
+  readonly temperature: number;
+  /** (0, 1]; 1 disables. */
+  readonly topP: number;
+  /** 0 disables (vLLM's -1 is mapped to 0 by the caller); otherwise >= 1. */
+  readonly topK: number;
+  /** [0, 1]; 0 disables. */
+  readonly minP: number;
+  /** The request's seed, or null for a random one. The same seed gives the same tokens whatever else runs. */
+  readonly seed: bigint | null;
+  /** Most tokens to generate (>= 1; the caller resolved the default and checked the context). */
+  readonly maxTokens: number;
+  /** Stop strings; the output ends before (or, with includeStopStrInOutput, after) the first match. */
+  readonly stop: readonly string[];
+  /** Token ids that end generation (reported as stop_reason). */
+  readonly stopTokenIds: readonly number[];
+  readonly includeStopStrInOutput: boolean;
+  /** Keep generating past EOS/EOT (benchmarks). */
+  readonly ignoreEos: boolean;
+  /** Drop special tokens' text from the output. */
+  readonly skipSpecialTokens: boolean;
+}
+
+export interface EngineRequest {
+  /** Unique among live requests. */
+  readonly id: string;
+  readonly promptTokens: readonly number[];
+  readonly params: SamplingParams;
+}
+
+/**
+ * `stop`: a stop string, stop token, EOS/EOT; `length`: maxTokens or the context end;
+ * `abort`: aborted by the caller (client gone).
+ */
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+/** One streamed update of a request: what is new since the previous update. */
+export interface RequestOutput {
+  readonly requestId: string;
+  /** Text that became final since the last update (never a partial UTF-8 character, never text that may still turn out to be part of a stop string). */
+  readonly text: string;
+  /** Token ids generated since the last update. */
+  readonly tokenIds: readonly number[];
+  /** Totals so far. */
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** Set on the last update only. */
+  readonly finishReason: FinishReason | null;
+  /** vLLM's stop_reason: the matched stop string, the stop token id, or null (EOS, length). */
+  readonly stopReason: string | number | null;
+}
+
+/** Why the engine refused a request (maps to a 400 in the HTTP layer). */
+export class EngineRequestError extends Error {
+  /** The request parameter at fault, as the API names it (e.g. "max_tokens"), or null. */
+  readonly parameter: string | null;
+
+  constructor(message: string, parameter: string | null = null) {
+    super(message);
+    this.name = 'EngineRequestError';
+    this.parameter = parameter;
+  }
+}
+
+/** Counts for health checks, metrics and leak tests. */
+export interface EngineStats {
+  readonly running: number;
+  readonly waiting: number;
+  /** KV cells held by live requests. */
+  readonly kvCellsUsed: number;
+  readonly kvCellsTotal: number;
+  /** Steps executed and backend decodes issued (equal: one decode per step). */
+  readonly steps: number;
+  readonly decodes: number;
+}
+
+/** What the HTTP layer sees of the engine. */
+export interface EngineClient {
+  /** The longest prompt + output one request may have (vLLM's max_model_len). */
+  readonly maxModelLen: number;
+  /**
+   * Queue a request; its outputs arrive on the returned stream, ending with the update that
+   * carries a finishReason. Throws EngineRequestError at once for a request that can never run.
+   */
+  add(request: EngineRequest): AsyncIterable<RequestOutput>;
+  /** Abort a queued or running request; its stream ends with finishReason "abort". No-op if unknown. */
+  abort(requestId: string): void;
+  stats(): EngineStats;
+  /** Abort everything and stop the step loop. */
+  shutdown(): Promise<void>;
+}
