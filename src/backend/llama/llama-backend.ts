@@ -27,8 +27,11 @@ export interface LlamaBackendOptions {
   readonly variant?: KernelVariant;
   /** Layers to offload to the GPU; -1 = all (default), ignored by the cpu build. */
   readonly gpuLayers?: number;
-  /** Total KV cells over all sequences (default: the model's training context). */
-  readonly contextSize?: number;
+  /**
+   * Total KV cells over all sequences, or a function of the model's training context length that
+   * gives it (default: the training context length).
+   */
+  readonly contextSize?: number | ((trainContextLength: number) => number);
   /** Most sequences decoded together (default 16). */
   readonly maxSequences?: number;
   /** Most tokens per decode (default 512) and the physical micro-batch (default = batchSize). */
@@ -48,6 +51,14 @@ export interface LlamaBackendOptions {
    */
   readonly logLevel?: number;
   readonly log?: (level: number, text: string) => void;
+}
+
+function resolveContextSize(
+  option: LlamaBackendOptions['contextSize'],
+  trainContextLength: number,
+): number {
+  if (option === undefined) return trainContextLength;
+  return typeof option === 'function' ? option(trainContextLength) : option;
 }
 
 function orNull(token: number): number | null {
@@ -152,7 +163,7 @@ export class LlamaBackend implements ModelBackend {
     try {
       const batchSize = options.batchSize ?? 512;
       const context = await model.createContext({
-        contextSize: options.contextSize ?? model.info.trainContextLength,
+        contextSize: resolveContextSize(options.contextSize, model.info.trainContextLength),
         batchSize,
         microBatchSize: options.microBatchSize ?? batchSize,
         maxSequences: options.maxSequences ?? 16,

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildProgram, type ServeOptions } from './serve-options.ts';
+
+/** Parse argv (after "servellm") and return what serve would receive. */
+async function parse(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeOptions> {
+  const saved = process.env;
+  process.env = env;
+  try {
+    let received: ServeOptions | null = null;
+    const program = buildProgram((options) => {
+      received = options;
+      return Promise.resolve();
+    });
+    program.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    for (const command of program.commands) {
+      command.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    }
+    await program.parseAsync(['node', 'servellm', ...args]);
+    assert.ok(received !== null, 'serve was not called');
+    return received;
+  } finally {
+    process.env = saved;
+  }
+}
+
+describe('servellm command line', () => {
+  it("has vLLM's defaults", async () => {
+    const options = await parse(['serve']);
+    assert.equal(options.model, null);
+    assert.equal(options.port, 8000);
+    assert.equal(options.host, '0.0.0.0');
+    assert.equal(options.responseRole, 'assistant');
+    assert.equal(options.maxNumBatchedTokens, 2048);
+    assert.equal(options.seed, 0);
+    assert.equal(options.device, 'auto');
+    assert.deepEqual(options.apiKeys, []);
+    assert.equal(options.logLevel, 'info');
+  });
+
+  it('accepts the model as positional or --model, with or without the serve word', async () => {
+    assert.equal((await parse(['serve', 'm.gguf'])).model, 'm.gguf');
+    assert.equal((await parse(['serve', '--model', 'm.gguf'])).model, 'm.gguf');
+    assert.equal((await parse(['--model', 'm.gguf', '--port', '9000'])).port, 9000);
+    await assert.rejects(parse(['serve', 'a.gguf', '--model', 'b.gguf']), /disagree/);
+  });
+
+  it('parses the scheduler and model flags', async () => {
+    const options = await parse([
+      'serve',
+      'm.gguf',
+      '--max-model-len',
+      '4k',
+      '--max-num-seqs',
+      '4',
+      '--served-model-name',
+      'a',
+      'b',
+      '--threads',
+      '2',
+      '--device',
+      'cpu',
+      '--log-level',
+      'debug',
+    ]);
+    assert.equal(options.maxModelLen, 4000);
+    assert.equal((await parse(['serve', '--max-model-len', '4K'])).maxModelLen, 4096);
+    assert.equal((await parse(['serve', '--max-model-len', '25.6k'])).maxModelLen, 25600);
+    assert.equal(options.maxNumSeqs, 4);
+    assert.deepEqual(options.servedModelNames, ['a', 'b']);
+    assert.equal(options.threads, 2);
+    assert.equal(options.device, 'cpu');
+    assert.equal(options.logLevel, 'debug');
+  });
+
+  it('takes API keys from flags first, then SERVELLM_API_KEY, then VLLM_API_KEY', async () => {
+    assert.deepEqual((await parse(['serve', '--api-key', 'x', '--api-key', 'y'])).apiKeys, [
+      'x',
+      'y',
+    ]);
+    assert.deepEqual(
+      (await parse(['serve'], { SERVELLM_API_KEY: 's', VLLM_API_KEY: 'v' })).apiKeys,
+      ['s'],
+    );
+    assert.deepEqual((await parse(['serve'], { VLLM_API_KEY: 'v' })).apiKeys, ['v']);
+    assert.deepEqual((await parse(['serve', '--api-key', 'x'], { VLLM_API_KEY: 'v' })).apiKeys, [
+      'x',
+    ]);
+  });
+
+  it('rejects bad values naming the flag', async () => {
+    await assert.rejects(parse(['serve', '--port', '70000']), /--port/);
+    await assert.rejects(parse(['serve', '--max-num-seqs', '0']), /--max-num-seqs/);
+    await assert.rejects(parse(['serve', '--max-model-len', 'lots']), /--max-model-len/);
+    await assert.rejects(parse(['serve', '--device', 'tpu']), /device/);
+  });
+});

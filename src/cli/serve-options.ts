@@ -1,0 +1,226 @@
+/**
+ * `servellm serve`'s command line: vLLM's flag names, defaults and help groups, parsed into one
+ * typed ServeOptions value.
+ *
+ * Owns: flag definitions, their parsing and validation (a bad flag is a usage error naming it),
+ * and the environment fallbacks (SERVELLM_API_KEY, VLLM_API_KEY). Knows nothing of how the
+ * server is built.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+export type DeviceChoice = 'cpu' | 'cuda' | 'vulkan' | 'auto';
+export type LogLevel = 'critical' | 'error' | 'warning' | 'info' | 'debug' | 'trace';
+
+/** Everything `serve` needs, every default resolved except those that depend on the model. */
+export interface ServeOptions {
+  /** GGUF path, or null for the built-in demo model. */
+  readonly model: string | null;
+  readonly host: string;
+  readonly port: number;
+  /** Accepted keys (any one authorises a request); empty = no auth. */
+  readonly apiKeys: readonly string[];
+  /** Names the model answers to; empty = the model path (or "servellm-demo"). */
+  readonly servedModelNames: readonly string[];
+  /** A file path or an inline Jinja template, or null for the model's own. */
+  readonly chatTemplate: string | null;
+  readonly responseRole: string;
+  /** null = the model's context length, at most DEFAULT_MAX_MODEL_LEN_CAP. */
+  readonly maxModelLen: number | null;
+  readonly maxNumSeqs: number;
+  readonly maxNumBatchedTokens: number;
+  readonly seed: number;
+  /** Accepted for compatibility: GGUF weights keep their stored types. */
+  readonly dtype: string;
+  readonly logLevel: LogLevel;
+  readonly disableLogRequests: boolean;
+  /** null = physical cores. */
+  readonly threads: number | null;
+  readonly device: DeviceChoice;
+}
+
+/** When --max-model-len is not given: the model's context length, but at most this many tokens. */
+export const DEFAULT_MAX_MODEL_LEN_CAP = 8192;
+
+const LOG_LEVELS: readonly LogLevel[] = ['critical', 'error', 'warning', 'info', 'debug', 'trace'];
+
+function positiveInteger(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new InvalidArgumentError(`${flag} must be a positive integer, got ${value}`);
+    }
+    return n;
+  };
+}
+
+const LENGTH_SUFFIX: Readonly<Record<string, number>> = {
+  '': 1,
+  k: 1e3,
+  m: 1e6,
+  K: 1024,
+  M: 1024 ** 2,
+};
+
+/** vLLM's --max-model-len syntax: 4096, 4k (4000), 4K (4096), 25.6k (25600). */
+function modelLength(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(value.trim());
+  const n = match ? Math.round(Number(match[1]) * LENGTH_SUFFIX[match[2]!]!) : NaN;
+  if (!Number.isInteger(n) || n < 1) {
+    throw new InvalidArgumentError(
+      `--max-model-len must be a positive length like 4096, 4k or 4K, got ${value}`,
+    );
+  }
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new InvalidArgumentError(`--port must be an integer in [0, 65535], got ${value}`);
+  }
+  return n;
+}
+
+function integer(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n))
+      throw new InvalidArgumentError(`${flag} must be an integer, got ${value}`);
+    return n;
+  };
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Adds serve's options, in vLLM's help groups, to a command. */
+export function addServeOptions(command: Command): Command {
+  const group = (title: string, options: Option[]): void => {
+    for (const option of options) command.addOption(option.helpGroup(title));
+  };
+  group('Frontend:', [
+    new Option('--host <host>', 'host name to listen on').default('0.0.0.0'),
+    new Option('--port <port>', 'port to listen on').default(8000).argParser(port),
+    new Option(
+      '--api-key <key>',
+      'require this key as a Bearer token on /v1 routes (repeatable; env SERVELLM_API_KEY or VLLM_API_KEY)',
+    ).argParser(collect),
+    new Option(
+      '--chat-template <template>',
+      "chat template: a file path or an inline Jinja template (default: the model's own)",
+    ),
+    new Option(
+      '--response-role <role>',
+      'the role name returned when add_generation_prompt is true',
+    ).default('assistant'),
+    new Option('--uvicorn-log-level <level>', 'log level').choices(LOG_LEVELS).default('info'),
+    new Option('--log-level <level>', 'alias of --uvicorn-log-level').choices(LOG_LEVELS),
+    new Option('--disable-log-requests', 'do not log each request'),
+  ]);
+  group('Model:', [
+    new Option('--model <path>', 'GGUF model file (same as the positional MODEL)'),
+    new Option(
+      '--served-model-name <name...>',
+      'names the API accepts as "model"; responses use the first',
+    ),
+    new Option(
+      '--max-model-len <length>',
+      `longest prompt + output per request, e.g. 4096 or 4k (default: the model's context, at most ${DEFAULT_MAX_MODEL_LEN_CAP})`,
+    ).argParser(modelLength),
+    new Option(
+      '--dtype <dtype>',
+      'accepted for vLLM compatibility; GGUF weights keep the types stored in the file',
+    ).default('auto'),
+    new Option('--seed <seed>', 'engine seed for requests that give none')
+      .default(0)
+      .argParser(integer('--seed')),
+  ]);
+  group('Scheduler:', [
+    new Option('--max-num-seqs <n>', 'most sequences decoded together; the rest wait')
+      .default(8)
+      .argParser(positiveInteger('--max-num-seqs')),
+    new Option('--max-num-batched-tokens <n>', 'most tokens in one decode step')
+      .default(2048)
+      .argParser(positiveInteger('--max-num-batched-tokens')),
+  ]);
+  group('Kernels:', [
+    new Option('--device <device>', 'kernel build')
+      .choices(['auto', 'cpu', 'cuda', 'vulkan'])
+      .default('auto'),
+    new Option('--threads <n>', 'decode threads (default: physical cores)').argParser(
+      positiveInteger('--threads'),
+    ),
+  ]);
+  return command;
+}
+
+interface RawOptions {
+  host: string;
+  port: number;
+  apiKey?: string[];
+  chatTemplate?: string;
+  responseRole: string;
+  uvicornLogLevel: LogLevel;
+  logLevel?: LogLevel;
+  disableLogRequests?: boolean;
+  model?: string;
+  servedModelName?: string[];
+  maxModelLen?: number;
+  dtype: string;
+  seed: number;
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  device: DeviceChoice;
+  threads?: number;
+}
+
+/** Turn commander's parsed values (and the environment) into ServeOptions. */
+export function toServeOptions(
+  positionalModel: string | undefined,
+  raw: RawOptions,
+  env: NodeJS.ProcessEnv,
+): ServeOptions {
+  if (positionalModel !== undefined && raw.model !== undefined && positionalModel !== raw.model) {
+    throw new InvalidArgumentError(
+      `the positional MODEL (${positionalModel}) and --model (${raw.model}) disagree`,
+    );
+  }
+  const envKey = env['SERVELLM_API_KEY'] ?? env['VLLM_API_KEY'];
+  const apiKeys = raw.apiKey ?? (envKey !== undefined && envKey !== '' ? [envKey] : []);
+  return {
+    model: positionalModel ?? raw.model ?? null,
+    host: raw.host,
+    port: raw.port,
+    apiKeys,
+    servedModelNames: raw.servedModelName ?? [],
+    chatTemplate: raw.chatTemplate ?? null,
+    responseRole: raw.responseRole,
+    maxModelLen: raw.maxModelLen ?? null,
+    maxNumSeqs: raw.maxNumSeqs,
+    maxNumBatchedTokens: raw.maxNumBatchedTokens,
+    seed: raw.seed,
+    dtype: raw.dtype,
+    logLevel: raw.logLevel ?? raw.uvicornLogLevel,
+    disableLogRequests: raw.disableLogRequests ?? false,
+    threads: raw.threads ?? null,
+    device: raw.device,
+  };
+}
+
+/** The commander program: `servellm serve [MODEL] [options]`, and `servellm --model M` alone. */
+export function buildProgram(onServe: (options: ServeOptions) => Promise<void>): Command {
+  const program = new Command('servellm')
+    .description("An OpenAI-compatible LLM server: vLLM's API over llama.cpp kernels")
+    .showHelpAfterError();
+  const serve = addServeOptions(
+    program
+      .command('serve', { isDefault: true })
+      .description(
+        'serve a GGUF model over the OpenAI API (the built-in demo model when none is given)',
+      )
+      .argument('[MODEL]', 'GGUF model file'),
+  );
+  serve.action(async (model: string | undefined, raw: RawOptions) => {
+    await onServe(toServeOptions(model, raw, process.env));
+  });
+  return program;
+}
