@@ -32,6 +32,8 @@
         'src/sampler.cc',
         'src/sampling-spec.cc',
         'src/threadpool.cc',
+        'src/top-k-select.cc',
+        'src/top-p-cut.cc',
         'src/vector-math.cc',
       ],
     },

@@ -8,8 +8,10 @@
 // over the kept tokens in ascending id order. The result depends on nothing but the row's logits,
 // parameters and seed (not on the batch or the thread; see vector-math.h for the last-bit
 // difference between instruction sets). It agrees with the reference up to float64 rounding:
-// only a cumulative sum landing within ~1e-15 of a top-p cut or of u can differ. Nothing here touches N-API or llama.cpp; a Sampler holds only scratch
-// memory, so one per thread is reused across rows and calls.
+// only a cumulative sum landing within ~1e-15 of a top-p cut or of u can differ. Nothing here
+// touches N-API or llama.cpp; a Sampler holds only scratch memory, so one per thread is reused
+// across rows and calls. The members are defined in sampler.cc, except the top-k selection
+// (top-k-select.cc) and the top-p cut (top-p-cut.cc).
 #pragma once
 
 #include <cstdint>
@@ -76,13 +78,15 @@ class Sampler {
 
   int32_t Greedy(const float* logits, int32_t vocab, const uint32_t* mask, int32_t row) const;
   Kept Truncate(int32_t vocab, const RowRequest& request);
-  double KthLargest(int32_t vocab, int32_t k, double lower);
-  bool TopPCut(int32_t vocab, double threshold, double dropFraction, bool few, Candidate& cut);
-  bool ScanRegion(std::vector<Candidate>& region, double cumulative, double budget,
-                  int32_t protectedId, Candidate& cut);
   int32_t Draw(int32_t vocab, const Kept& kept, uint64_t seed);
   void TopLogprobs(const float* logits, int32_t vocab, double logZ, int32_t count,
                    int32_t* tokens, float* logprobs);
+  // In top-k-select.cc.
+  double KthLargest(int32_t vocab, int32_t k, double lower);
+  // In top-p-cut.cc.
+  bool TopPCut(int32_t vocab, double threshold, double dropFraction, bool few, Candidate& cut);
+  bool ScanRegion(std::vector<Candidate>& region, double cumulative, double budget,
+                  int32_t protectedId, Candidate& cut);
 
   std::vector<double> weights_;  // exp(l / T - max): unnormalized probabilities
   std::vector<double> values_;

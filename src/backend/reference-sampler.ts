@@ -69,16 +69,20 @@ function argmaxAllowed(logits: ArrayLike<number>, mask: Uint32Array | null): num
 /**
  * The probabilities the draw uses (zero for removed tokens, summing to 1), after mask,
  * temperature, min-p, top-k and top-p. Greedy settings give a one-hot vector.
+ *
+ * The filters work on the unnormalized weights w = exp(l / T - max l / T) (so w_max = 1) and
+ * normalize once at the end: min-p drops w < minP (p < minP * p_max), and top-p's cumulative sum
+ * is compared with (1 - p) * sum(w), so exact boundaries are not lost to a rounded normalization.
  */
 export function samplingDistribution(
   logits: ArrayLike<number>,
   sampling: Omit<RowSampling, 'seed'>,
 ): Float64Array {
   const n = logits.length;
-  const probs = new Float64Array(n);
+  const weights = new Float64Array(n);
   if (sampling.temperature < GREEDY_TEMPERATURE_EPSILON) {
-    probs[argmaxAllowed(logits, sampling.allowedTokens)] = 1;
-    return probs;
+    weights[argmaxAllowed(logits, sampling.allowedTokens)] = 1;
+    return weights;
   }
   let max = -Infinity;
   for (let i = 0; i < n; i++) {
@@ -86,46 +90,47 @@ export function samplingDistribution(
       max = Math.max(max, logits[i]! / sampling.temperature);
   }
   if (max === -Infinity) throw new RangeError('allowed-token mask allows no token');
-  let total = 0;
   for (let i = 0; i < n; i++) {
-    if (!isAllowed(sampling.allowedTokens, i)) continue;
-    probs[i] = Math.exp(logits[i]! / sampling.temperature - max);
-    total += probs[i]!;
+    if (isAllowed(sampling.allowedTokens, i)) {
+      weights[i] = Math.exp(logits[i]! / sampling.temperature - max);
+    }
   }
-  for (let i = 0; i < n; i++) probs[i]! /= total;
   if (sampling.minP > 0) {
-    // p_max is 1 / total (the max's unnormalized weight is exp(0) = 1).
-    const threshold = sampling.minP / total;
-    for (let i = 0; i < n; i++) if (probs[i]! < threshold) probs[i] = 0;
+    for (let i = 0; i < n; i++) if (weights[i]! < sampling.minP) weights[i] = 0;
   }
-  if (sampling.topK > 0 && sampling.topK < n) keepTopK(probs, sampling.topK);
-  if (sampling.topP < 1) keepTopP(probs, sampling.topP);
-  return normalize(probs);
+  if (sampling.topK > 0 && sampling.topK < n) keepTopK(weights, sampling.topK);
+  if (sampling.topP < 1) keepTopP(weights, sampling.topP);
+  return normalize(weights);
 }
 
-function keepTopK(probs: Float64Array, k: number): void {
-  const sorted = Array.from(probs).sort((a, b) => b - a);
+function keepTopK(weights: Float64Array, k: number): void {
+  const sorted = Array.from(weights).sort((a, b) => b - a);
   const kth = sorted[k - 1]!;
-  for (let i = 0; i < probs.length; i++) if (probs[i]! < kth) probs[i] = 0;
+  for (let i = 0; i < weights.length; i++) if (weights[i]! < kth) weights[i] = 0;
 }
 
-/** vLLM: sort ascending, drop tokens whose cumulative probability is <= 1 - p, keep the largest. */
-function keepTopP(probs: Float64Array, p: number): void {
-  normalize(probs);
-  const ids = Array.from({ length: probs.length }, (_, i) => i).filter((i) => probs[i]! > 0);
-  ids.sort((a, b) => probs[a]! - probs[b]! || b - a);
+/**
+ * vLLM: sort ascending, drop tokens whose cumulative probability is <= 1 - p, keep the largest.
+ * On weights: drop while the cumulative weight is <= (1 - p) * total.
+ */
+function keepTopP(weights: Float64Array, p: number): void {
+  let total = 0;
+  for (const w of weights) total += w;
+  const budget = (1 - p) * total;
+  const ids = Array.from({ length: weights.length }, (_, i) => i).filter((i) => weights[i]! > 0);
+  ids.sort((a, b) => weights[a]! - weights[b]! || b - a);
   let cumulative = 0;
   for (let j = 0; j < ids.length - 1; j++) {
-    cumulative += probs[ids[j]!]!;
-    if (cumulative <= 1 - p) probs[ids[j]!] = 0;
+    cumulative += weights[ids[j]!]!;
+    if (cumulative <= budget) weights[ids[j]!] = 0;
   }
 }
 
-function normalize(probs: Float64Array): Float64Array {
+function normalize(weights: Float64Array): Float64Array {
   let total = 0;
-  for (const p of probs) total += p;
-  for (let i = 0; i < probs.length; i++) probs[i]! /= total;
-  return probs;
+  for (const w of weights) total += w;
+  for (let i = 0; i < weights.length; i++) weights[i]! /= total;
+  return weights;
 }
 
 /** Inverse CDF in ascending id order. */
