@@ -1,5 +1,144 @@
-// placeholder until the engine and app land
-import type { ServeOptions } from './serve-options.ts';
-export function serve(_options: ServeOptions): Promise<void> {
-  return Promise.reject(new Error('not yet'));
+/**
+ * `servellm serve`: the only place that knows every layer. Loads the model into the llama.cpp
+ * backend, starts the engine, builds the HTTP app, listens, and stops it all cleanly on SIGINT or
+ * SIGTERM.
+ *
+ * Owns: turning ServeOptions into backend, engine and app settings (KV layout, context length
+ * defaults), the start-up banner, and shutdown order (HTTP, engine, backend).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { LlamaBackend } from '../backend/llama/llama-backend.ts';
+import { LlmEngine } from '../engine/llm-engine.ts';
+import { createApp } from '../http/app.ts';
+import { resolveChatTemplate } from './chat-template-source.ts';
+import { DEMO_MODEL_NAME, DEMO_NOTICE, ensureDemoModel } from './demo-model.ts';
+import { DEFAULT_MAX_MODEL_LEN_CAP, type LogLevel, type ServeOptions } from './serve-options.ts';
+
+/** A started server: its address and how to stop it. */
+export interface RunningServer {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly engine: LlmEngine;
+  close(): Promise<void>;
+}
+
+const PINO_LEVEL: Record<LogLevel, string> = {
+  critical: 'fatal',
+  error: 'error',
+  warning: 'warn',
+  info: 'info',
+  debug: 'debug',
+  trace: 'trace',
+};
+
+function packageVersion(): string {
+  const path = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+}
+
+/** vLLM refuses a --max-model-len beyond the model's; so do we (llama.cpp would extrapolate). */
+function resolveMaxModelLen(requested: number | null, trainContextLength: number): number {
+  if (requested === null) return Math.min(trainContextLength, DEFAULT_MAX_MODEL_LEN_CAP);
+  if (requested > trainContextLength) {
+    throw new Error(
+      `User-specified max_model_len (${requested}) is greater than the derived max_model_len ` +
+        `(${trainContextLength}, the model's context length). Please set --max-model-len to at most ${trainContextLength}.`,
+    );
+  }
+  return requested;
+}
+
+/** Start serving; resolves once listening. */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const log = (line: string): void => {
+    if (options.logLevel !== 'critical' && options.logLevel !== 'error') console.log(line);
+  };
+  const demo = options.model === null;
+  if (demo) log(DEMO_NOTICE);
+  const modelPath = demo ? await ensureDemoModel() : resolve(options.model);
+  if (options.dtype !== 'auto') {
+    log(`--dtype ${options.dtype}: GGUF weights keep the types stored in the file; ignored.`);
+  }
+
+  let maxModelLen = 0;
+  const backend = await LlamaBackend.load({
+    modelPath,
+    variant: options.device,
+    // One KV stream per sequence, each a whole max_model_len: no request can run out of cells.
+    unifiedKv: false,
+    maxSequences: options.maxNumSeqs,
+    contextSize: (trainContextLength) => {
+      maxModelLen = resolveMaxModelLen(options.maxModelLen, trainContextLength);
+      return maxModelLen * options.maxNumSeqs;
+    },
+    batchSize: options.maxNumBatchedTokens,
+    microBatchSize: Math.min(512, options.maxNumBatchedTokens),
+    ...(options.threads !== null ? { threads: options.threads } : {}),
+  });
+  try {
+    const engine = new LlmEngine(backend, {
+      maxModelLen,
+      maxNumSeqs: options.maxNumSeqs,
+      maxNumBatchedTokens: options.maxNumBatchedTokens,
+    });
+    const template = resolveChatTemplate(options.chatTemplate, backend.info.chatTemplate);
+    const servedModelNames =
+      options.servedModelNames.length > 0
+        ? options.servedModelNames
+        : [demo ? DEMO_MODEL_NAME : options.model];
+    const app = createApp({
+      engine,
+      tokenizer: backend.tokenizer,
+      model: backend.info,
+      servedModelNames,
+      chatTemplate: template.template,
+      responseRole: options.responseRole,
+      apiKeys: options.apiKeys,
+      maxModelLen,
+      version: packageVersion(),
+      modelRoot: modelPath,
+      logger: options.disableLogRequests ? false : { level: PINO_LEVEL[options.logLevel] },
+    });
+    const url = await app.listen({ host: options.host, port: options.port });
+    const info = backend.info;
+    log(
+      [
+        `servellm ${packageVersion()} serving ${servedModelNames.join(', ')} at ${url}/v1`,
+        `  model: ${modelPath} (${info.description}, ${(info.parameterCount / 1e6).toFixed(1)}M parameters, vocabulary ${info.vocabSize})`,
+        `  kernels: llama.cpp ${backend.kernels.llamaVersion} on ${backend.kernels.devices.join(', ')}`,
+        `  max_model_len ${maxModelLen}, max_num_seqs ${options.maxNumSeqs}, max_num_batched_tokens ${options.maxNumBatchedTokens}`,
+        `  chat template: ${template.source}${options.apiKeys.length > 0 ? '; API key required' : ''}`,
+      ].join('\n'),
+    );
+    let closing: Promise<void> | null = null;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        await app.close();
+        await engine.shutdown();
+        await backend.dispose();
+      })());
+    return { url, app, engine, close };
+  } catch (error) {
+    await backend.dispose();
+    throw error;
+  }
+}
+
+/** Run until SIGINT or SIGTERM, then shut down cleanly. */
+export async function serve(options: ServeOptions): Promise<void> {
+  const server = await startServer(options);
+  await new Promise<void>((done) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      console.log(`servellm: ${signal}, shutting down`);
+      server.close().then(done, (error: unknown) => {
+        console.error(error);
+        process.exitCode = 1;
+        done();
+      });
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }

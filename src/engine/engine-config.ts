@@ -1,0 +1,96 @@
+/**
+ * The engine's own settings (vLLM's scheduler config, the subset issue 3 needs) and their checks
+ * against the backend's KV layout.
+ *
+ * Owns: what each limit means, its range and default, and the rule that a configuration the KV
+ * memory cannot honour is refused at start-up rather than discovered mid-request.
+ */
+import type { KvLayout } from '../backend/model-backend.ts';
+
+/** Limits of one engine. All three are positive integers. */
+export interface EngineConfig {
+  /**
+   * The longest prompt + output one request may have (vLLM's `--max-model-len`). A request whose
+   * prompt plus `maxTokens` exceeds it is refused; nothing is truncated or context-shifted.
+   * Range: [1, kvLayout.cellsPerSequence] for per-sequence KV, [1, kvLayout.totalCells] for
+   * unified KV. Default ({@link defaultEngineConfig}): the model's training context length, capped
+   * by that bound.
+   */
+  readonly maxModelLen: number;
+  /**
+   * Most requests running (holding a KV sequence) at once (vLLM's `--max-num-seqs`); the rest wait
+   * in a FIFO queue. Range: [1, min(kvLayout.maxSequences, maxNumBatchedTokens)]. Default: 256,
+   * capped by that bound.
+   */
+  readonly maxNumSeqs: number;
+  /**
+   * Most tokens in one step's decode, decode tokens and prefill chunks together (vLLM's
+   * `--max-num-batched-tokens`); longer prompts are prefilled in chunks over several steps.
+   * Range: [maxNumSeqs, kvLayout.maxBatchTokens] (at least one decode token per running request
+   * must fit). Default: 2048, capped by kvLayout.maxBatchTokens.
+   */
+  readonly maxNumBatchedTokens: number;
+}
+
+/** vLLM's online-serving defaults, before capping by the KV layout. */
+const DEFAULT_MAX_NUM_SEQS = 256;
+const DEFAULT_MAX_NUM_BATCHED_TOKENS = 2048;
+
+/** The longest request the KV layout can hold in one sequence. */
+export function kvModelLenBound(layout: KvLayout): number {
+  return layout.unified ? layout.totalCells : layout.cellsPerSequence;
+}
+
+/**
+ * The defaults of every field for a backend, with `overrides` applied on top. The result is not
+ * validated; pass it to {@link validateEngineConfig} (the engine's constructor does).
+ */
+export function defaultEngineConfig(
+  layout: KvLayout,
+  trainContextLength: number,
+  overrides: Partial<EngineConfig> = {},
+): EngineConfig {
+  const maxNumBatchedTokens =
+    overrides.maxNumBatchedTokens ??
+    Math.min(DEFAULT_MAX_NUM_BATCHED_TOKENS, layout.maxBatchTokens);
+  return {
+    maxModelLen: overrides.maxModelLen ?? Math.min(trainContextLength, kvModelLenBound(layout)),
+    maxNumSeqs:
+      overrides.maxNumSeqs ??
+      Math.min(DEFAULT_MAX_NUM_SEQS, layout.maxSequences, maxNumBatchedTokens),
+    maxNumBatchedTokens,
+  };
+}
+
+function checkRange(name: string, value: number, min: number, max: number, why: string): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer in [${min}, ${max}] (${why}), got ${value}`);
+  }
+}
+
+/** Throws a RangeError naming the field, its bound and the given value. */
+export function validateEngineConfig(config: EngineConfig, layout: KvLayout): void {
+  checkRange(
+    'maxModelLen',
+    config.maxModelLen,
+    1,
+    kvModelLenBound(layout),
+    layout.unified ? 'the unified KV cache size' : "one KV sequence's cells",
+  );
+  checkRange(
+    'maxNumBatchedTokens',
+    config.maxNumBatchedTokens,
+    1,
+    layout.maxBatchTokens,
+    "the backend's batch size",
+  );
+  checkRange(
+    'maxNumSeqs',
+    config.maxNumSeqs,
+    1,
+    Math.min(layout.maxSequences, config.maxNumBatchedTokens),
+    layout.maxSequences <= config.maxNumBatchedTokens
+      ? "the backend's KV sequences"
+      : 'maxNumBatchedTokens: every running request decodes one token per step',
+  );
+}

@@ -1,0 +1,282 @@
+/**
+ * The async engine (vLLM's engine core loop over our scheduler): requests in, per-request output
+ * streams out, one batched backend decode per step.
+ *
+ * Owns: the step loop and its threading rule. The loop runs while there is work and stops when
+ * there is none (an `add` restarts it; no polling). Each step: remove the KV cells of released
+ * sequences, schedule, execute ONE `backend.decode`, process its rows into outputs. KV operations
+ * happen only while no decode is in flight: an abort during a decode ends the request's stream
+ * at once, and its cells are removed as soon as the decode returns. A rejected decode fails the
+ * requests of that step only; the engine serves the rest.
+ */
+import type { DecodeRequest, DecodeResult, ModelBackend } from '../backend/model-backend.ts';
+import { validateEngineConfig, type EngineConfig } from './engine-config.ts';
+import {
+  EngineRequestError,
+  type EngineClient,
+  type EngineRequest,
+  type EngineStats,
+  type RequestOutput,
+} from './engine-types.ts';
+import { kvAdmissionFor } from './kv-admission.ts';
+import { RequestOutputProcessor } from './output-processor.ts';
+import { OutputStream } from './output-stream.ts';
+import { RequestState } from './request-state.ts';
+import { validateEngineRequest } from './request-validation.ts';
+import { randomSeed, rowSamplingFor } from './row-sampling.ts';
+import { Scheduler, type StepPlan } from './scheduler.ts';
+
+/** A request the engine is serving. */
+interface LiveRequest {
+  readonly request: EngineRequest;
+  readonly state: RequestState;
+  readonly seed: bigint;
+  readonly processor: RequestOutputProcessor;
+  readonly stream: OutputStream<RequestOutput>;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * vLLM's engine over one ModelBackend: continuous batching with chunked prefill, FIFO admission,
+ * per-request output streams. The backend stays the caller's (shutdown does not dispose it).
+ */
+export class LlmEngine implements EngineClient {
+  readonly maxModelLen: number;
+  /** The validated limits this engine runs with. */
+  readonly config: EngineConfig;
+  readonly #backend: ModelBackend;
+  readonly #scheduler: Scheduler;
+  readonly #live = new Map<string, LiveRequest>();
+  #steps = 0;
+  #decodes = 0;
+  #decodeInFlight = false;
+  #looping = false;
+  #loop: Promise<void> = Promise.resolve();
+  #shutDown = false;
+
+  /** Throws a RangeError when `config` does not fit `backend.kvLayout` (see EngineConfig). */
+  constructor(backend: ModelBackend, config: EngineConfig) {
+    validateEngineConfig(config, backend.kvLayout);
+    this.#backend = backend;
+    this.config = { ...config };
+    this.maxModelLen = config.maxModelLen;
+    this.#scheduler = new Scheduler(config, kvAdmissionFor(backend.kvLayout));
+  }
+
+  /**
+   * Queue a request; it joins the running batch at the next step. Throws EngineRequestError (the
+   * caller's fault, naming the parameter) at once for a request that can never run or whose id is
+   * live, and Error after shutdown. Stopping the iteration early aborts the request.
+   */
+  add(request: EngineRequest): AsyncIterable<RequestOutput> {
+    if (this.#shutDown) throw new Error('the engine is shut down');
+    validateEngineRequest(request, {
+      vocabSize: this.#backend.info.vocabSize,
+      maxModelLen: this.maxModelLen,
+    });
+    if (this.#live.has(request.id)) {
+      throw new EngineRequestError(`Request id ${request.id} already running.`, null);
+    }
+    const live: LiveRequest = {
+      request,
+      state: new RequestState(request.id, [...request.promptTokens], request.params.maxTokens),
+      seed: request.params.seed ?? randomSeed(),
+      processor: new RequestOutputProcessor({
+        requestId: request.id,
+        promptTokens: request.promptTokens.length,
+        params: request.params,
+        tokenizer: this.#backend.tokenizer,
+        maxModelLen: this.maxModelLen,
+      }),
+      stream: new OutputStream<RequestOutput>(() => this.abort(request.id)),
+    };
+    this.#live.set(request.id, live);
+    this.#scheduler.add(live.state);
+    this.#startLoop();
+    return live.stream;
+  }
+
+  /**
+   * End a queued or running request now: its stream gets a final `abort` output. Its KV cells are
+   * removed at once, or right after the decode in flight returns. No-op for unknown ids.
+   */
+  abort(requestId: string): void {
+    const live = this.#live.get(requestId);
+    if (live === undefined) return;
+    this.#finish(live, live.processor.abortOutput());
+    if (!this.#decodeInFlight) this.#tryFreeReleasedKv();
+  }
+
+  /** Counts at this instant (kvCellsUsed includes released sequences not yet cleared). */
+  stats(): EngineStats {
+    return {
+      running: this.#scheduler.runningCount,
+      waiting: this.#scheduler.waitingCount,
+      kvCellsUsed: this.#scheduler.cellsHeld,
+      kvCellsTotal: this.#backend.kvLayout.totalCells,
+      steps: this.#steps,
+      decodes: this.#decodes,
+    };
+  }
+
+  /**
+   * Resolves when the step loop has stopped: no work left, no decode in flight, released KV freed.
+   * For tests and orderly shutdown; a later `add` starts the loop again.
+   */
+  whenIdle(): Promise<void> {
+    return this.#loop;
+  }
+
+  /** Abort every request, wait for the step in flight, free all KV. Does not dispose the backend. */
+  async shutdown(): Promise<void> {
+    this.#shutDown = true;
+    for (const requestId of [...this.#live.keys()]) this.abort(requestId);
+    await this.#loop;
+  }
+
+  #startLoop(): void {
+    if (this.#looping) return;
+    this.#looping = true;
+    this.#loop = this.#runLoop();
+  }
+
+  async #runLoop(): Promise<void> {
+    try {
+      // Let requests added in the same turn of the event loop join the first step.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      for (;;) {
+        this.#freeReleasedKv();
+        const plan = this.#scheduler.schedule();
+        if (plan.chunks.length === 0) {
+          if (this.#scheduler.hasWork) throw new Error('the scheduler planned an empty step');
+          return;
+        }
+        await this.#executeStep(plan);
+      }
+    } catch (error) {
+      // A bug, not a request's fault: end every stream rather than leave one hanging.
+      this.#failAll(asError(error));
+    } finally {
+      this.#looping = false;
+    }
+  }
+
+  async #executeStep(plan: StepPlan): Promise<void> {
+    const request: DecodeRequest = {
+      chunks: plan.chunks.map((chunk) => {
+        const live = this.#live.get(chunk.request.id)!;
+        return {
+          sequenceId: chunk.sequenceId,
+          startPosition: chunk.startPosition,
+          tokens: chunk.tokens,
+          rows: chunk.samples
+            ? [
+                {
+                  offset: chunk.tokens.length - 1,
+                  sampling: rowSamplingFor(
+                    live.request.params,
+                    live.seed,
+                    chunk.request.outputTokens.length,
+                  ),
+                  topLogprobs: 0,
+                  targetToken: null,
+                  returnLogits: false,
+                },
+              ]
+            : [],
+        };
+      }),
+    };
+    this.#steps++;
+    this.#decodes++;
+    this.#decodeInFlight = true;
+    let result: DecodeResult;
+    try {
+      result = await this.#backend.decode(request);
+    } catch (error) {
+      this.#failStep(plan, asError(error));
+      return;
+    } finally {
+      this.#decodeInFlight = false;
+    }
+    const expectedRows = plan.chunks.filter((chunk) => chunk.samples).length;
+    if (result.rows.length !== expectedRows) {
+      this.#failStep(
+        plan,
+        new Error(`the backend returned ${result.rows.length} rows, expected ${expectedRows}`),
+      );
+      return;
+    }
+    this.#processStep(plan, result);
+  }
+
+  #processStep(plan: StepPlan, result: DecodeResult): void {
+    let row = 0;
+    for (const chunk of plan.chunks) {
+      const sampled = chunk.samples ? result.rows[row++]!.token : null;
+      const live = this.#live.get(chunk.request.id);
+      // Aborted while the decode was in flight: its cells are freed before the next schedule.
+      if (live === undefined || live.state !== chunk.request) continue;
+      try {
+        if (chunk.samples && sampled === null) throw new Error('the backend sampled no token');
+        live.state.commitStep(chunk.tokens.length, sampled);
+        if (sampled === null) continue;
+        const output = live.processor.processToken(sampled);
+        if (output.finishReason === null) live.stream.push(output);
+        else this.#finish(live, output);
+      } catch (error) {
+        this.#fail(live, asError(error));
+      }
+    }
+  }
+
+  /** The request leaves the engine with its last output; its KV is freed before the next step. */
+  #finish(live: LiveRequest, output: RequestOutput): void {
+    this.#live.delete(live.request.id);
+    this.#scheduler.release(live.state);
+    live.stream.push(output);
+    live.stream.end();
+  }
+
+  #fail(live: LiveRequest, error: Error): void {
+    this.#live.delete(live.request.id);
+    this.#scheduler.release(live.state);
+    live.stream.fail(error);
+  }
+
+  #failStep(plan: StepPlan, error: Error): void {
+    for (const chunk of plan.chunks) {
+      const live = this.#live.get(chunk.request.id);
+      if (live !== undefined && live.state === chunk.request) {
+        this.#fail(live, new Error(`decode failed: ${error.message}`, { cause: error }));
+      }
+    }
+  }
+
+  #failAll(error: Error): void {
+    for (const live of [...this.#live.values()]) this.#fail(live, error);
+    if (!this.#decodeInFlight) this.#tryFreeReleasedKv();
+  }
+
+  /** Free now if the backend lets us; otherwise the sequences stay queued and the loop retries. */
+  #tryFreeReleasedKv(): void {
+    try {
+      this.#freeReleasedKv();
+    } catch {
+      // Retried (and reported by failing requests) by the next step loop before it schedules.
+    }
+  }
+
+  /** Remove the cells of every released sequence and return the ids to the pool. */
+  #freeReleasedKv(): void {
+    for (const sequenceId of this.#scheduler.sequencesToFree()) {
+      if (!this.#backend.kv.remove(sequenceId, 0, null)) {
+        throw new Error(`the backend refused to clear KV sequence ${sequenceId}`);
+      }
+      this.#scheduler.sequenceFreed(sequenceId);
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * One request's output processing (vLLM v1's output processor and `check_stop`): each generated
+ * token becomes a `RequestOutput` delta with its finish reason decided.
+ *
+ * Owns: the stop rules and their order, as vLLM applies them to every new token:
+ *  1. `length`: maxTokens reached (or the context end, maxModelLen);
+ *  2. `stop` with stopReason null: an end-of-generation token (EOS/EOT) unless ignoreEos;
+ *  3. `stop` with stopReason = the token id: a token of stopTokenIds.
+ * The token that ended the request by rule 2 or 3 adds no text unless includeStopStrInOutput
+ * (vLLM skips detokenizing it), and no stop-string check follows it. Otherwise the token's text
+ * goes through the stop-string matcher, whose match overrides `length`: `stop` with stopReason =
+ * the stop string. When the request ends, everything still held back (incomplete UTF-8, a stop
+ * string prefix that never completed) is released. Every generated token is counted and listed,
+ * the final EOS/stop token included.
+ */
+import type { Tokenizer } from '../backend/model-backend.ts';
+import type { FinishReason, RequestOutput, SamplingParams } from './engine-types.ts';
+import { IncrementalDetokenizer } from './incremental-detokenizer.ts';
+import { StopStringMatcher } from './stop-string-matcher.ts';
+
+/** What a processor needs to know about its request. */
+export interface OutputProcessorOptions {
+  readonly requestId: string;
+  readonly promptTokens: number;
+  readonly params: SamplingParams;
+  readonly tokenizer: Tokenizer;
+  /** The engine's maxModelLen: prompt + output never exceed it. */
+  readonly maxModelLen: number;
+}
+
+export class RequestOutputProcessor {
+  readonly #options: OutputProcessorOptions;
+  readonly #stopTokenIds: ReadonlySet<number>;
+  readonly #detokenizer: IncrementalDetokenizer;
+  readonly #stopMatcher: StopStringMatcher;
+  #completionTokens = 0;
+  #finished = false;
+
+  constructor(options: OutputProcessorOptions) {
+    this.#options = options;
+    this.#stopTokenIds = new Set(options.params.stopTokenIds);
+    this.#detokenizer = new IncrementalDetokenizer(
+      options.tokenizer,
+      options.params.skipSpecialTokens,
+    );
+    this.#stopMatcher = new StopStringMatcher(
+      options.params.stop,
+      options.params.includeStopStrInOutput,
+    );
+  }
+
+  /** Whether a finishing output was produced. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  get completionTokens(): number {
+    return this.#completionTokens;
+  }
+
+  /** Process one generated token; the delta it produces (finishReason set when it ends the request). */
+  processToken(token: number): RequestOutput {
+    if (this.#finished) throw new Error(`request ${this.#options.requestId} already finished`);
+    const { params, tokenizer, promptTokens, maxModelLen } = this.#options;
+    this.#completionTokens++;
+    let finishReason: FinishReason | null = null;
+    let stopReason: string | number | null = null;
+    let stoppedByToken = false;
+    if (
+      this.#completionTokens >= params.maxTokens ||
+      promptTokens + this.#completionTokens >= maxModelLen
+    ) {
+      finishReason = 'length';
+    } else if (!params.ignoreEos && tokenizer.isEndOfGeneration(token)) {
+      finishReason = 'stop';
+      stoppedByToken = true;
+    } else if (this.#stopTokenIds.has(token)) {
+      finishReason = 'stop';
+      stopReason = token;
+      stoppedByToken = true;
+    }
+
+    let text = '';
+    if (!stoppedByToken || params.includeStopStrInOutput) text = this.#detokenizer.push(token);
+    if (finishReason !== null) text += this.#detokenizer.flush();
+
+    if (stoppedByToken) {
+      text = this.#stopMatcher.flush() + text;
+    } else {
+      const match = this.#stopMatcher.push(text);
+      text = match.text;
+      if (match.stop !== null) {
+        finishReason = 'stop';
+        stopReason = match.stop;
+      } else if (finishReason !== null) {
+        text += this.#stopMatcher.flush();
+      }
+    }
+    this.#finished = finishReason !== null;
+    return this.#output(text, [token], finishReason, stopReason);
+  }
+
+  /** The final delta of an aborted request: no text (held-back text is dropped), reason `abort`. */
+  abortOutput(): RequestOutput {
+    this.#finished = true;
+    return this.#output('', [], 'abort', null);
+  }
+
+  #output(
+    text: string,
+    tokenIds: readonly number[],
+    finishReason: FinishReason | null,
+    stopReason: string | number | null,
+  ): RequestOutput {
+    return {
+      requestId: this.#options.requestId,
+      text,
+      tokenIds,
+      promptTokens: this.#options.promptTokens,
+      completionTokens: this.#completionTokens,
+      finishReason,
+      stopReason,
+    };
+  }
+}

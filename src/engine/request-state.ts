@@ -1,0 +1,96 @@
+/**
+ * One request's progress as the scheduler sees it (vLLM v1's `Request`): its tokens, how many of
+ * them are already in the KV cache, and where it is in its life. Plain synchronous data.
+ *
+ * Owns: the token bookkeeping of a request. Prefill and decode are not separate modes: a step
+ * feeds the tokens not yet computed (a prompt chunk, or the one token sampled last step), and a
+ * step that reaches the last known token samples the next one.
+ */
+
+/** `waiting`: queued, no KV sequence; `running`: holds a sequence; `finished`: done or aborted. */
+export type RequestStatus = 'waiting' | 'running' | 'finished';
+
+export class RequestState {
+  readonly id: string;
+  readonly promptTokens: readonly number[];
+  /** The most tokens this request may generate (>= 1). */
+  readonly maxTokens: number;
+  status: RequestStatus = 'waiting';
+  /** The KV sequence while running (kept after release for the record), null before. */
+  sequenceId: number | null = null;
+  readonly #outputTokens: number[] = [];
+  #computedTokens = 0;
+
+  constructor(id: string, promptTokens: readonly number[], maxTokens: number) {
+    if (promptTokens.length === 0) throw new RangeError('a request needs at least one token');
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+      throw new RangeError(`maxTokens must be an integer >= 1, got ${maxTokens}`);
+    }
+    this.id = id;
+    this.promptTokens = promptTokens;
+    this.maxTokens = maxTokens;
+  }
+
+  /** Generated tokens so far. */
+  get outputTokens(): readonly number[] {
+    return this.#outputTokens;
+  }
+
+  /** Prompt plus generated tokens. */
+  get totalTokens(): number {
+    return this.promptTokens.length + this.#outputTokens.length;
+  }
+
+  /** Tokens already written to the KV cache (positions 0 .. computedTokens-1). */
+  get computedTokens(): number {
+    return this.#computedTokens;
+  }
+
+  /** Whether part of the prompt has not been computed yet. */
+  get isPrefilling(): boolean {
+    return this.#computedTokens < this.promptTokens.length;
+  }
+
+  /** Tokens a step could feed now: the rest of the prompt, or the last sampled token. */
+  get uncomputedTokens(): number {
+    return this.totalTokens - this.#computedTokens;
+  }
+
+  /** KV cells the request can ever occupy: prompt + maxTokens (its unified-KV reservation). */
+  get maxCells(): number {
+    return this.promptTokens.length + this.maxTokens;
+  }
+
+  /** The next `count` uncomputed tokens, in position order from `computedTokens`. */
+  nextTokens(count: number): number[] {
+    if (!Number.isInteger(count) || count < 1 || count > this.uncomputedTokens) {
+      throw new RangeError(`count must be in [1, ${this.uncomputedTokens}], got ${count}`);
+    }
+    const tokens: number[] = [];
+    const promptLength = this.promptTokens.length;
+    for (let p = this.#computedTokens; p < this.#computedTokens + count; p++) {
+      tokens.push(p < promptLength ? this.promptTokens[p]! : this.#outputTokens[p - promptLength]!);
+    }
+    return tokens;
+  }
+
+  /**
+   * Record a step that computed `count` tokens and, when it reached the last known token, sampled
+   * `sampled` (null when the chunk stopped short of it).
+   */
+  commitStep(count: number, sampled: number | null): void {
+    if (!Number.isInteger(count) || count < 1 || count > this.uncomputedTokens) {
+      throw new RangeError(`count must be in [1, ${this.uncomputedTokens}], got ${count}`);
+    }
+    const complete = count === this.uncomputedTokens;
+    if (complete !== (sampled !== null)) {
+      throw new RangeError(
+        complete
+          ? 'a step that reaches the last token must sample'
+          : 'only a step that reaches the last token may sample',
+      );
+    }
+    this.#computedTokens += count;
+    if (sampled !== null) this.#outputTokens.push(sampled);
+  }
+}

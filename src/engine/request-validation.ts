@@ -1,0 +1,61 @@
+/**
+ * The engine's guard at `add`: refuses, at once and naming the parameter, a request that could
+ * never run or that would make the backend reject a whole batch.
+ *
+ * Owns: the engine-side checks of an `EngineRequest`. The HTTP layer validates first (and
+ * produces vLLM's exact context-length message itself); this is the second line, so a bad request
+ * fails alone instead of failing the step it would have joined.
+ */
+import { EngineRequestError, type EngineRequest } from './engine-types.ts';
+
+/** What a request is checked against. */
+export interface RequestLimits {
+  readonly vocabSize: number;
+  readonly maxModelLen: number;
+}
+
+function refuse(message: string, parameter: string): never {
+  throw new EngineRequestError(message, parameter);
+}
+
+/** Throws EngineRequestError naming the parameter at fault. */
+export function validateEngineRequest(request: EngineRequest, limits: RequestLimits): void {
+  const { promptTokens, params } = request;
+  if (promptTokens.length === 0) refuse('The decoder prompt cannot be empty', 'prompt');
+  for (const token of promptTokens) {
+    if (!Number.isInteger(token) || token < 0 || token >= limits.vocabSize) {
+      refuse(`Token id ${token} is out of vocabulary (size ${limits.vocabSize})`, 'prompt');
+    }
+  }
+  if (!Number.isInteger(params.maxTokens) || params.maxTokens < 1) {
+    refuse(`max_tokens must be at least 1, got ${params.maxTokens}.`, 'max_tokens');
+  }
+  const total = promptTokens.length + params.maxTokens;
+  if (total > limits.maxModelLen) {
+    refuse(
+      `This model's maximum context length is ${limits.maxModelLen} tokens. However, you ` +
+        `requested ${total} tokens (${promptTokens.length} in the messages, ${params.maxTokens} ` +
+        `in the completion). Please reduce the length of the messages or completion.`,
+      promptTokens.length >= limits.maxModelLen ? 'prompt' : 'max_tokens',
+    );
+  }
+  if (!(params.temperature >= 0) || !Number.isFinite(params.temperature)) {
+    refuse(`temperature must be non-negative, got ${params.temperature}.`, 'temperature');
+  }
+  if (!(params.topP > 0 && params.topP <= 1)) {
+    refuse(`top_p must be in (0, 1], got ${params.topP}.`, 'top_p');
+  }
+  if (!Number.isInteger(params.topK) || params.topK < 0) {
+    refuse(`top_k must be 0 (disable), or at least 1, got ${params.topK}.`, 'top_k');
+  }
+  if (!(params.minP >= 0 && params.minP <= 1)) {
+    refuse(`min_p must be in [0, 1], got ${params.minP}.`, 'min_p');
+  }
+  if (params.stop.some((stop) => stop.length === 0)) {
+    refuse('stop cannot contain an empty string.', 'stop');
+  }
+  for (const token of params.stopTokenIds) {
+    if (!Number.isInteger(token))
+      refuse(`stop_token_ids must be integers, got ${token}.`, 'stop_token_ids');
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Per-token sampling settings of a request: what each decode row asks the backend's sampler.
+ *
+ * Owns: the seed schedule. A request has one 64-bit seed (its own, or one drawn at random when it
+ * gave none); the seed of the row that draws output token `i` is a splitmix64-style mix of that
+ * seed and `i`. The backend's draw depends only on a row's logits, settings and seed, so a request
+ * with a given seed produces the same tokens whatever else is in the batch and whatever step its
+ * tokens land in.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RowSampling } from '../backend/model-backend.ts';
+import type { SamplingParams } from './engine-types.ts';
+
+const GOLDEN_GAMMA = 0x9e3779b97f4a7c15n;
+
+/** A request seed as the unsigned 64-bit value the mix uses (a negative int64 wraps around). */
+export function toSeed64(seed: bigint): bigint {
+  return BigInt.asUintN(64, seed);
+}
+
+/** A uniformly random 64-bit seed, for requests without one. */
+export function randomSeed(): bigint {
+  return randomBytes(8).readBigUInt64LE(0);
+}
+
+/**
+ * The seed of the row that draws output token `tokenIndex` (0 for the first generated token):
+ * splitmix64's output number `tokenIndex + 1` for state `requestSeed`.
+ */
+export function deriveRowSeed(requestSeed: bigint, tokenIndex: number): bigint {
+  if (!Number.isSafeInteger(tokenIndex) || tokenIndex < 0) {
+    throw new RangeError(`tokenIndex must be a non-negative integer, got ${tokenIndex}`);
+  }
+  let z = BigInt.asUintN(64, toSeed64(requestSeed) + BigInt(tokenIndex + 1) * GOLDEN_GAMMA);
+  z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
+  z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
+  return z ^ (z >> 31n);
+}
+
+/** The sampling settings of the row that draws output token `tokenIndex`. */
+export function rowSamplingFor(
+  params: SamplingParams,
+  requestSeed: bigint,
+  tokenIndex: number,
+): RowSampling {
+  return {
+    temperature: params.temperature,
+    topK: params.topK,
+    topP: params.topP,
+    minP: params.minP,
+    seed: deriveRowSeed(requestSeed, tokenIndex),
+    allowedTokens: null,
+  };
+}

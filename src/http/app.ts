@@ -1,0 +1,113 @@
+/**
+ * The HTTP application: vLLM's OpenAI-compatible surface on Fastify.
+ *
+ * Owns: building the app from its options (served names, chat template compiled once, API key,
+ * limits), the body parsers, the one error handler that renders every failure (via
+ * `errors.ts`), the 404 for unknown routes, and registering the routes. It does not listen:
+ * the caller (the CLI, a test) does.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { ModelInfo, Tokenizer } from '../backend/model-backend.ts';
+import type { EngineClient } from '../engine/engine-types.ts';
+import { apiKeyHook } from './auth.ts';
+import { ChatTemplate } from './chat/chat-template.ts';
+import { errorResponse } from './errors.ts';
+import { installBodyParsers } from './json-body.ts';
+import type { ChatTemplateState } from './params/chat-params.ts';
+import { registerChatCompletionsRoute } from './routes/chat-completions.ts';
+import { registerCompletionsRoute } from './routes/completions.ts';
+import { registerInfoRoutes } from './routes/info-routes.ts';
+import { ServedModels } from './served-models.ts';
+import type { ServingContext } from './serving-context.ts';
+
+/** Everything `createApp` needs; the CLI resolves them (see each field for defaults). */
+export interface AppOptions {
+  readonly engine: EngineClient;
+  readonly tokenizer: Tokenizer;
+  readonly model: ModelInfo;
+  /** Names the model answers to; the first is primary and is what responses carry. At least one. */
+  readonly servedModelNames: readonly string[];
+  /** The resolved chat template (--chat-template, else the model's), or null: chat answers 400. */
+  readonly chatTemplate: string | null;
+  /** Role of chat answers when a generation prompt is added (vLLM's --response-role). Default "assistant". */
+  readonly responseRole?: string;
+  /** When set, every /v1 route requires `Authorization: Bearer <apiKey>`. Default: none. */
+  readonly apiKey?: string | null;
+  /** Several accepted keys (vLLM's `--api-key a b`), in addition to `apiKey`. Default: none. */
+  readonly apiKeys?: readonly string[];
+  /** Longest prompt + output of one request (vLLM's max_model_len). */
+  readonly maxModelLen: number;
+  /** Fastify's logger option (pino options, or a boolean). Default: off. */
+  readonly logger?: FastifyServerOptions['logger'];
+  /** servellm's version, for /version and system_fingerprint. */
+  readonly version: string;
+  /** What the model was loaded from (the model cards' `root`). Default: the primary served name. */
+  readonly modelRoot?: string;
+  /** Largest request body in bytes. Default 32 MiB (long prompts). */
+  readonly bodyLimit?: number;
+}
+
+/** Default largest request body. */
+export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
+
+function tokenText(tokenizer: Tokenizer, token: number | null): string {
+  return token === null ? '' : new TextDecoder().decode(tokenizer.tokenBytes(token));
+}
+
+/** Compiles the chat template once; a template that does not parse answers chat requests with 400. */
+function compileChatTemplate(options: AppOptions): ChatTemplateState {
+  if (options.chatTemplate === null) return { kind: 'missing' };
+  const specialTokens = {
+    bos_token: tokenText(options.tokenizer, options.model.bosToken),
+    eos_token: tokenText(options.tokenizer, options.model.eosToken),
+  };
+  try {
+    return { kind: 'ready', template: new ChatTemplate(options.chatTemplate, specialTokens) };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { kind: 'invalid', message: `The chat template could not be parsed: ${reason}` };
+  }
+}
+
+/** Builds the app (routes registered, not listening). */
+export function createApp(options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+  });
+  const models = new ServedModels(
+    options.servedModelNames,
+    options.modelRoot ?? options.servedModelNames[0] ?? '',
+    options.maxModelLen,
+  );
+  const chatTemplate = compileChatTemplate(options);
+  if (chatTemplate.kind === 'invalid') app.log.warn(chatTemplate.message);
+  const context: ServingContext = {
+    engine: options.engine,
+    models,
+    plan: {
+      tokenizer: options.tokenizer,
+      vocabSize: options.model.vocabSize,
+      maxModelLen: options.maxModelLen,
+      chatTemplate,
+      responseRole: options.responseRole ?? 'assistant',
+    },
+    fingerprint: `servellm-${options.version}`,
+  };
+
+  installBodyParsers(app);
+  const apiKeys = [...(options.apiKeys ?? []), ...(options.apiKey != null ? [options.apiKey] : [])];
+  if (apiKeys.length > 0) app.addHook('onRequest', apiKeyHook(apiKeys));
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body } = errorResponse(error);
+    if (reply.raw.destroyed) request.log.info({ err: error }, 'client went away');
+    else if (status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(status).type('application/json; charset=utf-8').send(body);
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not Found' }));
+
+  registerCompletionsRoute(app, context);
+  registerChatCompletionsRoute(app, context);
+  registerInfoRoutes(app, models, options.version);
+  return app;
+}

@@ -1,0 +1,110 @@
+/**
+ * The HTTP layer's error types and the one place that turns any failure into an HTTP status and
+ * a body.
+ *
+ * Owns: `ApiError` and its subclasses (one per status the API answers), the mapping of engine
+ * and framework errors onto them (`toApiError`), and the wire bodies: vLLM's
+ * `{"error": {"message", "type", "param", "code"}}` and the bare `{"error": "Unauthorized"}` of a
+ * failed API-key check. Mid-stream errors use the same body as an SSE event.
+ */
+import { STATUS_CODES } from 'node:http';
+import { EngineRequestError } from '../engine/engine-types.ts';
+
+/** vLLM's error body (HTTP status = `code`). */
+export interface ErrorBody {
+  readonly error: {
+    readonly message: string;
+    readonly type: string;
+    readonly param: string | null;
+    readonly code: number;
+  };
+}
+
+/** A failure the API reports with `status` and vLLM's error body. */
+export class ApiError extends Error {
+  /** HTTP status, also the body's `code`. */
+  readonly status: number;
+  /** The body's `type`, e.g. "BadRequestError". */
+  readonly type: string;
+  /** The request parameter at fault, as the API names it, or null. */
+  readonly param: string | null;
+
+  constructor(status: number, type: string, message: string, param: string | null = null) {
+    super(message);
+    this.name = type;
+    this.status = status;
+    this.type = type;
+    this.param = param;
+  }
+}
+
+/** 400: the request is invalid (schema, ranges, context length, unsupported values). */
+export class BadRequestError extends ApiError {
+  constructor(message: string, param: string | null = null) {
+    super(400, 'BadRequestError', message, param);
+  }
+}
+
+/** 404: the requested model is not served. */
+export class NotFoundError extends ApiError {
+  constructor(message: string, param: string | null = null) {
+    super(404, 'NotFoundError', message, param);
+  }
+}
+
+/** 500: a failure that is not the client's fault. */
+export class InternalServerError extends ApiError {
+  constructor(message: string) {
+    super(500, 'InternalServerError', message, null);
+  }
+}
+
+/** 401: missing or wrong API key. Its body is vLLM's bare `{"error": "Unauthorized"}`. */
+export class UnauthorizedError extends Error {
+  constructor() {
+    super('Unauthorized');
+    this.name = 'UnauthorizedError';
+  }
+}
+
+/** Fastify's own client errors (body too large, bad content length, ...) carry a statusCode. */
+function frameworkStatus(error: unknown): number | null {
+  if (typeof error !== 'object' || error === null || !('statusCode' in error)) return null;
+  const status = error.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : null;
+}
+
+/**
+ * Any failure as an ApiError: ApiErrors as they are, the engine's refusals as 400s, Fastify's
+ * client errors with their status, everything else as a 500.
+ */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof EngineRequestError)
+    return new BadRequestError(error.message, error.parameter);
+  const message = error instanceof Error ? error.message : String(error);
+  const status = frameworkStatus(error);
+  if (status !== null) {
+    return status === 400
+      ? new BadRequestError(message)
+      : new ApiError(status, STATUS_CODES[status] ?? 'Error', message);
+  }
+  return new InternalServerError(message);
+}
+
+/** vLLM's error body for an ApiError. */
+export function errorBody(error: ApiError): ErrorBody {
+  return {
+    error: { message: error.message, type: error.type, param: error.param, code: error.status },
+  };
+}
+
+/** The status and body the API answers for any failure; the only such mapping. */
+export function errorResponse(error: unknown): {
+  readonly status: number;
+  readonly body: ErrorBody | { readonly error: 'Unauthorized' };
+} {
+  if (error instanceof UnauthorizedError) return { status: 401, body: { error: 'Unauthorized' } };
+  const apiError = toApiError(error);
+  return { status: apiError.status, body: errorBody(apiError) };
+}

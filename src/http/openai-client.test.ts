@@ -1,0 +1,239 @@
+/**
+ * The real `openai` 6 client against the app on a loopback socket, and client disconnects over
+ * real sockets (Fastify's inject cannot disconnect).
+ */
+import assert from 'node:assert/strict';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import type { FastifyInstance } from 'fastify';
+import { ScriptedEngine } from './testing/scripted-engine.ts';
+import { testApp } from './testing/test-app.ts';
+
+async function listen(app: FastifyInstance): Promise<string> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
+describe('the openai client', () => {
+  const engine = new ScriptedEngine({
+    maxModelLen: 64,
+    script: (r) =>
+      r.params.stop.includes('!')
+        ? { pieces: ['Hello', ' there'], finishReason: 'stop', stopReason: '!' }
+        : { pieces: Array.from({ length: r.params.maxTokens }, (_, i) => `t${i}`) },
+  });
+  const { app } = testApp(engine, { apiKey: 'sk-test' });
+  let client: OpenAI;
+
+  before(async () => {
+    client = new OpenAI({ baseURL: `${await listen(app)}/v1`, apiKey: 'sk-test', maxRetries: 0 });
+  });
+  after(() => app.close());
+
+  it('lists the served models', async () => {
+    const models = await client.models.list();
+    assert.deepEqual(
+      models.data.map((model) => model.id),
+      ['test-model', 'alias'],
+    );
+  });
+
+  it('creates a completion', async () => {
+    const completion = await client.completions.create({
+      model: 'test-model',
+      prompt: 'Say hi',
+      max_tokens: 3,
+    });
+    assert.equal(completion.choices[0]!.text, 't0t1t2');
+    assert.equal(completion.choices[0]!.finish_reason, 'length');
+    assert.deepEqual(completion.usage, {
+      prompt_tokens: 6,
+      completion_tokens: 3,
+      total_tokens: 9,
+      prompt_tokens_details: null,
+    });
+  });
+
+  it('streams a completion with usage', async () => {
+    const stream = await client.completions.create({
+      model: 'test-model',
+      prompt: ['a', 'b'],
+      max_tokens: 2,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const texts = ['', ''];
+    const finishes: string[] = [];
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      if (chunk.usage) usage = chunk.usage;
+      for (const choice of chunk.choices) {
+        texts[choice.index] += choice.text;
+        if (choice.finish_reason !== null) finishes.push(choice.finish_reason);
+      }
+    }
+    assert.deepEqual(texts, ['t0t1', 't0t1']);
+    assert.deepEqual(finishes, ['length', 'length']);
+    assert.equal(usage?.completion_tokens, 4);
+    assert.equal(usage?.prompt_tokens, 2);
+  });
+
+  it('creates a chat completion', async () => {
+    const chat = await client.chat.completions.create({
+      model: 'alias',
+      messages: [{ role: 'user', content: 'Hi' }],
+      stop: ['!'],
+    });
+    assert.equal(chat.model, 'test-model');
+    assert.equal(chat.choices[0]!.message.role, 'assistant');
+    assert.equal(chat.choices[0]!.message.content, 'Hello there');
+    assert.equal(chat.choices[0]!.finish_reason, 'stop');
+    assert.equal(chat.usage?.completion_tokens, 2);
+  });
+
+  it('streams a chat completion', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'test-model',
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_completion_tokens: 3,
+      stream: true,
+    });
+    const roles: string[] = [];
+    let content = '';
+    const finishes: string[] = [];
+    for await (const chunk of stream) {
+      assert.equal(chunk.choices.length, 1);
+      const choice = chunk.choices[0]!;
+      if (choice.delta.role) roles.push(choice.delta.role);
+      content += choice.delta.content ?? '';
+      if (choice.finish_reason) finishes.push(choice.finish_reason);
+    }
+    assert.deepEqual(roles, ['assistant']);
+    assert.equal(content, 't0t1t2');
+    assert.deepEqual(finishes, ['length']);
+  });
+
+  it('surfaces 400, 401 and 404 as the client error classes', async () => {
+    await assert.rejects(
+      client.completions.create({ model: 'test-model', prompt: 'x', temperature: -1 }),
+      (error: unknown) =>
+        error instanceof OpenAI.BadRequestError &&
+        /temperature must be non-negative/.test(error.message),
+    );
+    await assert.rejects(
+      client.completions.create({ model: 'nope', prompt: 'x' }),
+      (error: unknown) => error instanceof OpenAI.NotFoundError,
+    );
+    const stranger = new OpenAI({ baseURL: client.baseURL, apiKey: 'wrong', maxRetries: 0 });
+    await assert.rejects(
+      stranger.models.list(),
+      (error: unknown) => error instanceof OpenAI.AuthenticationError,
+    );
+  });
+});
+
+/** Posts `body`, waits until the engine has the request, then drops the connection. */
+async function postAndDisconnect(
+  base: string,
+  path: string,
+  body: unknown,
+  engine: ScriptedEngine,
+): Promise<string> {
+  const before = engine.added.length;
+  const request = httpRequest(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+  });
+  request.on('error', () => undefined);
+  request.end(JSON.stringify(body));
+  while (engine.added.length === before) await new Promise((resolve) => setTimeout(resolve, 5));
+  request.destroy();
+  return engine.added.at(-1)!.id;
+}
+
+describe('a client that disconnects', () => {
+  it(
+    'gets the event-stream headers at once, while its request is still queued',
+    { timeout: 10_000 },
+    async () => {
+      const engine = new ScriptedEngine({ maxModelLen: 64, gate: new Promise(() => undefined) });
+      const { app } = testApp(engine);
+      const base = await listen(app);
+      try {
+        const request = httpRequest(`${base}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+        });
+        request.on('error', () => undefined);
+        const response = new Promise<IncomingMessage>((resolve) => request.on('response', resolve));
+        request.end(JSON.stringify({ messages: [{ role: 'user', content: 'x' }], stream: true }));
+        const { statusCode, headers } = await response;
+        assert.equal(statusCode, 200);
+        assert.equal(headers['content-type'], 'text/event-stream; charset=utf-8');
+        request.destroy();
+        await engine.waitForAbort(engine.added[0]!.id);
+      } finally {
+        await app.close();
+      }
+    },
+  );
+
+  it(
+    'aborts its queued request, streaming or not, completions or chat',
+    { timeout: 10_000 },
+    async () => {
+      const engine = new ScriptedEngine({ maxModelLen: 64, gate: new Promise(() => undefined) });
+      const { app } = testApp(engine);
+      const base = await listen(app);
+      try {
+        const cases = [
+          ['/v1/completions', { prompt: 'x', stream: true }],
+          ['/v1/completions', { prompt: 'x' }],
+          ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], stream: true }],
+          ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }] }],
+        ] as const;
+        for (const [path, body] of cases) {
+          const id = await postAndDisconnect(base, path, body, engine);
+          await engine.waitForAbort(id);
+          assert.ok(engine.aborted.includes(id), `${path} ${JSON.stringify(body)}`);
+        }
+        const health = await fetch(`${base}/health`);
+        assert.equal(health.status, 200);
+      } finally {
+        await app.close();
+      }
+    },
+  );
+
+  it('aborts every request of a batch while it streams', { timeout: 10_000 }, async () => {
+    const engine = new ScriptedEngine({
+      maxModelLen: 64,
+      delayMs: 20,
+      script: () => ({ pieces: Array.from({ length: 1000 }, () => 'a') }),
+    });
+    const { app } = testApp(engine);
+    const base = await listen(app);
+    try {
+      const request = httpRequest(`${base}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      });
+      request.on('error', () => undefined);
+      const firstBytes = new Promise<void>((resolve) => {
+        request.on('response', (response) => response.once('data', () => resolve()));
+      });
+      request.end(JSON.stringify({ prompt: ['a', 'b'], max_tokens: 60, stream: true }));
+      await firstBytes;
+      request.destroy();
+      const ids = engine.added.map((r) => r.id);
+      assert.equal(ids.length, 2);
+      await Promise.all(ids.map((id) => engine.waitForAbort(id)));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      for (const id of ids) assert.ok(engine.ended.has(id), `${id} ended`);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * Chat-only request rules, with vLLM's messages: logprobs/top_logprobs, tools and tool_choice
+ * (without a tool-call parser, as vLLM answers a server started without one), template controls
+ * (request templates are untrusted, `continue_final_message` excludes `add_generation_prompt`),
+ * and the template kwargs a request contributes.
+ */
+import { BadRequestError } from '../errors.ts';
+import type { ChatRequest } from '../schemas/chat-request.ts';
+import { notSupportedYet } from './request-checks.ts';
+
+function checkLogprobs(request: ChatRequest): void {
+  const top = request.top_logprobs ?? null;
+  if (top !== null && top < 0 && top !== -1) {
+    throw new BadRequestError('`top_logprobs` must be a positive value or -1.', 'top_logprobs');
+  }
+  if (top !== null && (top > 0 || top === -1) && request.logprobs !== true) {
+    throw new BadRequestError(
+      'when using `top_logprobs`, `logprobs` must be set to true.',
+      'top_logprobs',
+    );
+  }
+  if (request.logprobs === true) throw notSupportedYet('logprobs', 'true');
+}
+
+const NAMED_USAGE = 'Correct usage: `{"type": "function", "function": {"name": "my_function"}}`';
+
+function checkNamedToolChoice(
+  choice: Readonly<Record<string, unknown>>,
+  request: ChatRequest,
+): void {
+  const fn = choice['function'];
+  if (typeof fn !== 'object' || fn === null || Array.isArray(fn)) {
+    throw new BadRequestError(
+      `Invalid value for \`function\`: \`${JSON.stringify(fn ?? null)}\` in \`tool_choice\`! ${NAMED_USAGE}`,
+      'tool_choice',
+    );
+  }
+  if (!('name' in fn)) {
+    throw new BadRequestError(
+      `Expected field \`name\` in \`function\` in \`tool_choice\`! ${NAMED_USAGE}`,
+      'tool_choice',
+    );
+  }
+  const name = fn.name;
+  if (typeof name !== 'string' || name === '') {
+    throw new BadRequestError(
+      `Invalid \`name\` in \`function\`: \`${JSON.stringify(name)}\` in \`tool_choice\`! ${NAMED_USAGE}`,
+      'tool_choice',
+    );
+  }
+  if (!(request.tools ?? []).some((tool) => tool.function.name === name)) {
+    throw new BadRequestError(
+      'The tool specified in `tool_choice` does not match any of the specified `tools`',
+      'tool_choice',
+    );
+  }
+  throw new BadRequestError(
+    `tool_choice=${JSON.stringify(choice)} requires --tool-call-parser to be set`,
+    'tool_choice',
+  );
+}
+
+/**
+ * vLLM's tool rules. Only `tool_choice: "none"` (tools rendered into the prompt, output not
+ * parsed) can run: "auto" (also implied by tools without tool_choice), "required" and named
+ * choices need a tool-call parser, which servellm does not have yet.
+ */
+function checkTools(request: ChatRequest): void {
+  const tools = request.tools ?? null;
+  if (tools !== null && tools.length === 0) {
+    throw new BadRequestError(
+      '`tools` must not be an empty array. Either provide at least one tool or omit the field entirely.',
+      'tools',
+    );
+  }
+  const choice = request.tool_choice ?? (tools !== null ? 'auto' : 'none');
+  if (choice === 'none') return;
+  if (tools === null) {
+    throw new BadRequestError('When using `tool_choice`, `tools` must be set.', 'tool_choice');
+  }
+  if (typeof choice !== 'string') {
+    checkNamedToolChoice(choice, request);
+    return;
+  }
+  if (choice === 'auto') {
+    throw new BadRequestError(
+      '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set',
+      'tool_choice',
+    );
+  }
+  if (choice === 'required') {
+    throw new BadRequestError(
+      'tool_choice="required" requires --tool-call-parser to be set',
+      'tool_choice',
+    );
+  }
+  throw new BadRequestError(
+    `Invalid value for \`tool_choice\`: ${choice}! Only named tools, "none", "auto" or "required" are supported.`,
+    'tool_choice',
+  );
+}
+
+function checkTemplateControls(request: ChatRequest): void {
+  const kwargs = request.chat_template_kwargs ?? {};
+  if ((request.chat_template ?? null) !== null || 'chat_template' in kwargs) {
+    throw new BadRequestError(
+      'Chat template is passed with request, but --trust-request-chat-template is not set. ' +
+        'Refused request with untrusted chat template.',
+      'chat_template',
+    );
+  }
+  if ('tokenize' in kwargs) {
+    throw new BadRequestError(
+      "Found unexpected chat template kwargs from request: ['tokenize']",
+      'chat_template_kwargs',
+    );
+  }
+  if (request.continue_final_message === true && request.add_generation_prompt !== false) {
+    throw new BadRequestError(
+      'Cannot set both `continue_final_message` and `add_generation_prompt` to True.',
+    );
+  }
+}
+
+/** Throws for any chat-only field that is invalid or asks for what is not implemented yet. */
+export function rejectUnsupportedChat(request: ChatRequest): void {
+  checkLogprobs(request);
+  checkTools(request);
+  checkTemplateControls(request);
+  if (request.bad_words !== undefined && request.bad_words.length > 0) {
+    throw notSupportedYet('bad_words', 'a non-empty list');
+  }
+}
+
+/**
+ * The request's extra template variables: chat_template_kwargs, plus `reasoning_effort` and,
+ * when the request set an effort but not `enable_thinking`, `enable_thinking = effort != "none"`.
+ */
+export function templateKwargs(request: ChatRequest): Record<string, unknown> {
+  const kwargs: Record<string, unknown> = { ...(request.chat_template_kwargs ?? {}) };
+  const effort = request.reasoning_effort ?? null;
+  if (effort !== null) {
+    kwargs['reasoning_effort'] = effort;
+    if (!('enable_thinking' in kwargs)) kwargs['enable_thinking'] = effort !== 'none';
+  }
+  return kwargs;
+}

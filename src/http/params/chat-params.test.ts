@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ChatTemplate } from '../chat/chat-template.ts';
+import { BadRequestError } from '../errors.ts';
+import { chatRequestSchema } from '../schemas/chat-request.ts';
+import { parseRequest } from '../schemas/parse-request.ts';
+import { CHATML_TEMPLATE, testTokenizer } from '../testing/test-app.ts';
+import { NO_CHAT_TEMPLATE_MESSAGE, toChatPlan, type ChatPlanContext } from './chat-params.ts';
+
+const specials = { bos_token: '<|endoftext|>', eos_token: '<|im_end|>' };
+const context: ChatPlanContext = {
+  tokenizer: testTokenizer(),
+  vocabSize: 259,
+  maxModelLen: 64,
+  chatTemplate: { kind: 'ready', template: new ChatTemplate(CHATML_TEMPLATE, specials) },
+  responseRole: 'assistant',
+};
+const user = [{ role: 'user', content: 'Hi' }];
+/** "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n" with specials as one token each. */
+const PROMPT = [257, ...Buffer.from('user\nHi'), 258, 10, 257, ...Buffer.from('assistant\n')];
+
+function plan(body: Record<string, unknown>, planContext: ChatPlanContext = context) {
+  return toChatPlan(parseRequest(chatRequestSchema, body), planContext);
+}
+
+function rejects(body: Record<string, unknown>, message: string | RegExp, param?: string | null) {
+  assert.throws(
+    () => plan(body),
+    (error: unknown) => {
+      assert.ok(error instanceof BadRequestError, String(error));
+      if (typeof message === 'string') assert.equal(error.message, message);
+      else assert.match(error.message, message);
+      if (param !== undefined) assert.equal(error.param, param);
+      return true;
+    },
+  );
+}
+
+describe('toChatPlan', () => {
+  it('renders the template and tokenizes it with specials parsed, none added', () => {
+    const { request, role, stream } = plan({ messages: user });
+    assert.deepEqual(request.promptTokens, PROMPT);
+    assert.equal(role, 'assistant');
+    assert.deepEqual(stream, { stream: false, includeUsage: false, continuousUsage: false });
+  });
+
+  it('fills the rest of the context by default; max_completion_tokens wins over max_tokens', () => {
+    assert.equal(plan({ messages: user }).request.params.maxTokens, 64 - PROMPT.length);
+    assert.equal(plan({ messages: user, max_tokens: 5 }).request.params.maxTokens, 5);
+    const both = plan({ messages: user, max_tokens: 5, max_completion_tokens: 7 });
+    assert.equal(both.request.params.maxTokens, 7);
+  });
+
+  it('refuses what does not fit, naming the field that was sent', () => {
+    rejects(
+      { messages: user, max_completion_tokens: 100 },
+      'max_completion_tokens=100 cannot be greater than max_model_len=max_total_tokens=64. ' +
+        'Please request fewer output tokens.',
+      'max_completion_tokens',
+    );
+    rejects(
+      { messages: user, max_tokens: 64 - PROMPT.length + 1 },
+      `This model's maximum context length is 64 tokens. However, you requested ${64 - PROMPT.length + 1} ` +
+        `output tokens and your prompt contains ${PROMPT.length} input tokens, for a total of 65 ` +
+        'tokens. Please reduce the length of the input prompt or the number of requested output tokens.',
+      'input_tokens',
+    );
+    rejects(
+      { messages: [{ role: 'user', content: 'x'.repeat(80) }] },
+      /^The decoder prompt \(length \d+\) is longer/,
+    );
+  });
+
+  it('answers with the last role when no generation prompt is added; honours --response-role', () => {
+    const continued = plan({
+      messages: [...user, { role: 'assistant', content: 'Hel' }],
+      add_generation_prompt: false,
+      continue_final_message: true,
+    });
+    assert.equal(continued.role, 'assistant');
+    assert.deepEqual(continued.request.promptTokens.slice(-3), [...Buffer.from('Hel')]);
+    assert.equal(plan({ messages: user, add_generation_prompt: false }).role, 'user');
+    assert.equal(plan({ messages: user }, { ...context, responseRole: 'bot' }).role, 'bot');
+  });
+
+  it("answers vLLM's message without a template, and a template's parse error as 400", () => {
+    assert.throws(
+      () => plan({ messages: user }, { ...context, chatTemplate: { kind: 'missing' } }),
+      (error: unknown) =>
+        error instanceof BadRequestError && error.message === NO_CHAT_TEMPLATE_MESSAGE,
+    );
+    assert.throws(
+      () =>
+        plan({ messages: user }, { ...context, chatTemplate: { kind: 'invalid', message: 'bad' } }),
+      (error: unknown) => error instanceof BadRequestError && error.message === 'bad',
+    );
+  });
+
+  it("applies vLLM's tool rules without a tool-call parser", () => {
+    const tools = [{ type: 'function', function: { name: 'f', parameters: {} } }];
+    rejects(
+      { messages: user, tools: [] },
+      '`tools` must not be an empty array. Either provide at least one tool or omit the field entirely.',
+    );
+    rejects(
+      { messages: user, tools },
+      '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set',
+    );
+    rejects(
+      { messages: user, tools, tool_choice: 'required' },
+      'tool_choice="required" requires --tool-call-parser to be set',
+    );
+    rejects(
+      { messages: user, tool_choice: 'auto' },
+      'When using `tool_choice`, `tools` must be set.',
+    );
+    rejects(
+      { messages: user, tools, tool_choice: { type: 'function', function: { name: 'g' } } },
+      'The tool specified in `tool_choice` does not match any of the specified `tools`',
+    );
+    rejects(
+      { messages: user, tools, tool_choice: 'sometimes' },
+      /^Invalid value for `tool_choice`: sometimes!/,
+    );
+    assert.equal(plan({ messages: user, tools, tool_choice: 'none' }).role, 'assistant');
+  });
+
+  it('refuses template controls vLLM refuses by default', () => {
+    rejects(
+      { messages: user, chat_template: '{{ x }}' },
+      /--trust-request-chat-template is not set/,
+    );
+    rejects(
+      { messages: user, continue_final_message: true },
+      'Cannot set both `continue_final_message` and `add_generation_prompt` to True.',
+    );
+    rejects(
+      { messages: user, chat_template_kwargs: { tokenize: true } },
+      "Found unexpected chat template kwargs from request: ['tokenize']",
+    );
+  });
+
+  it("validates logprobs fields with vLLM's messages and refuses logprobs until implemented", () => {
+    rejects(
+      { messages: user, top_logprobs: 2 },
+      'when using `top_logprobs`, `logprobs` must be set to true.',
+      'top_logprobs',
+    );
+    rejects({ messages: user, top_logprobs: -2 }, '`top_logprobs` must be a positive value or -1.');
+    rejects(
+      { messages: user, logprobs: true, top_logprobs: 2 },
+      /logprobs is not supported yet/,
+      'logprobs',
+    );
+    assert.ok(plan({ messages: user, logprobs: false, top_logprobs: 0 }));
+  });
+
+  it('reports schema errors with the location', () => {
+    rejects({ messages: [{ content: 'x' }] }, /^messages\.0\.role: /, 'messages');
+    rejects({ messages: user, temperature: 'hot' }, /^temperature: /, 'temperature');
+    rejects({ messages: user, seed: -(2n ** 63n) - 1n }, /greater_than_equal/, 'seed');
+    rejects(
+      { messages: user, reasoning_effort: 'extreme' },
+      /^reasoning_effort: /,
+      'reasoning_effort',
+    );
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * `/v1/chat/completions`: a validated request to the one engine request it becomes (vLLM's
+ * ChatCompletionRequest.to_sampling_params plus prompt rendering), every default resolved.
+ *
+ * Owns: rendering through the chat template (add_generation_prompt default true), tokenizing
+ * the rendered text with special-token parsing and `add_special_tokens` default false (the
+ * template adds the specials), the output budget (`max_completion_tokens` over `max_tokens`;
+ * none: the rest of the context), and the response role (`--response-role` when a generation
+ * prompt is added, else the last message's role).
+ */
+import { BadRequestError } from '../errors.ts';
+import type { ChatTemplate } from '../chat/chat-template.ts';
+import { toTemplateMessages } from '../chat/chat-messages.ts';
+import type { ChatRequest } from '../schemas/chat-request.ts';
+import { rejectUnsupportedChat, templateKwargs } from './chat-checks.ts';
+import type { PlanContext, PlannedRequest } from './completion-params.ts';
+import { checkPromptTokens, resolveMaxTokens } from './context-limit.ts';
+import { rejectUnsupportedCommon, resolveStreamMode, type StreamMode } from './request-checks.ts';
+import { resolveSamplingParams } from './sampling-params.ts';
+
+/** The server's chat template: compiled, absent, or present but unparseable. */
+export type ChatTemplateState =
+  | { readonly kind: 'ready'; readonly template: ChatTemplate }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'invalid'; readonly message: string };
+
+/** What a chat request is checked against and rendered with. */
+export interface ChatPlanContext extends PlanContext {
+  readonly chatTemplate: ChatTemplateState;
+  /** `--response-role`. */
+  readonly responseRole: string;
+}
+
+/** The engine request of one chat call and how to deliver it. */
+export interface ChatPlan {
+  readonly request: PlannedRequest;
+  readonly stream: StreamMode;
+  /** The role of the answer message. */
+  readonly role: string;
+}
+
+/** vLLM's answer to a chat request when neither the server nor the model has a template. */
+export const NO_CHAT_TEMPLATE_MESSAGE =
+  'As of transformers v4.44, default chat template is no longer allowed, so you must provide ' +
+  'a chat template if the tokenizer does not define one.';
+
+function requireTemplate(state: ChatTemplateState): ChatTemplate {
+  switch (state.kind) {
+    case 'ready':
+      return state.template;
+    case 'missing':
+      throw new BadRequestError(NO_CHAT_TEMPLATE_MESSAGE);
+    case 'invalid':
+      throw new BadRequestError(state.message);
+  }
+}
+
+/** The prompt tokens of a chat request. */
+function renderPrompt(
+  request: ChatRequest,
+  context: ChatPlanContext,
+  addGenerationPrompt: boolean,
+): number[] {
+  const template = requireTemplate(context.chatTemplate);
+  const prompt = template.render({
+    messages: toTemplateMessages(request.messages, template.contentFormat),
+    addGenerationPrompt,
+    continueFinalMessage: request.continue_final_message ?? false,
+    tools: request.tools ?? null,
+    documents: request.documents ?? null,
+    kwargs: templateKwargs(request),
+  });
+  return context.tokenizer.tokenize(prompt, {
+    addSpecial: request.add_special_tokens ?? false,
+    parseSpecial: true,
+  });
+}
+
+/** The engine request of a chat request; throws BadRequestError for any bad input. */
+export function toChatPlan(request: ChatRequest, context: ChatPlanContext): ChatPlan {
+  const stream = resolveStreamMode(request);
+  rejectUnsupportedCommon(request, stream.stream);
+  rejectUnsupportedChat(request);
+  const addGenerationPrompt = request.add_generation_prompt ?? true;
+  const promptTokens = renderPrompt(request, context, addGenerationPrompt);
+  checkPromptTokens(promptTokens, context.vocabSize);
+  const maxCompletionTokens = request.max_completion_tokens ?? null;
+  const maxTokens = resolveMaxTokens({
+    requested: maxCompletionTokens ?? request.max_tokens ?? null,
+    param: maxCompletionTokens !== null ? 'max_completion_tokens' : 'max_tokens',
+    promptTokens: promptTokens.length,
+    maxModelLen: context.maxModelLen,
+  });
+  const role = addGenerationPrompt
+    ? context.responseRole
+    : (request.messages.at(-1)?.role ?? context.responseRole);
+  return {
+    request: { promptTokens, params: resolveSamplingParams(request, maxTokens) },
+    stream,
+    role,
+  };
+}

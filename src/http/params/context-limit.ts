@@ -1,0 +1,71 @@
+/**
+ * Prompts against the context window, exactly as vLLM checks them (nothing is truncated).
+ *
+ * Owns: the output budget of a request (the requested max tokens, or all the context the prompt
+ * leaves when none is requested), the refusal of budgets and prompts that do not fit, with
+ * vLLM's messages, and the per-prompt token checks (empty prompt, ids outside the vocabulary).
+ */
+import { BadRequestError } from '../errors.ts';
+
+/** What the output budget is resolved from. */
+export interface MaxTokensInput {
+  /** The request's value, or null when it asks for "the rest of the context". */
+  readonly requested: number | null;
+  /** The field it came from, as vLLM names it in its message. */
+  readonly param: 'max_tokens' | 'max_completion_tokens';
+  readonly promptTokens: number;
+  readonly maxModelLen: number;
+}
+
+/**
+ * The number of tokens to generate. Throws vLLM's 400 when the request cannot fit:
+ * max tokens above max_model_len, prompt + max tokens above max_model_len, or (with no max
+ * tokens) a prompt that leaves no room for one output token.
+ */
+export function resolveMaxTokens(input: MaxTokensInput): number {
+  const { requested, param, promptTokens, maxModelLen } = input;
+  if (requested === null) {
+    if (promptTokens > maxModelLen) {
+      throw new BadRequestError(
+        `The decoder prompt (length ${promptTokens}) is longer than the maximum model length of ` +
+          `${maxModelLen}. Make sure that \`max_model_len\` is no smaller than the number of text tokens.`,
+      );
+    }
+    if (promptTokens === maxModelLen) {
+      throw new BadRequestError(
+        `The decoder prompt (length ${promptTokens}) plus the number of requested output tokens ` +
+          `(at least 1) is longer than the maximum model length of ${maxModelLen}. Make sure that ` +
+          '`max_model_len` is no smaller than the number of text tokens (prompt + requested output tokens).',
+      );
+    }
+    return maxModelLen - promptTokens;
+  }
+  if (requested > maxModelLen) {
+    throw new BadRequestError(
+      `${param}=${requested} cannot be greater than max_model_len=max_total_tokens=${maxModelLen}. ` +
+        'Please request fewer output tokens.',
+      param,
+    );
+  }
+  if (promptTokens + requested > maxModelLen) {
+    throw new BadRequestError(
+      `This model's maximum context length is ${maxModelLen} tokens. However, you requested ` +
+        `${requested} output tokens and your prompt contains ${promptTokens} input tokens, for a ` +
+        `total of ${promptTokens + requested} tokens. Please reduce the length of the input ` +
+        'prompt or the number of requested output tokens.',
+      'input_tokens',
+    );
+  }
+  return requested;
+}
+
+/** Refuses an empty prompt and token ids outside [0, vocabSize), with vLLM's messages. */
+export function checkPromptTokens(tokens: readonly number[], vocabSize: number): void {
+  if (tokens.length === 0) {
+    throw new BadRequestError('The decoder prompt cannot be empty', 'prompt');
+  }
+  for (const token of tokens) {
+    if (token >= vocabSize)
+      throw new BadRequestError(`Token id ${token} is out of vocabulary`, 'prompt');
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Request-level rules both endpoints share, with vLLM's messages: the stream mode
+ * (`stream_options` only with `stream=true`) and the fields servellm accepts but cannot honour
+ * yet. A field that is not implemented is refused with a 400 as soon as its value differs from
+ * the default, never silently ignored; fields that cannot change the output (user, cache_salt,
+ * kv_transfer_params, vllm_xargs, length_penalty without beam search) are accepted.
+ */
+import { BadRequestError } from '../errors.ts';
+import type { CommonRequest } from '../schemas/common-fields.ts';
+
+/** How the response is delivered. */
+export interface StreamMode {
+  /** SSE instead of one JSON body. */
+  readonly stream: boolean;
+  /** Send a final usage chunk with `choices: []` before [DONE]. */
+  readonly includeUsage: boolean;
+  /** Put cumulative usage on every chunk (only with includeUsage, as in vLLM). */
+  readonly continuousUsage: boolean;
+}
+
+/** Python's repr of a float as vLLM prints it in messages (`-1.0`, `0.5`). */
+export function pyFloat(value: number): string {
+  return Number.isInteger(value) && Math.abs(value) < 1e16 ? value.toFixed(1) : String(value);
+}
+
+/** The 400 for a field servellm does not implement yet. */
+export function notSupportedYet(param: string, detail: string): BadRequestError {
+  return new BadRequestError(
+    `${param} is not supported yet by this server (${detail}); omit it or send its default.`,
+    param,
+  );
+}
+
+/** Resolves stream/stream_options with vLLM's rule that stream_options needs stream=true. */
+export function resolveStreamMode(request: CommonRequest): StreamMode {
+  const stream = request.stream === true;
+  const options = request.stream_options ?? null;
+  if (options !== null && Object.keys(options).length > 0 && !stream) {
+    throw new BadRequestError(
+      'Stream options can only be defined when `stream=True`.',
+      'stream_options',
+    );
+  }
+  const includeUsage = stream && options?.include_usage === true;
+  return {
+    stream,
+    includeUsage,
+    continuousUsage: includeUsage && options?.continuous_usage_stats === true,
+  };
+}
+
+/** vLLM's range checks of the penalties, then a 400 for any value other than the neutral one. */
+function checkPenalties(request: CommonRequest): void {
+  for (const param of ['presence_penalty', 'frequency_penalty'] as const) {
+    const value = request[param];
+    if (value === null || value === undefined) continue;
+    if (value < -2 || value > 2) {
+      throw new BadRequestError(`${param} must be in [-2, 2], got ${pyFloat(value)}.`, param);
+    }
+    if (value !== 0) throw notSupportedYet(param, `got ${pyFloat(value)}, only 0 is`);
+  }
+  const repetition = request.repetition_penalty;
+  if (repetition !== null && repetition !== undefined) {
+    if (repetition <= 0) {
+      throw new BadRequestError(
+        `repetition_penalty must be greater than zero, got ${pyFloat(repetition)}.`,
+        'repetition_penalty',
+      );
+    }
+    if (repetition !== 1) {
+      throw notSupportedYet('repetition_penalty', `got ${pyFloat(repetition)}, only 1 is`);
+    }
+  }
+}
+
+/** Checks `n`: vLLM's lower bound, then n > 1 is refused until multiple choices exist. */
+function checkN(n: number | null | undefined): void {
+  if (n === null || n === undefined || n === 1) return;
+  if (n < 1) throw new BadRequestError(`n must be at least 1, got ${n}.`, 'n');
+  throw new BadRequestError(
+    `n > 1 is not supported yet by this server (got n=${n}); send n=1 (one choice per prompt).`,
+    'n',
+  );
+}
+
+function checkResponseFormat(request: CommonRequest): void {
+  const format = request.response_format ?? null;
+  if (format === null) return;
+  if (format.type === 'json_schema' && (format.json_schema ?? null) === null) {
+    throw new BadRequestError(
+      "When response_format type is 'json_schema', the 'json_schema' field must be provided.",
+      'response_format',
+    );
+  }
+  if (format.type !== 'text') {
+    throw notSupportedYet('response_format', `type "${format.type}"; only "text" is`);
+  }
+}
+
+function checkThinkingBudget(budget: number | null | undefined): void {
+  if (budget === null || budget === undefined || budget === -1) return;
+  if (budget < 0) {
+    throw new BadRequestError(
+      '`thinking_token_budget` must be a non-negative integer or -1 for unlimited.',
+      'thinking_token_budget',
+    );
+  }
+  throw notSupportedYet('thinking_token_budget', 'no reasoning parser');
+}
+
+/**
+ * Throws for every shared field whose value asks for something not implemented yet (after vLLM's
+ * own validation of that field, so invalid values get vLLM's message).
+ */
+export function rejectUnsupportedCommon(request: CommonRequest, stream: boolean): void {
+  checkN(request.n);
+  checkPenalties(request);
+  if (request.logit_bias !== null && request.logit_bias !== undefined) {
+    if (Object.keys(request.logit_bias).length > 0) {
+      throw notSupportedYet('logit_bias', 'a non-empty map');
+    }
+  }
+  if (request.use_beam_search === true) throw notSupportedYet('use_beam_search', 'true');
+  if (request.min_tokens !== undefined && request.min_tokens < 0) {
+    throw new BadRequestError(
+      `min_tokens must be greater than or equal to 0, got ${request.min_tokens}.`,
+      'min_tokens',
+    );
+  }
+  if (request.min_tokens !== undefined && request.min_tokens > 0) {
+    throw notSupportedYet('min_tokens', `got ${request.min_tokens}, only 0 is`);
+  }
+  const promptLogprobs = request.prompt_logprobs ?? null;
+  if (promptLogprobs !== null) {
+    if (stream && (promptLogprobs > 0 || promptLogprobs === -1)) {
+      throw new BadRequestError(
+        '`prompt_logprobs` are not available when `stream=True`.',
+        'prompt_logprobs',
+      );
+    }
+    if (promptLogprobs < -1) {
+      throw new BadRequestError(
+        '`prompt_logprobs` must be a positive value or -1.',
+        'prompt_logprobs',
+      );
+    }
+    throw notSupportedYet('prompt_logprobs', `got ${promptLogprobs}`);
+  }
+  if (request.allowed_token_ids !== null && request.allowed_token_ids !== undefined) {
+    throw notSupportedYet('allowed_token_ids', 'a token list');
+  }
+  if (request.truncate_prompt_tokens !== null && request.truncate_prompt_tokens !== undefined) {
+    throw notSupportedYet('truncate_prompt_tokens', `got ${request.truncate_prompt_tokens}`);
+  }
+  if (request.spaces_between_special_tokens === false) {
+    throw notSupportedYet('spaces_between_special_tokens', 'false');
+  }
+  checkResponseFormat(request);
+  if (request.structured_outputs !== null && request.structured_outputs !== undefined) {
+    throw notSupportedYet('structured_outputs', 'constrained decoding');
+  }
+  if (request.priority !== undefined && request.priority !== 0) {
+    throw notSupportedYet('priority', `got ${request.priority}, only 0 is`);
+  }
+  if (request.return_token_ids === true) throw notSupportedYet('return_token_ids', 'true');
+  if (request.cache_salt === '') {
+    throw new BadRequestError(
+      "Parameter 'cache_salt' must be a non-empty string if provided.",
+      'cache_salt',
+    );
+  }
+  if (request.repetition_detection !== null && request.repetition_detection !== undefined) {
+    throw notSupportedYet('repetition_detection', 'repetition detection');
+  }
+  checkThinkingBudget(request.thinking_token_budget);
+  if (request.echo === true) throw notSupportedYet('echo', 'true');
+}

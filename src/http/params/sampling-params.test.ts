@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BadRequestError } from '../errors.ts';
+import type { CommonRequest } from '../schemas/common-fields.ts';
+import { rejectUnsupportedCommon, resolveStreamMode } from './request-checks.ts';
+import { resolveSamplingParams } from './sampling-params.ts';
+
+function rejects(run: () => unknown, message: string, param: string | null): void {
+  assert.throws(run, (error: unknown) => {
+    assert.ok(error instanceof BadRequestError, String(error));
+    assert.equal(error.message, message);
+    assert.equal(error.param, param);
+    return true;
+  });
+}
+
+describe('resolveSamplingParams', () => {
+  it("resolves vLLM's defaults", () => {
+    assert.deepEqual(resolveSamplingParams({}, 16), {
+      temperature: 1,
+      topP: 1,
+      topK: 0,
+      minP: 0,
+      seed: null,
+      maxTokens: 16,
+      stop: [],
+      stopTokenIds: [],
+      includeStopStrInOutput: false,
+      ignoreEos: false,
+      skipSpecialTokens: true,
+    });
+  });
+
+  it('treats null like absent', () => {
+    const request: CommonRequest = { temperature: null, top_p: null, top_k: null, seed: null };
+    assert.deepEqual(resolveSamplingParams(request, 4), resolveSamplingParams({}, 4));
+  });
+
+  it('passes explicit values through', () => {
+    const params = resolveSamplingParams(
+      {
+        temperature: 0.7,
+        top_p: 0.9,
+        top_k: 40,
+        min_p: 0.05,
+        seed: 1234567890123456789n,
+        stop: ['\n', 'END'],
+        stop_token_ids: [7],
+        include_stop_str_in_output: true,
+        ignore_eos: true,
+        skip_special_tokens: false,
+      },
+      8,
+    );
+    assert.equal(params.temperature, 0.7);
+    assert.equal(params.topP, 0.9);
+    assert.equal(params.topK, 40);
+    assert.equal(params.minP, 0.05);
+    assert.equal(params.seed, 1234567890123456789n);
+    assert.deepEqual(params.stop, ['\n', 'END']);
+    assert.deepEqual(params.stopTokenIds, [7]);
+    assert.equal(params.includeStopStrInOutput, true);
+    assert.equal(params.ignoreEos, true);
+    assert.equal(params.skipSpecialTokens, false);
+  });
+
+  it('maps top_k -1 to 0, a single stop string to a list, seed -1 to none', () => {
+    const params = resolveSamplingParams({ top_k: -1, stop: 'x', seed: -1n }, 1);
+    assert.equal(params.topK, 0);
+    assert.deepEqual(params.stop, ['x']);
+    assert.equal(params.seed, null);
+  });
+
+  it('raises tiny positive temperatures to 0.01 and makes 0 greedy', () => {
+    assert.equal(resolveSamplingParams({ temperature: 0.001 }, 1).temperature, 0.01);
+    const greedy = resolveSamplingParams({ temperature: 0, top_p: 0.5, top_k: 3, min_p: 0.2 }, 1);
+    assert.deepEqual([greedy.temperature, greedy.topP, greedy.topK, greedy.minP], [0, 1, 0, 0]);
+  });
+
+  it("refuses out-of-range values with vLLM's messages", () => {
+    rejects(
+      () => resolveSamplingParams({ temperature: -1 }, 1),
+      'temperature must be non-negative, got -1.0.',
+      'temperature',
+    );
+    rejects(
+      () => resolveSamplingParams({ top_p: 0 }, 1),
+      'top_p must be in (0, 1], got 0.0.',
+      'top_p',
+    );
+    rejects(
+      () => resolveSamplingParams({ top_p: 1.5 }, 1),
+      'top_p must be in (0, 1], got 1.5.',
+      'top_p',
+    );
+    rejects(
+      () => resolveSamplingParams({ top_k: -2 }, 1),
+      'top_k must be 0 (disable), or at least 1, got -2.',
+      'top_k',
+    );
+    rejects(
+      () => resolveSamplingParams({ min_p: 2 }, 1),
+      'min_p must be in [0, 1], got 2.0.',
+      'min_p',
+    );
+    rejects(
+      () => resolveSamplingParams({}, 0),
+      'max_tokens must be at least 1, got 0.',
+      'max_tokens',
+    );
+    rejects(
+      () => resolveSamplingParams({ stop: ['a', ''] }, 1),
+      'stop cannot contain an empty string.',
+      'stop',
+    );
+  });
+});
+
+describe('resolveStreamMode', () => {
+  it('needs stream=true for any stream option, but allows {}', () => {
+    rejects(
+      () => resolveStreamMode({ stream_options: { include_usage: null } }),
+      'Stream options can only be defined when `stream=True`.',
+      'stream_options',
+    );
+    assert.deepEqual(resolveStreamMode({ stream_options: {} }), {
+      stream: false,
+      includeUsage: false,
+      continuousUsage: false,
+    });
+  });
+
+  it('takes continuous usage only together with include_usage', () => {
+    const only = resolveStreamMode({
+      stream: true,
+      stream_options: { continuous_usage_stats: true },
+    });
+    assert.deepEqual(only, { stream: true, includeUsage: false, continuousUsage: false });
+    const both = resolveStreamMode({
+      stream: true,
+      stream_options: { include_usage: true, continuous_usage_stats: true },
+    });
+    assert.deepEqual(both, { stream: true, includeUsage: true, continuousUsage: true });
+  });
+});
+
+describe('rejectUnsupportedCommon', () => {
+  it('accepts defaults and output-neutral fields', () => {
+    rejectUnsupportedCommon(
+      {
+        n: 1,
+        presence_penalty: 0,
+        frequency_penalty: 0,
+        repetition_penalty: 1,
+        logit_bias: {},
+        use_beam_search: false,
+        min_tokens: 0,
+        spaces_between_special_tokens: true,
+        response_format: { type: 'text' },
+        priority: 0,
+        return_token_ids: false,
+        echo: false,
+        user: 'someone',
+        cache_salt: 'salt',
+        length_penalty: 2,
+      },
+      false,
+    );
+  });
+
+  it('refuses non-default values it cannot honour yet, naming the parameter', () => {
+    const cases: [CommonRequest, string][] = [
+      [{ n: 2 }, 'n'],
+      [{ presence_penalty: 0.5 }, 'presence_penalty'],
+      [{ frequency_penalty: -0.5 }, 'frequency_penalty'],
+      [{ repetition_penalty: 1.1 }, 'repetition_penalty'],
+      [{ logit_bias: { '5': 10 } }, 'logit_bias'],
+      [{ use_beam_search: true }, 'use_beam_search'],
+      [{ min_tokens: 3 }, 'min_tokens'],
+      [{ prompt_logprobs: 1 }, 'prompt_logprobs'],
+      [{ allowed_token_ids: [1] }, 'allowed_token_ids'],
+      [{ truncate_prompt_tokens: 5 }, 'truncate_prompt_tokens'],
+      [{ spaces_between_special_tokens: false }, 'spaces_between_special_tokens'],
+      [{ response_format: { type: 'json_object' } }, 'response_format'],
+      [{ structured_outputs: { regex: 'a+' } }, 'structured_outputs'],
+      [{ priority: 1 }, 'priority'],
+      [{ return_token_ids: true }, 'return_token_ids'],
+      [{ repetition_detection: { min_count: 2 } }, 'repetition_detection'],
+      [{ thinking_token_budget: 10 }, 'thinking_token_budget'],
+      [{ echo: true }, 'echo'],
+    ];
+    for (const [request, param] of cases) {
+      assert.throws(
+        () => rejectUnsupportedCommon(request, false),
+        (error: unknown) =>
+          error instanceof BadRequestError &&
+          error.param === param &&
+          error.message.includes('not supported yet'),
+        param,
+      );
+    }
+  });
+
+  it("says n > 1 is not supported yet, and n < 1 with vLLM's message", () => {
+    rejects(
+      () => rejectUnsupportedCommon({ n: 3 }, false),
+      'n > 1 is not supported yet by this server (got n=3); send n=1 (one choice per prompt).',
+      'n',
+    );
+    rejects(() => rejectUnsupportedCommon({ n: 0 }, false), 'n must be at least 1, got 0.', 'n');
+  });
+
+  it("validates before refusing, with vLLM's messages", () => {
+    rejects(
+      () => rejectUnsupportedCommon({ presence_penalty: 3 }, false),
+      'presence_penalty must be in [-2, 2], got 3.0.',
+      'presence_penalty',
+    );
+    rejects(
+      () => rejectUnsupportedCommon({ repetition_penalty: 0 }, false),
+      'repetition_penalty must be greater than zero, got 0.0.',
+      'repetition_penalty',
+    );
+    rejects(
+      () => rejectUnsupportedCommon({ response_format: { type: 'json_schema' } }, false),
+      "When response_format type is 'json_schema', the 'json_schema' field must be provided.",
+      'response_format',
+    );
+    rejects(
+      () => rejectUnsupportedCommon({ prompt_logprobs: 1 }, true),
+      '`prompt_logprobs` are not available when `stream=True`.',
+      'prompt_logprobs',
+    );
+    rejects(
+      () => rejectUnsupportedCommon({ cache_salt: '' }, false),
+      "Parameter 'cache_salt' must be a non-empty string if provided.",
+      'cache_salt',
+    );
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * The engine's SamplingParams from a validated request: every default resolved, every range
+ * checked with vLLM's message (vLLM's SamplingParams construction and `_verify_args`).
+ *
+ * Owns: temperature (default 1.0; 0 < t < 0.01 raised to 0.01; 0 is greedy and then disables
+ * top_p/top_k/min_p as vLLM does), top_p (default 1), top_k (default 0; -1 and 0 disable), min_p
+ * (default 0), seed (-1 means none), stop strings, stop token ids and the boolean switches.
+ * `max_tokens` arrives resolved against the context (`context-limit.ts`) and is checked here.
+ */
+import type { SamplingParams } from '../../engine/engine-types.ts';
+import { BadRequestError } from '../errors.ts';
+import type { CommonRequest } from '../schemas/common-fields.ts';
+import { pyFloat } from './request-checks.ts';
+
+/** vLLM's _MAX_TEMP: positive temperatures below it are raised to it. */
+const MIN_POSITIVE_TEMPERATURE = 1e-2;
+
+function resolveTemperature(value: number | null | undefined): number {
+  const temperature = value ?? 1.0;
+  if (temperature < 0) {
+    throw new BadRequestError(
+      `temperature must be non-negative, got ${pyFloat(temperature)}.`,
+      'temperature',
+    );
+  }
+  return temperature > 0 && temperature < MIN_POSITIVE_TEMPERATURE
+    ? MIN_POSITIVE_TEMPERATURE
+    : temperature;
+}
+
+function resolveTopP(value: number | null | undefined): number {
+  const topP = value ?? 1.0;
+  if (!(topP > 0 && topP <= 1)) {
+    throw new BadRequestError(`top_p must be in (0, 1], got ${pyFloat(topP)}.`, 'top_p');
+  }
+  return topP;
+}
+
+function resolveTopK(value: number | null | undefined): number {
+  const topK = value ?? 0;
+  if (topK < -1) {
+    throw new BadRequestError(`top_k must be 0 (disable), or at least 1, got ${topK}.`, 'top_k');
+  }
+  return topK === -1 ? 0 : topK;
+}
+
+function resolveMinP(value: number | null | undefined): number {
+  const minP = value ?? 0;
+  if (!(minP >= 0 && minP <= 1)) {
+    throw new BadRequestError(`min_p must be in [0, 1], got ${pyFloat(minP)}.`, 'min_p');
+  }
+  return minP;
+}
+
+function resolveStop(value: string | readonly string[] | null | undefined): readonly string[] {
+  const stop =
+    value === null || value === undefined ? [] : typeof value === 'string' ? [value] : value;
+  if (stop.includes('')) throw new BadRequestError('stop cannot contain an empty string.', 'stop');
+  return [...stop];
+}
+
+/**
+ * SamplingParams for one engine request. `maxTokens` is the resolved output budget (already
+ * within the context); below 1 it is refused with vLLM's message.
+ */
+export function resolveSamplingParams(request: CommonRequest, maxTokens: number): SamplingParams {
+  const temperature = resolveTemperature(request.temperature);
+  const topP = resolveTopP(request.top_p);
+  const topK = resolveTopK(request.top_k);
+  const minP = resolveMinP(request.min_p);
+  if (maxTokens < 1) {
+    throw new BadRequestError(`max_tokens must be at least 1, got ${maxTokens}.`, 'max_tokens');
+  }
+  const seed = request.seed ?? null;
+  const greedy = temperature === 0;
+  return {
+    temperature,
+    topP: greedy ? 1 : topP,
+    topK: greedy ? 0 : topK,
+    minP: greedy ? 0 : minP,
+    seed: seed === -1n ? null : seed,
+    maxTokens,
+    stop: resolveStop(request.stop),
+    stopTokenIds: [...(request.stop_token_ids ?? [])],
+    includeStopStrInOutput: request.include_stop_str_in_output ?? false,
+    ignoreEos: request.ignore_eos ?? false,
+    skipSpecialTokens: request.skip_special_tokens ?? true,
+  };
+}

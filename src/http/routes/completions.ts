@@ -1,0 +1,51 @@
+/**
+ * `POST /v1/completions`: validate, plan, run, then stream (SSE) or assemble (JSON).
+ *
+ * Owns: the order of the steps (media type, schema, model, plan, engine) and wiring the
+ * client's disconnect to the engine. Every failure before the 200 is thrown to the app's error
+ * handler; failures after it are in-stream error events.
+ */
+import type { FastifyInstance } from 'fastify';
+import { assertJsonMediaType } from '../json-body.ts';
+import { toCompletionPlan } from '../params/completion-params.ts';
+import { completionRequestSchema } from '../schemas/completion-request.ts';
+import { parseRequest } from '../schemas/parse-request.ts';
+import { engineRequestId, requestIdHeader, responseHeader } from '../served-models.ts';
+import type { ServingContext } from '../serving-context.ts';
+import {
+  assembleCompletion,
+  CompletionStreamState,
+  completionUsageChunk,
+} from '../stream/completion-stream.ts';
+import { abortOnDisconnect, startGeneration } from '../stream/generation.ts';
+import { sendSse, sseFrames } from '../stream/sse.ts';
+import { streamEvents } from '../stream/stream-events.ts';
+
+/** Registers `POST /v1/completions`. */
+export function registerCompletionsRoute(app: FastifyInstance, context: ServingContext): void {
+  app.post('/v1/completions', async (request, reply) => {
+    assertJsonMediaType(request.headers['content-type']);
+    const body = parseRequest(completionRequestSchema, request.body);
+    const model = context.models.resolve(body.model);
+    const plan = toCompletionPlan(body, context.plan);
+    const base = { header: requestIdHeader(request.headers), requestId: body.request_id };
+    const header = responseHeader('cmpl', base, model);
+    const generation = startGeneration(
+      context.engine,
+      plan.requests.map((planned, index) => ({
+        id: engineRequestId(header.id, index),
+        promptTokens: planned.promptTokens,
+        params: planned.params,
+      })),
+    );
+    abortOnDisconnect(reply.raw, generation);
+    const events = streamEvents(generation.outputs, new CompletionStreamState(header));
+    if (!plan.stream.stream) return assembleCompletion(events, header, context.fingerprint);
+    const frames = sseFrames(events, {
+      mode: plan.stream,
+      usageChunk: (usage) => completionUsageChunk(header, usage, context.fingerprint),
+      onError: (error) => request.log.error({ err: error }, 'completion stream failed'),
+    });
+    return sendSse(reply, frames);
+  });
+}

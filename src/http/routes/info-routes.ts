@@ -1,0 +1,20 @@
+/**
+ * The small routes: `GET /v1/models` (one vLLM model card per served name), `GET /health`
+ * (200, empty), `GET|POST /ping` (SageMaker's health check, same answer) and `GET /version`.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { unixSeconds, type ServedModels } from '../served-models.ts';
+
+/** Registers the model list, health, ping and version routes. */
+export function registerInfoRoutes(
+  app: FastifyInstance,
+  models: ServedModels,
+  version: string,
+): void {
+  app.get('/v1/models', () => models.list(unixSeconds()));
+  const healthy = (_request: FastifyRequest, reply: FastifyReply): FastifyReply => reply.send();
+  app.get('/health', healthy);
+  app.get('/ping', healthy);
+  app.post('/ping', healthy);
+  app.get('/version', () => ({ version }));
+}

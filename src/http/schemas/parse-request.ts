@@ -1,0 +1,51 @@
+/**
+ * Runs a request schema and turns its failures into the API's 400.
+ *
+ * Owns: the text of schema errors: each issue as `<location>: <message>` (the location
+ * dotted, list indices included, as pydantic prints it), all issues joined; `param` is the
+ * top-level field of the first issue.
+ */
+import type { z } from 'zod';
+import { BadRequestError } from '../errors.ts';
+
+type Issue = z.core.$ZodIssue;
+
+function location(path: readonly PropertyKey[]): string {
+  return path.map((key) => String(key)).join('.');
+}
+
+/** The most specific issues: for a failed union, the issues of its alternatives. */
+function leafIssues(
+  issue: Issue,
+  prefix: readonly PropertyKey[],
+): { path: string; text: string }[] {
+  const path = [...prefix, ...issue.path];
+  if (
+    issue.code === 'invalid_union' &&
+    issue.errors.length > 0 &&
+    issue.message === 'Invalid input'
+  ) {
+    const alternatives = issue.errors.flatMap((issues) =>
+      issues.flatMap((inner) => leafIssues(inner, path)),
+    );
+    const unique = new Map(alternatives.map((entry) => [`${entry.path}: ${entry.text}`, entry]));
+    return [...unique.values()];
+  }
+  return [{ path: location(path), text: issue.message }];
+}
+
+/** Validates `body` against `schema`; a failure throws BadRequestError naming the field. */
+export function parseRequest<Schema extends z.ZodType>(
+  schema: Schema,
+  body: unknown,
+): z.output<Schema> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issues = result.error.issues;
+  const parts = issues.flatMap((issue) => leafIssues(issue, []));
+  const message = parts
+    .map((part) => (part.path === '' ? part.text : `${part.path}: ${part.text}`))
+    .join('; ');
+  const first = issues[0]?.path[0];
+  throw new BadRequestError(message, typeof first === 'string' ? first : null);
+}

@@ -1,0 +1,17 @@
+/**
+ * What the generation routes share: the engine, the served names and everything a request is
+ * checked against. Built once by `createApp`.
+ */
+import type { EngineClient } from '../engine/engine-types.ts';
+import type { ChatPlanContext } from './params/chat-params.ts';
+import type { ServedModels } from './served-models.ts';
+
+/** Shared by the completions and chat routes. */
+export interface ServingContext {
+  readonly engine: EngineClient;
+  readonly models: ServedModels;
+  /** Tokenizer, vocabulary size, max_model_len, chat template and response role. */
+  readonly plan: ChatPlanContext;
+  /** The `system_fingerprint` of responses. */
+  readonly fingerprint: string;
+}

@@ -1,0 +1,114 @@
+/**
+ * The engine requests of one HTTP call, as one stream of outputs.
+ *
+ * Owns: adding the call's requests (all or none: a refusal aborts the ones already added),
+ * merging their output streams in arrival order tagged with the request's position, tracking
+ * which requests are unfinished, and aborting those at once when the client goes away or the
+ * consumer stops early (an error, a failed write). Aborting is idempotent.
+ */
+import type { ServerResponse } from 'node:http';
+import type { EngineClient, EngineRequest, RequestOutput } from '../../engine/engine-types.ts';
+import { InternalServerError } from '../errors.ts';
+
+/** One engine output and the position of its request in the call (prompt order). */
+export interface IndexedOutput {
+  readonly index: number;
+  readonly output: RequestOutput;
+}
+
+/** The running requests of one HTTP call. */
+export interface Generation {
+  /** Every output of every request, in arrival order; ends when all requests have finished. Iterate once. */
+  readonly outputs: AsyncIterable<IndexedOutput>;
+  /** Abort every request that has not finished yet (no-op for the rest, and when repeated). */
+  abort(): void;
+}
+
+type Pull = Promise<{ readonly index: number; readonly result: IteratorResult<RequestOutput> }>;
+
+/** Cancels a stream we no longer read (after aborting its request). */
+function closeQuietly(iterator: AsyncIterator<RequestOutput>): void {
+  const closing = iterator.return?.();
+  if (closing !== undefined) closing.catch(() => undefined);
+}
+
+/** Reads a finished request's stream to its end in the background, so it completes naturally. */
+function drainQuietly(iterator: AsyncIterator<RequestOutput>): void {
+  iterator.next().then(
+    (result) => {
+      if (result.done !== true) drainQuietly(iterator);
+    },
+    () => undefined,
+  );
+}
+
+/**
+ * Adds every request to the engine and returns their merged outputs. Throws (after aborting any
+ * request already added) when the engine refuses one.
+ */
+export function startGeneration(
+  engine: EngineClient,
+  requests: readonly EngineRequest[],
+): Generation {
+  const iterators: AsyncIterator<RequestOutput>[] = [];
+  try {
+    for (const request of requests) iterators.push(engine.add(request)[Symbol.asyncIterator]());
+  } catch (error) {
+    for (const request of requests.slice(0, iterators.length)) engine.abort(request.id);
+    throw error;
+  }
+  const unfinished = new Set(requests.map((request) => request.id));
+  const abort = (): void => {
+    for (const id of unfinished) engine.abort(id);
+    unfinished.clear();
+  };
+
+  async function* merge(): AsyncGenerator<IndexedOutput> {
+    const pending = new Map<number, Pull>();
+    const pull = (index: number): void => {
+      pending.set(
+        index,
+        iterators[index]!.next().then((result) => ({ index, result })),
+      );
+    };
+    iterators.forEach((_, index) => pull(index));
+    try {
+      while (pending.size > 0) {
+        const { index, result } = await Promise.race(pending.values());
+        pending.delete(index);
+        const id = requests[index]!.id;
+        if (result.done === true) {
+          throw new InternalServerError(`The engine ended request ${id} without a finish reason.`);
+        }
+        if (result.value.finishReason === null) pull(index);
+        else {
+          unfinished.delete(id);
+          drainQuietly(iterators[index]!);
+        }
+        yield { index, output: result.value };
+      }
+    } finally {
+      abort();
+      for (const [index, next] of pending) {
+        next.catch(() => undefined);
+        closeQuietly(iterators[index]!);
+      }
+    }
+  }
+
+  return { outputs: { [Symbol.asyncIterator]: merge }, abort };
+}
+
+/**
+ * Aborts `generation` as soon as the client's connection closes before the response is
+ * complete (streaming or not, queued or running), or at once if it already has.
+ */
+export function abortOnDisconnect(response: ServerResponse, generation: Generation): void {
+  if (response.destroyed) {
+    generation.abort();
+    return;
+  }
+  response.once('close', () => {
+    if (!response.writableFinished) generation.abort();
+  });
+}

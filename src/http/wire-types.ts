@@ -1,0 +1,188 @@
+/**
+ * Response wire types: what the API sends, snake_case and in vLLM's field order.
+ *
+ * Owns: the shapes of completion and chat responses, their stream chunks, usage and the model
+ * list. Fields vLLM always serializes but servellm does not produce yet (logprobs, token ids,
+ * tool calls, ...) are typed as their null/empty value so a later issue widens the type
+ * deliberately. Request types live with their schemas in `schemas/`.
+ */
+import type { FinishReason } from '../engine/engine-types.ts';
+
+/** Token counts of a whole response (or, with continuous_usage_stats, of one choice so far). */
+export interface Usage {
+  readonly prompt_tokens: number;
+  readonly total_tokens: number;
+  readonly completion_tokens: number;
+  readonly prompt_tokens_details: null;
+}
+
+/** vLLM's stop_reason: the matched stop string, the stop token id, or null (EOS, length). */
+export type StopReason = string | number | null;
+
+/** What every response and chunk of one request shares. */
+export interface ResponseHeader {
+  /** `cmpl-<id>` or `chatcmpl-<id>`. */
+  readonly id: string;
+  /** Unix seconds, fixed for the whole response. */
+  readonly created: number;
+  /** The served model name answered. */
+  readonly model: string;
+}
+
+/** One choice of a non-streaming completion. */
+export interface CompletionChoice {
+  readonly index: number;
+  readonly text: string;
+  readonly logprobs: null;
+  readonly finish_reason: FinishReason;
+  readonly stop_reason: StopReason;
+  readonly token_ids: null;
+  readonly prompt_logprobs: null;
+  readonly prompt_token_ids: null;
+}
+
+/** The body of a non-streaming `/v1/completions` answer. */
+export interface CompletionResponse {
+  readonly id: string;
+  readonly object: 'text_completion';
+  readonly created: number;
+  readonly model: string;
+  readonly choices: readonly CompletionChoice[];
+  readonly service_tier: null;
+  readonly system_fingerprint: string;
+  readonly usage: Usage;
+  readonly kv_transfer_params: null;
+}
+
+/** The one choice of a completions stream chunk. */
+export interface CompletionStreamChoice {
+  readonly index: number;
+  readonly text: string;
+  readonly logprobs: null;
+  readonly finish_reason: FinishReason | null;
+  readonly stop_reason: StopReason;
+  readonly prompt_token_ids: null;
+  readonly token_ids: null;
+}
+
+/** One completions SSE event: exactly one choice. */
+export interface CompletionChunk {
+  readonly id: string;
+  readonly object: 'text_completion';
+  readonly created: number;
+  readonly model: string;
+  readonly choices: readonly [CompletionStreamChoice];
+  readonly usage?: Usage;
+}
+
+/** The answer message of a non-streaming chat completion. */
+export interface ChatMessage {
+  readonly role: string;
+  readonly content: string | null;
+  readonly refusal: null;
+  readonly annotations: null;
+  readonly audio: null;
+  readonly function_call: null;
+  readonly tool_calls: readonly [];
+  readonly reasoning: null;
+}
+
+/** One choice of a non-streaming chat completion. */
+export interface ChatChoice {
+  readonly index: number;
+  readonly message: ChatMessage;
+  readonly logprobs: null;
+  readonly finish_reason: FinishReason;
+  readonly stop_reason: StopReason;
+  readonly token_ids: null;
+}
+
+/** The body of a non-streaming `/v1/chat/completions` answer. */
+export interface ChatCompletionResponse {
+  readonly id: string;
+  readonly object: 'chat.completion';
+  readonly created: number;
+  readonly model: string;
+  readonly choices: readonly ChatChoice[];
+  readonly service_tier: null;
+  readonly system_fingerprint: string;
+  readonly usage: Usage;
+  readonly prompt_logprobs: null;
+  readonly prompt_token_ids: null;
+  readonly kv_transfer_params: null;
+}
+
+/** A streamed message fragment: the role (first chunk of a choice) and/or new content. */
+export interface ChatDelta {
+  readonly role?: string;
+  readonly content?: string;
+}
+
+/** The one choice of a chat stream chunk. */
+export interface ChatStreamChoice {
+  readonly index: number;
+  readonly delta: ChatDelta;
+  readonly logprobs: null;
+  readonly finish_reason: FinishReason | null;
+  /** Present on the choice's last chunk only. */
+  readonly stop_reason?: StopReason;
+  /** Absent on the role chunk. */
+  readonly token_ids?: null;
+}
+
+/** One chat SSE event: exactly one choice. */
+export interface ChatCompletionChunk {
+  readonly id: string;
+  readonly object: 'chat.completion.chunk';
+  readonly created: number;
+  readonly model: string;
+  readonly choices: readonly [ChatStreamChoice];
+  /** On the first (role) chunk only. */
+  readonly prompt_token_ids?: null;
+  readonly usage?: Usage;
+}
+
+/** The last event of a stream with stream_options.include_usage. */
+export interface UsageChunk {
+  readonly id: string;
+  readonly object: 'text_completion' | 'chat.completion.chunk';
+  readonly created: number;
+  readonly model: string;
+  readonly choices: readonly [];
+  readonly usage: Usage;
+  readonly system_fingerprint: string;
+}
+
+/** vLLM's fixed permission entry of a model card. */
+export interface ModelPermission {
+  readonly id: string;
+  readonly object: 'model_permission';
+  readonly created: number;
+  readonly allow_create_engine: false;
+  readonly allow_sampling: true;
+  readonly allow_logprobs: true;
+  readonly allow_search_indices: false;
+  readonly allow_view: true;
+  readonly allow_fine_tuning: false;
+  readonly organization: '*';
+  readonly group: null;
+  readonly is_blocking: false;
+}
+
+/** One served name in `/v1/models`. */
+export interface ModelCard {
+  readonly id: string;
+  readonly object: 'model';
+  readonly created: number;
+  readonly owned_by: 'vllm';
+  readonly root: string;
+  readonly parent: null;
+  readonly max_model_len: number;
+  readonly permission: readonly [ModelPermission];
+}
+
+/** The `/v1/models` body. */
+export interface ModelList {
+  readonly object: 'list';
+  readonly data: readonly ModelCard[];
+}
