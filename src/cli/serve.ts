@@ -21,6 +21,7 @@ export interface RunningServer {
   readonly url: string;
   readonly app: FastifyInstance;
   readonly engine: LlmEngine;
+  readonly backend: LlamaBackend;
   close(): Promise<void>;
 }
 
@@ -82,6 +83,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       maxModelLen,
       maxNumSeqs: options.maxNumSeqs,
       maxNumBatchedTokens: options.maxNumBatchedTokens,
+      seed: BigInt(options.seed),
     });
     const template = resolveChatTemplate(options.chatTemplate, backend.info.chatTemplate);
     const servedModelNames =
@@ -119,7 +121,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         await engine.shutdown();
         await backend.dispose();
       })());
-    return { url, app, engine, close };
+    return { url, app, engine, backend, close };
   } catch (error) {
     await backend.dispose();
     throw error;

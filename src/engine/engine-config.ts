@@ -30,6 +30,12 @@ export interface EngineConfig {
    * must fit). Default: 2048, capped by kvLayout.maxBatchTokens.
    */
   readonly maxNumBatchedTokens: number;
+  /**
+   * vLLM's `--seed`: seeds the sequence of seeds given to requests that bring none, so a restarted
+   * engine replays the same randomness (requests with a `seed` are unaffected). Any 64-bit value;
+   * null or absent: OS randomness.
+   */
+  readonly seed?: bigint | null;
 }
 
 /** vLLM's online-serving defaults, before capping by the KV layout. */

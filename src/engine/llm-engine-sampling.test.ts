@@ -95,6 +95,31 @@ describe('LlmEngine sampling', { timeout: 10_000 }, () => {
     assert.notDeepEqual(c.tokenIds, d.tokenIds);
   });
 
+  it('an engine seed replays the seeds of unseeded requests (vLLM --seed)', async () => {
+    const run = async (engineSeed: bigint) => {
+      const e = new LlmEngine(new StrictBackend({ logits: spreadLogits }), {
+        maxModelLen: 128,
+        maxNumSeqs: 8,
+        maxNumBatchedTokens: 64,
+        seed: engineSeed,
+      });
+      const first = await collect(
+        e.add({ id: 'x', promptTokens: prompt, params: { ...sampled, seed: null } }),
+      );
+      const second = await collect(
+        e.add({ id: 'y', promptTokens: prompt, params: { ...sampled, seed: null } }),
+      );
+      return [first.tokenIds, second.tokenIds];
+    };
+    const [a1, a2] = await run(7n);
+    const [b1, b2] = await run(7n);
+    const [c1] = await run(8n);
+    assert.deepEqual([a1, a2], [b1, b2]);
+    assert.deepEqual(a1, expectedTokens(prompt, sampled, deriveRowSeed(7n, 0)));
+    assert.deepEqual(a2, expectedTokens(prompt, sampled, deriveRowSeed(7n, 1)));
+    assert.notDeepEqual(a1, c1);
+  });
+
   it('greedy picks the argmax whatever the seed', async () => {
     const greedy = params({ maxTokens: 6 });
     const result = await collect(

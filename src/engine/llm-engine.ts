@@ -23,7 +23,7 @@ import { RequestOutputProcessor } from './output-processor.ts';
 import { OutputStream } from './output-stream.ts';
 import { RequestState } from './request-state.ts';
 import { validateEngineRequest } from './request-validation.ts';
-import { randomSeed, rowSamplingFor } from './row-sampling.ts';
+import { RequestSeedSource, rowSamplingFor } from './row-sampling.ts';
 import { Scheduler, type StepPlan } from './scheduler.ts';
 
 /** A request the engine is serving. */
@@ -56,6 +56,7 @@ export class LlmEngine implements EngineClient {
   #looping = false;
   #loop: Promise<void> = Promise.resolve();
   #shutDown = false;
+  readonly #seeds: RequestSeedSource;
 
   /** Throws a RangeError when `config` does not fit `backend.kvLayout` (see EngineConfig). */
   constructor(backend: ModelBackend, config: EngineConfig) {
@@ -63,6 +64,7 @@ export class LlmEngine implements EngineClient {
     this.#backend = backend;
     this.config = { ...config };
     this.maxModelLen = config.maxModelLen;
+    this.#seeds = new RequestSeedSource(config.seed ?? null);
     this.#scheduler = new Scheduler(config, kvAdmissionFor(backend.kvLayout));
   }
 
@@ -83,7 +85,7 @@ export class LlmEngine implements EngineClient {
     const live: LiveRequest = {
       request,
       state: new RequestState(request.id, [...request.promptTokens], request.params.maxTokens),
-      seed: request.params.seed ?? randomSeed(),
+      seed: request.params.seed ?? this.#seeds.next(),
       processor: new RequestOutputProcessor({
         requestId: request.id,
         promptTokens: request.promptTokens.length,

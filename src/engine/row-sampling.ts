@@ -18,9 +18,29 @@ export function toSeed64(seed: bigint): bigint {
   return BigInt.asUintN(64, seed);
 }
 
-/** A uniformly random 64-bit seed, for requests without one. */
+/** A uniformly random 64-bit seed from the OS. */
 export function randomSeed(): bigint {
   return randomBytes(8).readBigUInt64LE(0);
+}
+
+/**
+ * The seeds given to requests without their own (vLLM's `--seed`): with an engine seed, the
+ * deterministic sequence deriveRowSeed(engineSeed, 0), (engineSeed, 1), ... so a restarted server
+ * replays the same randomness; without one, OS randomness.
+ */
+export class RequestSeedSource {
+  readonly #engineSeed: bigint | null;
+  #drawn = 0;
+
+  constructor(engineSeed: bigint | null) {
+    this.#engineSeed = engineSeed;
+  }
+
+  next(): bigint {
+    return this.#engineSeed === null
+      ? randomSeed()
+      : deriveRowSeed(this.#engineSeed, this.#drawn++);
+  }
 }
 
 /**

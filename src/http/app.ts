@@ -74,6 +74,9 @@ export function createApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // Closing the server drops open connections (in-flight requests are aborted, as vLLM does
+    // with its default --shutdown-timeout 0) instead of waiting out their keep-alive.
+    forceCloseConnections: true,
   });
   const models = new ServedModels(
     options.servedModelNames,

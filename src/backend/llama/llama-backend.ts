@@ -129,6 +129,7 @@ export class LlamaBackend implements ModelBackend {
   readonly #model: NativeModel;
   readonly #context: NativeContext;
   readonly #embeddings: boolean;
+  #decodes = 0;
   #disposed = false;
 
   private constructor(model: NativeModel, context: NativeContext, kernels: NativeInitInfo) {
@@ -182,6 +183,7 @@ export class LlamaBackend implements ModelBackend {
   async decode(request: DecodeRequest): Promise<DecodeResult> {
     if (this.#disposed) throw new Error('backend is disposed');
     const tokenCount = validateDecodeRequest(request, this.kvLayout, this.info.vocabSize);
+    this.#decodes++;
     const step = packStep(request, this.info.vocabSize, tokenCount);
     if (this.#embeddings) {
       const result = await this.#context.decode(step.batch);
@@ -198,6 +200,11 @@ export class LlamaBackend implements ModelBackend {
         ? []
         : unpackRows(result, this.info.vocabSize, step.sampling.returnLogits);
     return { rows, embeddings: [], decodeMs: result.decodeMs, sampleMs: result.sampleMs };
+  }
+
+  /** Decodes issued to the kernels so far (for tests that count steps against decodes). */
+  get decodeCount(): number {
+    return this.#decodes;
   }
 
   dispose(): Promise<void> {
