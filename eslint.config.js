@@ -38,6 +38,13 @@ export default tseslint.config(
     ]),
   },
   {
+    files: ['src/http/**/*.ts'],
+    rules: layerRule([
+      { group: ['**/backend/llama/**'], message: 'http sees the engine and the backend interface' },
+      { group: ['**/cli/**'], message: 'http must not depend on the command' },
+    ]),
+  },
+  {
     files: ['src/backend/**/*.ts'],
     ignores: ['src/backend/llama/**'],
     rules: layerRule([
