@@ -45,6 +45,16 @@ export class BadRequestError extends ApiError {
   }
 }
 
+/**
+ * 400 for a body that fails schema validation, is not JSON or has the wrong content type: vLLM
+ * answers these from its request-validation handler with the HTTP reason phrase as `type`.
+ */
+export class RequestValidationError extends ApiError {
+  constructor(message: string, param: string | null = null) {
+    super(400, 'Bad Request', message, param);
+  }
+}
+
 /** 404: the requested model is not served. */
 export class NotFoundError extends ApiError {
   constructor(message: string, param: string | null = null) {

@@ -9,7 +9,7 @@
  * body is required, with vLLM's message.
  */
 import type { FastifyInstance } from 'fastify';
-import { BadRequestError } from './errors.ts';
+import { RequestValidationError } from './errors.ts';
 
 /** Registers the JSON parser and a catch-all parser that drops other bodies. */
 export function installBodyParsers(app: FastifyInstance): void {
@@ -19,7 +19,7 @@ export function installBodyParsers(app: FastifyInstance): void {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     void secureParse(request, text, (error, value) => {
       if (error) {
-        done(new BadRequestError(`JSON decode error: ${error.message}`), undefined);
+        done(new RequestValidationError(`JSON decode error: ${error.message}`), undefined);
         return;
       }
       done(null, withExactSeed(value, text));
@@ -34,7 +34,7 @@ export function installBodyParsers(app: FastifyInstance): void {
 export function assertJsonMediaType(contentType: string | undefined): void {
   const mediaType = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (mediaType !== 'application/json') {
-    throw new BadRequestError(
+    throw new RequestValidationError(
       "Unsupported Media Type: Only 'application/json' is allowed",
       'Content-Type',
     );

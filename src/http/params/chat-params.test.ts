@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChatTemplate } from '../chat/chat-template.ts';
-import { BadRequestError } from '../errors.ts';
+import { ApiError, BadRequestError } from '../errors.ts';
 import { chatRequestSchema } from '../schemas/chat-request.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
 import { CHATML_TEMPLATE, testTokenizer } from '../testing/test-app.ts';
@@ -27,7 +27,7 @@ function rejects(body: Record<string, unknown>, message: string | RegExp, param?
   assert.throws(
     () => plan(body),
     (error: unknown) => {
-      assert.ok(error instanceof BadRequestError, String(error));
+      assert.ok(error instanceof ApiError && error.status === 400, String(error));
       if (typeof message === 'string') assert.equal(error.message, message);
       else assert.match(error.message, message);
       if (param !== undefined) assert.equal(error.param, param);

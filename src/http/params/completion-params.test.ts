@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BadRequestError } from '../errors.ts';
+import { ApiError, BadRequestError } from '../errors.ts';
 import { completionRequestSchema } from '../schemas/completion-request.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
 import { testTokenizer } from '../testing/test-app.ts';
@@ -17,7 +17,7 @@ function rejects(body: unknown, message: string | RegExp, param: string | null):
   assert.throws(
     () => plan(body),
     (error: unknown) => {
-      assert.ok(error instanceof BadRequestError, String(error));
+      assert.ok(error instanceof ApiError && error.status === 400, String(error));
       if (typeof message === 'string') assert.equal(error.message, message);
       else assert.match(error.message, message);
       assert.equal(error.param, param);

@@ -206,6 +206,32 @@ describe('POST /v1/completions', () => {
     assert.equal(engine.added.length, 0);
   });
 
+  it("answers schema failures with vLLM's request-validation type", async () => {
+    const { app, engine } = testApp();
+    const cases: [object | string, string | null][] = [
+      [{ prompt: 'x', temperature: 'hot' }, 'temperature'],
+      [{ prompt: 'x', max_tokens: 1.5 }, 'max_tokens'],
+      ['{"prompt": ', null],
+    ];
+    for (const [payload, param] of cases) {
+      const response = await app.inject({
+        method: 'POST',
+        url: URL,
+        headers: { 'content-type': 'application/json' },
+        payload:
+          typeof payload === 'string'
+            ? payload
+            : JSON.stringify({ model: 'test-model', ...payload }),
+      });
+      assert.equal(response.statusCode, 400, JSON.stringify(payload));
+      const { error } = response.json<ErrorBody>();
+      assert.equal(error.type, 'Bad Request');
+      assert.equal(error.code, 400);
+      if (param !== null) assert.equal(error.param, param);
+    }
+    assert.equal(engine.added.length, 0);
+  });
+
   it('ignores unknown fields', async () => {
     const { app } = testApp();
     const response = await app.inject({

@@ -6,7 +6,7 @@
  * top-level field of the first issue.
  */
 import type { z } from 'zod';
-import { BadRequestError } from '../errors.ts';
+import { RequestValidationError } from '../errors.ts';
 
 type Issue = z.core.$ZodIssue;
 
@@ -47,5 +47,5 @@ export function parseRequest<Schema extends z.ZodType>(
     .map((part) => (part.path === '' ? part.text : `${part.path}: ${part.text}`))
     .join('; ');
   const first = issues[0]?.path[0];
-  throw new BadRequestError(message, typeof first === 'string' ? first : null);
+  throw new RequestValidationError(message, typeof first === 'string' ? first : null);
 }
