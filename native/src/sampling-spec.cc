@@ -47,24 +47,21 @@ SamplingSpec ParseSamplingSpec(Napi::Env env, Napi::Value value, size_t rows, in
   const std::string why = "one per output row";
   const auto field = [&](const char* key) { return base + "." + key; };
 
-  spec.sample = RequireUint8Array(env, object.Get("sample"), field("sample"));
-  RequireLength(env, spec.sample.size(), rows, field("sample"), why);
-  spec.temperature = RequireFloat32Array(env, object.Get("temperature"), field("temperature"));
-  RequireLength(env, spec.temperature.size(), rows, field("temperature"), why);
-  spec.topK = RequireInt32Array(env, object.Get("topK"), field("topK"));
-  RequireLength(env, spec.topK.size(), rows, field("topK"), why);
-  spec.topP = RequireFloat32Array(env, object.Get("topP"), field("topP"));
-  RequireLength(env, spec.topP.size(), rows, field("topP"), why);
-  spec.minP = RequireFloat32Array(env, object.Get("minP"), field("minP"));
-  RequireLength(env, spec.minP.size(), rows, field("minP"), why);
-  spec.seeds = RequireBigUint64Array(env, object.Get("seeds"), field("seeds"));
-  RequireLength(env, spec.seeds.size(), rows, field("seeds"), why);
-  spec.topLogprobs = RequireInt32Array(env, object.Get("topLogprobs"), field("topLogprobs"));
-  RequireLength(env, spec.topLogprobs.size(), rows, field("topLogprobs"), why);
-  spec.targetTokens = RequireInt32Array(env, object.Get("targetTokens"), field("targetTokens"));
-  RequireLength(env, spec.targetTokens.size(), rows, field("targetTokens"), why);
-  spec.returnLogits = RequireUint8Array(env, object.Get("returnLogits"), field("returnLogits"));
-  RequireLength(env, spec.returnLogits.size(), rows, field("returnLogits"), why);
+  // Each per-row field: the right typed array, one entry per output row.
+  const auto perRow = [&](auto require, const char* key) {
+    auto values = require(env, object.Get(key), field(key));
+    RequireLength(env, values.size(), rows, field(key), why);
+    return values;
+  };
+  spec.sample = perRow(RequireUint8Array, "sample");
+  spec.temperature = perRow(RequireFloat32Array, "temperature");
+  spec.topK = perRow(RequireInt32Array, "topK");
+  spec.topP = perRow(RequireFloat32Array, "topP");
+  spec.minP = perRow(RequireFloat32Array, "minP");
+  spec.seeds = perRow(RequireBigUint64Array, "seeds");
+  spec.topLogprobs = perRow(RequireInt32Array, "topLogprobs");
+  spec.targetTokens = perRow(RequireInt32Array, "targetTokens");
+  spec.returnLogits = perRow(RequireUint8Array, "returnLogits");
 
   const Napi::Value masks = object.Get("allowedMasks");
   const Napi::Value index = object.Get("maskIndex");
