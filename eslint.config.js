@@ -59,6 +59,15 @@ export default tseslint.config(
     ]),
   },
   {
+    files: ['src/benchmark/**/*.ts'],
+    rules: layerRule([
+      {
+        group: ['**/http/**', '**/engine/**', '**/backend/**', '**/cli/**'],
+        message: 'the benchmark client talks to servers over HTTP only',
+      },
+    ]),
+  },
+  {
     files: ['src/gguf/**/*.ts'],
     rules: layerRule([
       { group: ['**/http/**', '**/engine/**', '**/backend/**'], message: 'gguf is a leaf' },

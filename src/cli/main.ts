@@ -3,6 +3,7 @@
  *
  * Owns: process-level concerns only (argv, exit codes, uncaught start-up errors).
  */
+import { buildBenchCommand } from './bench-command.ts';
 import { buildProgram } from './serve-options.ts';
 import { serve } from './serve.ts';
 
@@ -10,6 +11,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const program = buildProgram(async (options) => {
     await serve(options);
   });
+  program.addCommand(buildBenchCommand());
   await program.parseAsync([...argv]);
 }
 
