@@ -150,6 +150,7 @@ async function backendLoop(sequences: number, round: number): Promise<number> {
               minP: 0,
               seed: BigInt(round * 1_000_003 + i * 64 + s),
               allowedTokens: null,
+              logitBias: null,
             },
             topLogprobs: 1,
             targetToken: null,

@@ -151,6 +151,73 @@ describe('addon argument validation', () => {
     await assertAlive();
   });
 
+  it('rejects bad logit-bias arrays naming the field, and applies good ones', async () => {
+    const one = batch([97], [0], [0], [1]);
+    const bias = (offsets: number[], tokens: number[], values: number[]) => ({
+      biasOffsets: Int32Array.from(offsets),
+      biasTokens: Int32Array.from(tokens),
+      biasValues: Float32Array.from(values),
+    });
+    const cases: [string, Partial<NativeSamplingSpec>, RegExp][] = [
+      ['only tokens', { biasTokens: Int32Array.of(1) }, /biasOffsets.*must be given together/],
+      [
+        'offsets of the wrong type',
+        { ...bias([0, 1], [1], [1]), biasOffsets: Uint32Array.of(0, 1) as unknown as Int32Array },
+        /biasOffsets must be a Int32Array/,
+      ],
+      [
+        'values of the wrong type',
+        { ...bias([0, 1], [1], [1]), biasValues: Float64Array.of(1) as unknown as Float32Array },
+        /biasValues must be a Float32Array/,
+      ],
+      ['offsets not rows + 1', bias([0], [], []), /biasOffsets must have 2 elements/],
+      ['first offset not 0', bias([1, 1], [1], [1]), /biasOffsets\[0\] must be 0, got 1/],
+      ['decreasing offsets', bias([0, -1], [], []), /biasOffsets must be non-decreasing/],
+      ['last offset short', bias([0, 1], [1, 2], [1, 1]), /biasOffsets\[1\] must equal .*2/],
+      ['values length', bias([0, 1], [1], [1, 2]), /biasValues must have 1 elements/],
+      ['token out of vocabulary', bias([0, 1], [vocab], [1]), /biasTokens\[0\] must be in/],
+      ['negative token', bias([0, 1], [-1], [1]), /biasTokens\[0\] must be in/],
+      ['duplicate token', bias([0, 2], [5, 5], [1, 2]), /biasTokens\[1\]: token 5 appears twice/],
+      ['NaN value', bias([0, 1], [1], [NaN]), /biasValues\[0\] must be finite, got nan/i],
+      ['infinite value', bias([0, 1], [1], [-Infinity]), /biasValues\[0\] must be finite/],
+    ];
+    for (const [name, fields, message] of cases) {
+      context.kvClear();
+      const bad = sampling(1, fields);
+      await assert.rejects(async () => context.decode(one, bad), message, name);
+      assert.equal(context.kvMaxPosition(0), -1, `${name}: nothing was decoded`);
+      assert.throws(() => addon.sampleLogits(new Float32Array(vocab), vocab, bad), message, name);
+    }
+    const wrongType = sampling(1, { biasTokens: Int32Array.of(1) });
+    assert.throws(() => addon.sampleLogits(new Float32Array(vocab), vocab, wrongType), TypeError);
+    const badRange = sampling(1, bias([0, 1], [vocab], [1]));
+    assert.throws(() => addon.sampleLogits(new Float32Array(vocab), vocab, badRange), RangeError);
+    // The same token may be biased in different rows.
+    const twoRows = sampling(2, bias([0, 1, 2], [5, 5], [1, 2]));
+    assert.equal(addon.sampleLogits(new Float32Array(2 * vocab), vocab, twoRows).tokens.length, 2);
+    // A biased logit that overflows to +Infinity fails its row (the process lives).
+    assert.throws(
+      () => addon.sampleLogits(Float32Array.of(3e38, 0), 2, sampling(1, bias([0, 1], [0], [3e38]))),
+      /overflows to \+Infinity/,
+    );
+
+    // Greedy after 97 is 98 on the successor model; a ban moves it, +100 forces another token.
+    context.kvClear();
+    const greedyWith = (fields: Partial<NativeSamplingSpec>) =>
+      sampling(1, { temperature: Float32Array.of(0), ...fields });
+    const banned = await context.decode(one, greedyWith(bias([0, 1], [98], [-100])));
+    assert.notEqual(banned.tokens[0], 98);
+    context.kvClear();
+    const forced = await context.decode(
+      one,
+      greedyWith({ ...bias([0, 1], [5], [100]), targetTokens: Int32Array.of(5) }),
+    );
+    assert.equal(forced.tokens[0], 5);
+    assert.equal(forced.logprobs[0], forced.targetLogprobs[0], 'the raw logprob of token 5');
+    assert.ok(forced.ranks[0]! > 1, 'the raw rank of token 5');
+    await assertAlive();
+  });
+
   it('rejects bad KV operations', async () => {
     await context.decode(batch([1, 2, 3], [0, 1, 2], [0, 0, 0]));
     assert.throws(() => context.kvCopy(0, 4, -1, -1), Error);

@@ -10,7 +10,9 @@
  * vocabulary included), top-p, min-p and their combinations; top-N counts 0..20 and target tokens.
  * Crafted cases put a top-p cut exactly on a cumulative-probability boundary and top-k, min-p and
  * greedy decisions on ties, where rounding or tie order would show, including top-p boundaries
- * that are exact only in real arithmetic (n equal tokens, n not a power of 2).
+ * that are exact only in real arithmetic (n equal tokens, n not a power of 2). A quarter of the
+ * grid rows carry logit biases (+-100, bans and small random values): they change the draw only,
+ * so the logprobs, ranks, top-N and targets both samplers report stay those of the raw logits.
  *
  * The reference gets the parameters exactly as the addon sees them: rounded to float32.
  */
@@ -18,7 +20,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadAddon } from '../src/backend/llama/load-addon.ts';
 import type { NativeDecodeResult, NativeSamplingSpec } from '../src/backend/llama/native-addon.ts';
-import type { RowSampling } from '../src/backend/model-backend.ts';
+import type { LogitBias, RowSampling } from '../src/backend/model-backend.ts';
 import {
   sampleRow,
   samplingDistribution,
@@ -130,6 +132,23 @@ function randomMask(random: Random, logits: Float32Array, kind: MaskKind): Uint3
   return mask;
 }
 
+/**
+ * Biases for one row, or null for three rows in four: 1 to 8 distinct tokens, each +100 (forced
+ * in), -100 (a ban), or a random value of a few logits either way.
+ */
+function randomBias(random: Random, vocab: number): LogitBias | null {
+  if (random() < 0.75) return null;
+  const count = Math.min(vocab, 1 + randomInt(random, 8));
+  const tokens = shuffle(range(vocab), random).slice(0, count);
+  const values = tokens.map(() => {
+    const kind = random();
+    if (kind < 0.2) return 100;
+    if (kind < 0.5) return -100;
+    return gaussian(random) * 3;
+  });
+  return { tokens: Int32Array.from(tokens), values: Float32Array.from(values) };
+}
+
 /** Sampling settings as the addon receives them (float32 arrays). */
 function float32Settings(
   temperature: number,
@@ -137,6 +156,7 @@ function float32Settings(
   topP: number,
   minP: number,
   allowedTokens: Uint32Array | null = null,
+  logitBias: LogitBias | null = null,
 ): Settings {
   return {
     temperature: Math.fround(temperature),
@@ -144,6 +164,7 @@ function float32Settings(
     topP: Math.fround(topP),
     minP: Math.fround(minP),
     allowedTokens,
+    logitBias,
   };
 }
 
@@ -194,18 +215,21 @@ function gridCases(vocab: number, rows: number, random: Random): Case[] {
     const point = points[row % points.length]!;
     const logits = LOGIT_SHAPES[point.shape](random, vocab);
     const allowed = randomMask(random, logits, point.mask);
+    const bias = randomBias(random, vocab);
     const settings = float32Settings(
       point.temperature,
       point.topK,
       point.topP,
       point.minP,
       allowed,
+      bias,
     );
     const seed = randomSeed(random);
+    const biasName = bias === null ? 'no bias' : `${bias.tokens.length} biases`;
     return {
       name:
         `vocab ${vocab}, ${point.shape}, temperature ${point.temperature}, top-k ${point.topK}, ` +
-        `top-p ${point.topP}, min-p ${point.minP}, ${point.mask}, seed ${seed}`,
+        `top-p ${point.topP}, min-p ${point.minP}, ${point.mask}, ${biasName}, seed ${seed}`,
       logits,
       sampling: { ...settings, seed },
       topLogprobs: Math.min(row % 21, vocab),
@@ -231,6 +255,18 @@ function sampleNative(cases: readonly Case[]): NativeDecodeResult {
   const words = maskWords(vocab);
   const allowedMasks = new Uint32Array(masks.length * words);
   masks.forEach((mask, index) => allowedMasks.set(mask, index * words));
+  const biases = cases.map(({ sampling }) => sampling.logitBias);
+  const biasOffsets = new Int32Array(cases.length + 1);
+  biases.forEach((bias, row) => {
+    biasOffsets[row + 1] = biasOffsets[row]! + (bias?.tokens.length ?? 0);
+  });
+  const biasTokens = new Int32Array(biasOffsets[cases.length]!);
+  const biasValues = new Float32Array(biasTokens.length);
+  biases.forEach((bias, row) => {
+    if (bias === null) return;
+    biasTokens.set(bias.tokens, biasOffsets[row]);
+    biasValues.set(bias.values, biasOffsets[row]);
+  });
   const spec: NativeSamplingSpec = {
     sample: new Uint8Array(cases.length).fill(1),
     temperature: Float32Array.from(cases, (c) => c.sampling.temperature),
@@ -243,6 +279,7 @@ function sampleNative(cases: readonly Case[]): NativeDecodeResult {
     returnLogits: new Uint8Array(cases.length),
     allowedMasks,
     maskIndex,
+    ...(biasTokens.length > 0 ? { biasOffsets, biasTokens, biasValues } : {}),
   };
   return loadAddon('cpu').addon.sampleLogits(logits, vocab, spec);
 }
@@ -498,6 +535,58 @@ describe('native sampler against the reference sampler', () => {
   for (const c of BOUNDARY_CASES) it(c.name, () => assertBoundaryCase(c));
 
   for (const c of INEXACT_BOUNDARY_CASES) it(c.name, () => assertBoundaryCase(c));
+
+  it('lets a +100 bias make greedy pick a low-probability token, reporting its raw logprob', () => {
+    const random = seededRandom(11);
+    const logits = gaussians(random, 2000, 2);
+    const low = 1234;
+    logits[low] = -8;
+    const bias = { tokens: Int32Array.of(low), values: Float32Array.of(100) };
+    const c: Case = {
+      name: '+100 on a low-probability token',
+      logits,
+      sampling: { ...float32Settings(0, 0, 1, 0, null, bias), seed: 3n },
+      topLogprobs: 5,
+      targetToken: low,
+    };
+    const result = sampleNative([c]);
+    assert.equal(result.tokens[0], low);
+    const raw = sampleRow(logits, { ...c, sampling: null, returnLogits: false });
+    assert.equal(result.logprobs[0], Math.fround(raw.target!.logprob));
+    assert.ok(result.logprobs[0] < -8, 'the raw logprob, not the biased one');
+    assert.equal(result.ranks[0], raw.target!.rank);
+    assert.ok(result.ranks[0] > 1000);
+    assert.ok(!Array.from(result.topTokens.subarray(0, 5)).includes(low), 'top-N stays raw');
+    assertRowMatches(result, 0, c);
+  });
+
+  it("applies a row's biases to that row only", () => {
+    const random = seededRandom(12);
+    const logits = gaussians(random, 259, 1);
+    const settings = float32Settings(1, 0, 0.9, 0);
+    const ban = { tokens: Int32Array.from(range(200)), values: new Float32Array(200).fill(-100) };
+    const plainRow = (seed: bigint): Case => ({
+      name: `unbiased, seed ${seed}`,
+      logits,
+      sampling: { ...settings, seed },
+      topLogprobs: 3,
+      targetToken: 7,
+    });
+    const biasedRow = (seed: bigint): Case => ({
+      ...plainRow(seed),
+      name: `200 tokens banned, seed ${seed}`,
+      sampling: { ...settings, logitBias: ban, seed },
+    });
+    const seeds = range(16).map(BigInt);
+    const alone = sampleNative(seeds.map(plainRow));
+    const mixed = seeds.flatMap((seed) => [biasedRow(seed), plainRow(seed)]);
+    const together = sampleNative(mixed);
+    mixed.forEach((c, row) => assertRowMatches(together, row, c));
+    seeds.forEach((_, i) => {
+      assert.equal(together.tokens[2 * i + 1], alone.tokens[i], `seed ${i}: unbiased row`);
+      assert.ok(together.tokens[2 * i]! >= 200, `seed ${i}: banned tokens are not drawn`);
+    });
+  });
 
   it('both reject a sampled row whose allowed tokens all have logit -Infinity', () => {
     const logits = Float32Array.from([0, -Infinity, -Infinity, 1]);

@@ -15,7 +15,7 @@ import { loadTestBackend, row } from './support/models.ts';
 const PROMPT = [84, 104, 101, 32, 113, 117, 105, 99, 107, 32];
 const DRAWS = 20_000;
 
-type Settings = Omit<RowSampling, 'seed' | 'allowedTokens'>;
+type Settings = Omit<RowSampling, 'seed' | 'allowedTokens' | 'logitBias'>;
 
 function spec(rows: number, settings: Settings, firstSeed: bigint): NativeSamplingSpec {
   return {
@@ -117,7 +117,11 @@ describe('native sampler', () => {
 
   for (const [name, settings] of Object.entries(SETTINGS)) {
     it(`matches the distribution's frequencies (${name})`, () => {
-      const probs = samplingDistribution(logits, { ...settings, allowedTokens: null });
+      const probs = samplingDistribution(logits, {
+        ...settings,
+        allowedTokens: null,
+        logitBias: null,
+      });
       const kept = probs.filter((p) => p > 0).length;
       assert.ok(kept >= 20, `the test needs a spread distribution, kept ${kept}`);
       const draws = nativeDraws(logits, settings);
@@ -134,6 +138,7 @@ describe('native sampler', () => {
       ...settings,
       temperature: 1.15,
       allowedTokens: null,
+      logitBias: null,
     });
     const fit = chiSquare(draws, wrong);
     assert.ok(fit.statistic > fit.bound, `chi-square ${fit.statistic} should exceed ${fit.bound}`);
@@ -142,7 +147,11 @@ describe('native sampler', () => {
   it('draws the same tokens as the reference sampler for the same seeds', () => {
     for (const settings of Object.values(SETTINGS)) {
       const draws = nativeDraws(logits, settings);
-      const probs = samplingDistribution(logits, { ...settings, allowedTokens: null });
+      const probs = samplingDistribution(logits, {
+        ...settings,
+        allowedTokens: null,
+        logitBias: null,
+      });
       for (let seed = 0; seed < 2000; seed++) {
         assert.equal(draws[seed], drawFromDistribution(probs, BigInt(seed)), `seed ${seed}`);
       }
@@ -162,7 +171,7 @@ describe('native sampler', () => {
             tokens: PROMPT,
             rows: [
               row(PROMPT.length - 1, {
-                sampling: { ...settings, seed: BigInt(seed), allowedTokens: null },
+                sampling: { ...settings, seed: BigInt(seed), allowedTokens: null, logitBias: null },
               }),
             ],
           },
@@ -177,7 +186,15 @@ describe('native sampler', () => {
     const mask = new Uint32Array(Math.ceil(vocab / 32));
     const allowed = [3, 97, 98, 200];
     for (const t of allowed) mask[t >> 5]! |= 1 << (t & 31);
-    const sampling = { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 42n, allowedTokens: mask };
+    const sampling = {
+      temperature: 1,
+      topK: 0,
+      topP: 1,
+      minP: 0,
+      seed: 42n,
+      allowedTokens: mask,
+      logitBias: null,
+    };
     const alone = await backend.decode({
       chunks: [
         {

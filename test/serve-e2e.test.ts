@@ -155,6 +155,33 @@ describe('servellm serve, in-process, with the openai client', () => {
     assert.deepEqual(finishes, ['stop']);
   });
 
+  it('applies logit_bias before the greedy choice', async () => {
+    // +100 on "z" beats the successor's margin after every token: "zzzzz".
+    const forced = await client.completions.create({
+      model: MODEL,
+      prompt: 'abc',
+      max_tokens: 5,
+      temperature: 0,
+      logit_bias: { '122': 100 },
+    });
+    assert.equal(forced.choices[0]!.text, 'zzzzz');
+    // Banning "d" leaves succ(succ("c")) = "e" the most likely, then the successors follow.
+    const banned = await client.completions.create({
+      model: MODEL,
+      prompt: 'abc',
+      max_tokens: 5,
+      temperature: 0,
+      logit_bias: { '100': -100 },
+    });
+    assert.equal(banned.choices[0]!.text, 'efghi');
+    await assert.rejects(
+      client.completions.create({ model: MODEL, prompt: 'abc', logit_bias: { '259': 1 } }),
+      (error: unknown) =>
+        error instanceof OpenAI.BadRequestError &&
+        /\[259\].*Vocabulary size: 259/.test(error.message),
+    );
+  });
+
   it('serves 32 concurrent streams with max_num_seqs 8, one decode per step', async () => {
     const decodesBefore = server.backend.decodeCount;
     const statsBefore = server.engine.stats();

@@ -69,20 +69,23 @@ void Sampler::Run(const float* logits, int32_t vocab, const RowRequest& request,
   if (request.sample) {
     int32_t token;
     const uint32_t* mask = request.allowedMask;
+    // Biases change the draw only: the scores below keep reading the raw logits.
+    const float* draw = BiasedLogits(logits, vocab, request, row);
     if (static_cast<double>(request.temperature) < kGreedyTemperatureEpsilon) {
-      token = Greedy(logits, vocab, mask, row);
+      token = Greedy(draw, vocab, mask, row);
     } else {
-      double shift = static_cast<double>(maxLogit);
-      if (request.temperature != 1.0f || mask != nullptr) {
+      const float drawMax = draw == logits ? maxLogit : MaxOf(draw, n);
+      double shift = static_cast<double>(drawMax);
+      if (request.temperature != 1.0f || mask != nullptr || draw != logits) {
         // Division by a positive number is monotone, so max(l / T) = (max l) / T exactly.
         const double temperature = static_cast<double>(request.temperature);
-        const float maxAllowed = mask == nullptr ? maxLogit : MaxAllowed(logits, mask, n);
+        const float maxAllowed = mask == nullptr ? drawMax : MaxAllowed(draw, mask, n);
         shift = static_cast<double>(maxAllowed) / temperature;
         if (shift != -kInf) {
           if (mask == nullptr) {
-            ExpShiftedSum(logits, temperature, shift, weights_.data(), n);
+            ExpShiftedSum(draw, temperature, shift, weights_.data(), n);
           } else {
-            ExpShiftedSumMasked(logits, mask, temperature, shift, weights_.data(), n);
+            ExpShiftedSumMasked(draw, mask, temperature, shift, weights_.data(), n);
           }
         }
       }
@@ -104,6 +107,22 @@ void Sampler::Run(const float* logits, int32_t vocab, const RowRequest& request,
   if (request.topLogprobs > 0) {
     TopLogprobs(logits, vocab, logZ, request.topLogprobs, topTokens, topLogprobs);
   }
+}
+
+const float* Sampler::BiasedLogits(const float* logits, int32_t vocab, const RowRequest& request,
+                                   int32_t row) {
+  if (request.biasCount == 0) return logits;
+  biased_.assign(logits, logits + vocab);
+  for (int32_t i = 0; i < request.biasCount; ++i) {
+    const int32_t t = request.biasTokens[i];
+    const float value = biased_[static_cast<size_t>(t)] + request.biasValues[i];
+    if (value == std::numeric_limits<float>::infinity()) {
+      throw SamplingError("row " + std::to_string(row) + ": logits[" + std::to_string(t) +
+                          "] plus its logit bias overflows to +Infinity");
+    }
+    biased_[static_cast<size_t>(t)] = value;
+  }
+  return biased_.data();
 }
 
 int32_t Sampler::Greedy(const float* logits, int32_t vocab, const uint32_t* mask,

@@ -3,9 +3,9 @@
 // Owns: the sampler's definition in C++, which implements the TypeScript reference
 // (src/backend/reference-sampler.ts): raw logprobs are the float64 log-softmax of the
 // unprocessed logits; ranks count strictly greater logits; top-N is by descending logprob, ties
-// by lower id; the draw follows vLLM v1's order (allowed-token mask -> temperature -> min-p ->
-// top-k -> top-p) and takes u = splitmix64(seed) as a 53-bit uniform double, then the inverse CDF
-// over the kept tokens in ascending id order. The result depends on nothing but the row's logits,
+// by lower id; the draw follows vLLM v1's order (logit bias -> allowed-token mask -> temperature
+// -> min-p -> top-k -> top-p) and takes u = splitmix64(seed) as a 53-bit uniform double, then
+// the inverse CDF over the kept tokens in ascending id order. The result depends on nothing but the row's logits,
 // parameters and seed (not on the batch or the thread; see vector-math.h for the last-bit
 // difference between instruction sets). It agrees with the reference up to float64 rounding:
 // only a cumulative sum landing within ~1e-15 of a top-p cut or of u can differ. Nothing here
@@ -43,6 +43,11 @@ struct RowRequest {
   int32_t targetToken = -1;
   // ceil(vocab / 32) words; bit t%32 of word t/32 set = token t allowed. nullptr = no mask.
   const uint32_t* allowedMask = nullptr;
+  // Additive logit biases (distinct tokens, finite values), added in float32 to a scratch copy
+  // of the logits that only the draw sees. biasCount = 0: none (the draw reads the raw logits).
+  int32_t biasCount = 0;
+  const int32_t* biasTokens = nullptr;
+  const float* biasValues = nullptr;
 };
 
 struct RowResult {
@@ -76,6 +81,9 @@ class Sampler {
     int32_t tieBelow = -1;
   };
 
+  // The draw's logits: `logits` itself, or biased_ holding logits + the request's biases.
+  const float* BiasedLogits(const float* logits, int32_t vocab, const RowRequest& request,
+                            int32_t row);
   int32_t Greedy(const float* logits, int32_t vocab, const uint32_t* mask, int32_t row) const;
   Kept Truncate(int32_t vocab, const RowRequest& request);
   int32_t Draw(int32_t vocab, const Kept& kept, uint64_t seed);
@@ -88,6 +96,7 @@ class Sampler {
   bool ScanRegion(std::vector<Candidate>& region, double cumulative, double budget,
                   int32_t protectedId, Candidate& cut);
 
+  std::vector<float> biased_;    // the row's logits plus its biases (rows with biases only)
   std::vector<double> weights_;  // exp(l / T - max): unnormalized probabilities
   std::vector<double> values_;
   std::vector<double> histogram_;

@@ -1,7 +1,7 @@
 // NativeSamplingSpec checked and copied into C++ (see sampling-spec.h).
 //
 // Owns: the rules. Sampling parameters are checked only on rows that sample (sample[r] = 1);
-// scoring fields (topLogprobs, targetTokens, returnLogits) on every row.
+// scoring fields (topLogprobs, targetTokens, returnLogits) and the logit-bias arrays on every row.
 #include "sampling-spec.h"
 
 #include <cmath>
@@ -19,6 +19,71 @@ std::string Num(double value) {
   return buffer;
 }
 
+// The optional CSR logit biases: all three arrays or none; offsets rows + 1 long, from 0,
+// non-decreasing, ending at the (equal) token and value counts; tokens in [0, vocab) and distinct
+// within a row; values finite.
+void ParseLogitBias(Napi::Env env, Napi::Object object, const std::string& base,
+                    SamplingSpec& spec) {
+  const auto field = [&](const char* key) { return base + "." + key; };
+  const Napi::Value offsets = object.Get("biasOffsets");
+  const Napi::Value tokens = object.Get("biasTokens");
+  const Napi::Value values = object.Get("biasValues");
+  const int present = (offsets.IsUndefined() ? 0 : 1) + (tokens.IsUndefined() ? 0 : 1) +
+                      (values.IsUndefined() ? 0 : 1);
+  if (present == 0) return;
+  if (present != 3) {
+    ThrowTypeError(env, field("biasOffsets") + ", " + field("biasTokens") + " and " +
+                            field("biasValues") + " must be given together (or all omitted)");
+  }
+  spec.biasOffsets = RequireInt32Array(env, offsets, field("biasOffsets"));
+  spec.biasTokens = RequireInt32Array(env, tokens, field("biasTokens"));
+  spec.biasValues = RequireFloat32Array(env, values, field("biasValues"));
+  RequireLength(env, spec.biasOffsets.size(), spec.rows + 1, field("biasOffsets"),
+                "output rows + 1");
+  const size_t count = spec.biasTokens.size();
+  RequireLength(env, spec.biasValues.size(), count, field("biasValues"),
+                "one per entry of " + field("biasTokens"));
+  if (spec.biasOffsets[0] != 0) {
+    ThrowRangeError(env, field("biasOffsets") + "[0] must be 0, got " +
+                             std::to_string(spec.biasOffsets[0]));
+  }
+  for (size_t r = 0; r < spec.rows; ++r) {
+    if (spec.biasOffsets[r + 1] < spec.biasOffsets[r]) {
+      ThrowRangeError(env, field("biasOffsets") + " must be non-decreasing, got " +
+                               std::to_string(spec.biasOffsets[r + 1]) + " at [" +
+                               std::to_string(r + 1) + "] after " +
+                               std::to_string(spec.biasOffsets[r]));
+    }
+  }
+  if (static_cast<size_t>(spec.biasOffsets[spec.rows]) != count) {
+    ThrowRangeError(env, field("biasOffsets") + "[" + std::to_string(spec.rows) +
+                             "] must equal " + field("biasTokens") + ".length (" +
+                             std::to_string(count) + "), got " +
+                             std::to_string(spec.biasOffsets[spec.rows]));
+  }
+  // Last row that used each token: finds duplicates within a row in one pass.
+  std::vector<int64_t> lastRow(static_cast<size_t>(spec.vocab), -1);
+  for (size_t r = 0; r < spec.rows; ++r) {
+    for (int32_t i = spec.biasOffsets[r]; i < spec.biasOffsets[r + 1]; ++i) {
+      const std::string at = "[" + std::to_string(i) + "]";
+      const int32_t token = spec.biasTokens[static_cast<size_t>(i)];
+      if (token < 0 || token >= spec.vocab) {
+        ThrowRangeError(env, field("biasTokens") + at + " must be in [0, " +
+                                 std::to_string(spec.vocab) + "), got " + std::to_string(token));
+      }
+      if (lastRow[static_cast<size_t>(token)] == static_cast<int64_t>(r)) {
+        ThrowRangeError(env, field("biasTokens") + at + ": token " + std::to_string(token) +
+                                 " appears twice in row " + std::to_string(r));
+      }
+      lastRow[static_cast<size_t>(token)] = static_cast<int64_t>(r);
+      const float value = spec.biasValues[static_cast<size_t>(i)];
+      if (!std::isfinite(value)) {
+        ThrowRangeError(env, field("biasValues") + at + " must be finite, got " + Num(value));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 RowRequest SamplingSpec::Request(size_t row) const {
@@ -33,6 +98,12 @@ RowRequest SamplingSpec::Request(size_t row) const {
   request.targetToken = targetTokens[row];
   if (!maskIndex.empty() && maskIndex[row] >= 0) {
     request.allowedMask = allowedMasks.data() + static_cast<size_t>(maskIndex[row]) * maskWords;
+  }
+  if (!biasOffsets.empty()) {
+    const size_t begin = static_cast<size_t>(biasOffsets[row]);
+    request.biasCount = biasOffsets[row + 1] - biasOffsets[row];
+    request.biasTokens = biasTokens.data() + begin;
+    request.biasValues = biasValues.data() + begin;
   }
   return request;
 }
@@ -84,6 +155,7 @@ SamplingSpec ParseSamplingSpec(Napi::Env env, Napi::Value value, size_t rows, in
     }
     maskCount = spec.allowedMasks.size() / spec.maskWords;
   }
+  ParseLogitBias(env, object, base, spec);
 
   for (size_t r = 0; r < rows; ++r) {
     const std::string at = "[" + std::to_string(r) + "]";

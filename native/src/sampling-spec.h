@@ -1,7 +1,8 @@
 // NativeSamplingSpec checked and copied into C++ on the JS thread.
 //
 // Owns: the validation of every per-row sampling array against the number of output rows and the
-// vocabulary (lengths, types, ranges, mask sizes and indices, masks that allow no token). The
+// vocabulary (lengths, types, ranges, mask sizes and indices, masks that allow no token, the CSR
+// logit-bias arrays). The
 // copy is what the decode worker reads, so JS may reuse its arrays as soon as decode() returns.
 #pragma once
 
@@ -29,6 +30,10 @@ struct SamplingSpec {
   std::vector<uint32_t> allowedMasks;
   std::vector<int32_t> maskIndex;  // empty = no masks
   size_t maskWords = 0;
+  // CSR logit biases: row r's are [biasOffsets[r], biasOffsets[r + 1]). Empty = no biases.
+  std::vector<int32_t> biasOffsets;
+  std::vector<int32_t> biasTokens;
+  std::vector<float> biasValues;
   int32_t topCount = 0;       // max over rows of topLogprobs
   size_t logitRows = 0;       // rows with returnLogits
 

@@ -18,6 +18,7 @@ const greedy: RowSampling = {
   minP: 0,
   seed: 0n,
   allowedTokens: null,
+  logitBias: null,
 };
 const lastRow = (offset: number, sampling: RowSampling | null = greedy): OutputRow => ({
   offset,
@@ -67,6 +68,39 @@ describe('FakeBackend', () => {
       await assert.rejects(backend.decode({ chunks: [chunk] }), messages[i]!);
     }
     assert.equal(backend.kv.usedCells(), 0);
+  });
+
+  it('rejects invalid logit biases naming the field', async () => {
+    const backend = new FakeBackend({ logits: successorLogits });
+    const withBias = (tokens: number[], values: number[]) => ({
+      sequenceId: 0,
+      startPosition: 0,
+      tokens: [1],
+      rows: [
+        lastRow(0, {
+          ...greedy,
+          logitBias: { tokens: Int32Array.from(tokens), values: Float32Array.from(values) },
+        }),
+      ],
+    });
+    const cases: [ReturnType<typeof withBias>, RegExp][] = [
+      [
+        withBias([1, 2], [1]),
+        /rows\[0\]\.logitBias\.values must have one entry per token \(2\), got 1/,
+      ],
+      [withBias([VOCAB], [1]), /rows\[0\]\.logitBias\.tokens\[0\] must be in \[0, 259\), got 259/],
+      [withBias([-1], [1]), /logitBias\.tokens\[0\] must be in/],
+      [withBias([3, 4, 3], [1, 1, 1]), /logitBias\.tokens\[2\]: token 3 appears twice/],
+      [withBias([3], [NaN]), /logitBias\.values\[0\] must be finite, got NaN/],
+      [withBias([3], [Infinity]), /logitBias\.values\[0\] must be finite, got Infinity/],
+    ];
+    for (const [chunk, message] of cases) {
+      await assert.rejects(backend.decode({ chunks: [chunk] }), message);
+    }
+    assert.equal(backend.kv.usedCells(), 0);
+    // A valid bias reaches the sampler: -100 on the successor moves greedy off it.
+    const result = await backend.decode({ chunks: [withBias([2], [-100])] });
+    assert.notEqual(result.rows[0]!.token, 2);
   });
 
   it('rejects a second decode while one is in flight', async () => {

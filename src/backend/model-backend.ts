@@ -63,6 +63,18 @@ export interface RowSampling {
    * token t may be drawn. Disallowed tokens are removed before temperature.
    */
   readonly allowedTokens: Uint32Array | null;
+  /**
+   * Optional additive biases (OpenAI's logit_bias): `values[i]` is added to the logit of
+   * `tokens[i]` before the mask and temperature, so greedy and sampled draws both see it; raw
+   * logprobs, ranks and top-N stay those of the unbiased logits. Token ids distinct, in-vocabulary.
+   */
+  readonly logitBias: LogitBias | null;
+}
+
+/** Sparse additive logit biases: parallel arrays of token ids and the values added to them. */
+export interface LogitBias {
+  readonly tokens: Int32Array;
+  readonly values: Float32Array;
 }
 
 /** One output row: the logits after the token at `offset` of its chunk. */

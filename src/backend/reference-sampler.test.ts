@@ -10,7 +10,7 @@ import {
   uniformFromSeed,
 } from './reference-sampler.ts';
 
-const plain = { temperature: 1, topK: 0, topP: 1, minP: 0, allowedTokens: null };
+const plain = { temperature: 1, topK: 0, topP: 1, minP: 0, allowedTokens: null, logitBias: null };
 
 /** Logits whose softmax is exactly `probs` (up to rounding). */
 const logitsOf = (probs: number[]): Float32Array => Float32Array.from(probs, Math.log);
@@ -108,6 +108,79 @@ describe('reference sampler', () => {
       const expected = uniformFromSeed(seed) < 0.25 ? 0 : 2;
       assert.equal(drawFromDistribution(probs, seed), expected);
     }
+  });
+
+  it('adds logit biases (rounded to float32) before the mask and temperature', () => {
+    const bias = (tokens: number[], values: number[]) => ({
+      tokens: Int32Array.from(tokens),
+      values: Float32Array.from(values),
+    });
+    const ln3 = Math.log(3);
+    // [0, ln 3, 0] + ln 3 on token 0 = [ln 3, ln 3, 0]: probabilities 3/7, 3/7, 1/7.
+    assertClose(
+      samplingDistribution(Float32Array.of(0, ln3, 0), { ...plain, logitBias: bias([0], [ln3]) }),
+      [3 / 7, 3 / 7, 1 / 7],
+    );
+    // [0, 0] + ln 3 on token 1, then temperature 0.5: weights 1 and 9.
+    assertClose(
+      samplingDistribution([0, 0], { ...plain, temperature: 0.5, logitBias: bias([1], [ln3]) }),
+      [0.1, 0.9],
+    );
+    // -100 bans: e^-100 / (1 + e^-100) is below the tolerance.
+    assertClose(samplingDistribution([0, ln3], { ...plain, logitBias: bias([1], [-100]) }), [1, 0]);
+    // A masked-out token stays out whatever its bias.
+    assertClose(
+      samplingDistribution(Float32Array.of(0, ln3, 0), {
+        ...plain,
+        allowedTokens: Uint32Array.of(0b110),
+        logitBias: bias([0], [100]),
+      }),
+      [0, 0.75, 0.25],
+    );
+    // Greedy sees the biased logits: [1, 3, 2] + 1 on token 2 ties tokens 1 and 2 (lowest id).
+    const greedy = { ...plain, temperature: 0 };
+    assertClose(
+      samplingDistribution([1, 3, 2], { ...greedy, logitBias: bias([2], [1]) }),
+      [0, 1, 0],
+    );
+    assertClose(
+      samplingDistribution([1, 3, 2], { ...greedy, logitBias: bias([0, 1], [2.5, -1]) }),
+      [1, 0, 0],
+    );
+    // Float32 addition: 1 + 2^-30 rounds back to 1, so the bias leaves a tie (lowest id wins).
+    assertClose(
+      samplingDistribution([1, 1], { ...greedy, logitBias: bias([1], [2 ** -30]) }),
+      [1, 0],
+    );
+    assert.throws(
+      () => samplingDistribution([3e38, 0], { ...plain, logitBias: bias([0], [3e38]) }),
+      /overflows to \+Infinity/,
+    );
+  });
+
+  it('scores a biased row on its raw logits', () => {
+    const logits = Float32Array.of(0, Math.log(3), -1);
+    const row = sampleRow(logits, {
+      sampling: {
+        ...plain,
+        temperature: 0,
+        seed: 1n,
+        logitBias: { tokens: Int32Array.of(2), values: Float32Array.of(100) },
+      },
+      topLogprobs: 2,
+      targetToken: 0,
+      returnLogits: true,
+    });
+    const z = Math.log(1 + 3 + Math.exp(-1));
+    assert.equal(row.token, 2);
+    assertClose([row.logprob], [-1 - z]);
+    assert.equal(row.rank, 3);
+    assert.deepEqual(
+      row.top.map((t) => t.token),
+      [1, 0],
+    );
+    assertClose([row.target!.logprob], [-z]);
+    assert.deepEqual([...row.logits!], [...logits]);
   });
 
   it('scores a row: raw logprobs whatever the sampling settings', () => {

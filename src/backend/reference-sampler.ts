@@ -3,12 +3,15 @@
  * against, and the sampler of the fake backend.
  *
  * Owns: raw logprobs (float64 log-softmax of unprocessed logits), ranks, top-N, and the draw in
- * vLLM v1's order: allowed-token mask -> temperature -> min-p -> top-k -> top-p -> draw. The draw
+ * vLLM v1's order: logit bias -> allowed-token mask -> temperature -> min-p -> top-k -> top-p ->
+ * draw. Logit biases are added in float32 (as llama.cpp and the addon do) and change the draw
+ * only: logprobs, ranks, top-N and targets stay those of the raw logits. The draw
  * uses one uniform number from splitmix64(seed) and the inverse CDF over the kept tokens in
  * ascending id order, so a row's token depends on its logits, parameters and seed only.
  */
 import {
   GREEDY_TEMPERATURE_EPSILON,
+  type LogitBias,
   type RowResult,
   type RowSampling,
   type TokenLogprob,
@@ -67,17 +70,38 @@ function argmaxAllowed(logits: ArrayLike<number>, mask: Uint32Array | null): num
 }
 
 /**
- * The probabilities the draw uses (zero for removed tokens, summing to 1), after mask,
- * temperature, min-p, top-k and top-p. Greedy settings give a one-hot vector.
+ * `logits` plus `bias`, each sum rounded to float32; `logits` itself when there is no bias.
+ * Throws a RangeError when a sum overflows to +Infinity (the raw logits are finite or -Infinity).
+ */
+export function applyLogitBias(
+  logits: ArrayLike<number>,
+  bias: LogitBias | null,
+): ArrayLike<number> {
+  if (bias === null || bias.tokens.length === 0) return logits;
+  const biased = Float32Array.from(logits);
+  bias.tokens.forEach((token, i) => {
+    const value = Math.fround(biased[token]! + bias.values[i]!);
+    if (value === Infinity) {
+      throw new RangeError(`logits[${token}] plus its logit bias overflows to +Infinity`);
+    }
+    biased[token] = value;
+  });
+  return biased;
+}
+
+/**
+ * The probabilities the draw uses (zero for removed tokens, summing to 1), after logit bias,
+ * mask, temperature, min-p, top-k and top-p. Greedy settings give a one-hot vector.
  *
  * The filters work on the unnormalized weights w = exp(l / T - max l / T) (so w_max = 1) and
  * normalize once at the end: min-p drops w < minP (p < minP * p_max), and top-p's cumulative sum
  * is compared with (1 - p) * sum(w), so exact boundaries are not lost to a rounded normalization.
  */
 export function samplingDistribution(
-  logits: ArrayLike<number>,
+  rawLogits: ArrayLike<number>,
   sampling: Omit<RowSampling, 'seed'>,
 ): Float64Array {
+  const logits = applyLogitBias(rawLogits, sampling.logitBias);
   const n = logits.length;
   const weights = new Float64Array(n);
   if (sampling.temperature < GREEDY_TEMPERATURE_EPSILON) {
@@ -155,7 +179,10 @@ export interface ReferenceRowRequest {
   readonly returnLogits: boolean;
 }
 
-/** Score and (optionally) sample one row of logits: the reference for a backend's RowResult. */
+/**
+ * Score and (optionally) sample one row of logits: the reference for a backend's RowResult. The
+ * draw sees the row's logit bias; every score is of the raw `logits`.
+ */
 export function sampleRow(logits: Float32Array, request: ReferenceRowRequest): RowResult {
   const logprobs = logSoftmax(logits);
   const token =

@@ -4,7 +4,7 @@
  *
  * Owns: the rules every backend shares (the llama backend and the fake one call this).
  */
-import type { DecodeRequest, KvLayout, OutputRow } from './model-backend.ts';
+import type { DecodeRequest, KvLayout, LogitBias, OutputRow } from './model-backend.ts';
 
 function fail(message: string): never {
   throw new RangeError(`invalid decode request: ${message}`);
@@ -36,6 +36,26 @@ function checkRow(row: OutputRow, where: string, length: number, vocabSize: numb
   if (sampling.allowedTokens !== null && sampling.allowedTokens.length !== words) {
     fail(`${where}.allowedTokens must have ${words} words, got ${sampling.allowedTokens.length}`);
   }
+  if (sampling.logitBias !== null)
+    checkLogitBias(sampling.logitBias, `${where}.logitBias`, vocabSize);
+}
+
+function checkLogitBias(bias: LogitBias, where: string, vocabSize: number): void {
+  if (bias.tokens.length !== bias.values.length) {
+    fail(
+      `${where}.values must have one entry per token (${bias.tokens.length}), got ${bias.values.length}`,
+    );
+  }
+  const seen = new Set<number>();
+  bias.tokens.forEach((token, i) => {
+    if (!isToken(token, vocabSize)) {
+      fail(`${where}.tokens[${i}] must be in [0, ${vocabSize}), got ${token}`);
+    }
+    if (seen.has(token)) fail(`${where}.tokens[${i}]: token ${token} appears twice`);
+    seen.add(token);
+    const value = bias.values[i]!;
+    if (!Number.isFinite(value)) fail(`${where}.values[${i}] must be finite, got ${value}`);
+  });
 }
 
 function isToken(token: number, vocabSize: number): boolean {

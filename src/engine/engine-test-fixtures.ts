@@ -39,6 +39,7 @@ export function params(overrides: Partial<SamplingParams> = {}): SamplingParams 
     includeStopStrInOutput: false,
     ignoreEos: false,
     skipSpecialTokens: true,
+    logitBias: null,
     ...overrides,
   };
 }

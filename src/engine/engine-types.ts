@@ -30,6 +30,11 @@ export interface SamplingParams {
   readonly ignoreEos: boolean;
   /** Drop special tokens' text from the output. */
   readonly skipSpecialTokens: boolean;
+  /**
+   * OpenAI's logit_bias: token id -> value added to that token's raw logit before sampling
+   * (greedy included); the caller has clamped values to [-100, 100]. Logprobs stay raw. null: none.
+   */
+  readonly logitBias: ReadonlyMap<number, number> | null;
 }
 
 export interface EngineRequest {

@@ -5,7 +5,7 @@ import { drawFromDistribution, samplingDistribution } from '../backend/reference
 import type { SamplingParams } from './engine-types.ts';
 import { collect, params, StrictBackend, VOCAB } from './engine-test-fixtures.ts';
 import { LlmEngine } from './llm-engine.ts';
-import { deriveRowSeed } from './row-sampling.ts';
+import { deriveRowSeed, toLogitBias } from './row-sampling.ts';
 
 /** Logits over 'a'..'z' that depend on the last two tokens: sampling has real choices. */
 const spreadLogits: ScriptedLogits = (tokens) => {
@@ -27,7 +27,11 @@ function expectedTokens(
   const history = [...promptTokens];
   const out: number[] = [];
   for (let i = 0; i < p.maxTokens; i++) {
-    const probs = samplingDistribution(spreadLogits(history), { ...p, allowedTokens: null });
+    const probs = samplingDistribution(spreadLogits(history), {
+      ...p,
+      allowedTokens: null,
+      logitBias: toLogitBias(p.logitBias),
+    });
     const token = drawFromDistribution(probs, deriveRowSeed(seed, i));
     out.push(token);
     history.push(token);

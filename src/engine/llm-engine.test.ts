@@ -12,6 +12,7 @@ import {
   scriptedLogits,
   StrictBackend,
   successorLogits,
+  VOCAB,
 } from './engine-test-fixtures.ts';
 import { LlmEngine } from './llm-engine.ts';
 import { deriveRowSeed } from './row-sampling.ts';
@@ -182,10 +183,41 @@ describe('LlmEngine outputs', { timeout: 10_000 }, () => {
         minP: 0.1,
         seed: deriveRowSeed(77n, i),
         allowedTokens: null,
+        logitBias: null,
       });
       assert.equal(row.topLogprobs, 0);
       assert.equal(row.returnLogits, false);
     });
+  });
+
+  it("passes the request's logit_bias to every row, and refuses out-of-vocabulary ids", async () => {
+    const { backend, engine } = setup();
+    const logitBias = new Map([
+      [120, 100],
+      [7, -100],
+    ]);
+    await collect(
+      engine.add({ id: 'b', promptTokens: [1, 2], params: params({ maxTokens: 2, logitBias }) }),
+    );
+    const rows = backend.decodeLog.flatMap((d) => d.chunks.flatMap((c) => c.rows));
+    assert.equal(rows.length, 2);
+    for (const row of rows) {
+      assert.deepEqual([...row.sampling!.logitBias!.tokens], [120, 7]);
+      assert.deepEqual([...row.sampling!.logitBias!.values], [100, -100]);
+    }
+    assert.throws(
+      () =>
+        engine.add({
+          id: 'c',
+          promptTokens: [1],
+          params: params({ logitBias: new Map([[VOCAB, 1]]) }),
+        }),
+      (error: unknown) =>
+        error instanceof EngineRequestError &&
+        error.parameter === 'logit_bias' &&
+        error.message.includes(`[${VOCAB}]`) &&
+        error.message.includes(`Vocabulary size: ${VOCAB}`),
+    );
   });
 
   it('stops the loop when idle (no polling) and restarts it for a new request', async () => {

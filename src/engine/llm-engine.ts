@@ -9,7 +9,12 @@
  * at once, and its cells are removed as soon as the decode returns. A rejected decode fails the
  * requests of that step only; the engine serves the rest.
  */
-import type { DecodeRequest, DecodeResult, ModelBackend } from '../backend/model-backend.ts';
+import type {
+  DecodeRequest,
+  DecodeResult,
+  LogitBias,
+  ModelBackend,
+} from '../backend/model-backend.ts';
 import { validateEngineConfig, type EngineConfig } from './engine-config.ts';
 import {
   EngineRequestError,
@@ -23,7 +28,7 @@ import { RequestOutputProcessor } from './output-processor.ts';
 import { OutputStream } from './output-stream.ts';
 import { RequestState } from './request-state.ts';
 import { validateEngineRequest } from './request-validation.ts';
-import { RequestSeedSource, rowSamplingFor } from './row-sampling.ts';
+import { RequestSeedSource, rowSamplingFor, toLogitBias } from './row-sampling.ts';
 import { Scheduler, type StepPlan } from './scheduler.ts';
 
 /** A request the engine is serving. */
@@ -31,6 +36,8 @@ interface LiveRequest {
   readonly request: EngineRequest;
   readonly state: RequestState;
   readonly seed: bigint;
+  /** The request's logit_bias in the backend's form, built once. */
+  readonly logitBias: LogitBias | null;
   readonly processor: RequestOutputProcessor;
   readonly stream: OutputStream<RequestOutput>;
 }
@@ -86,6 +93,7 @@ export class LlmEngine implements EngineClient {
       request,
       state: new RequestState(request.id, [...request.promptTokens], request.params.maxTokens),
       seed: request.params.seed ?? this.#seeds.next(),
+      logitBias: toLogitBias(request.params.logitBias),
       processor: new RequestOutputProcessor({
         requestId: request.id,
         promptTokens: request.promptTokens.length,
@@ -182,6 +190,7 @@ export class LlmEngine implements EngineClient {
                     live.request.params,
                     live.seed,
                     chunk.request.outputTokens.length,
+                    live.logitBias,
                   ),
                   topLogprobs: 0,
                   targetToken: null,

@@ -54,6 +54,22 @@ export function validateEngineRequest(request: EngineRequest, limits: RequestLim
   if (params.stop.some((stop) => stop.length === 0)) {
     refuse('stop cannot contain an empty string.', 'stop');
   }
+  if (params.logitBias !== null) {
+    const outside = [...params.logitBias.keys()].filter(
+      (token) => !Number.isInteger(token) || token < 0 || token >= limits.vocabSize,
+    );
+    if (outside.length > 0) {
+      refuse(
+        `token_id(s) [${outside.join(', ')}] in logit_bias contain out-of-vocab token ids. ` +
+          `Vocabulary size: ${limits.vocabSize}`,
+        'logit_bias',
+      );
+    }
+    for (const [token, bias] of params.logitBias) {
+      if (!Number.isFinite(bias))
+        refuse(`logit_bias[${token}] must be finite, got ${bias}.`, 'logit_bias');
+    }
+  }
   for (const token of params.stopTokenIds) {
     if (!Number.isInteger(token))
       refuse(`stop_token_ids must be integers, got ${token}.`, 'stop_token_ids');

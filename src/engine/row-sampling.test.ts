@@ -57,6 +57,7 @@ describe('row sampling', () => {
       minP: 0.05,
       seed: deriveRowSeed(9n, 4),
       allowedTokens: null,
+      logitBias: null,
     });
   });
 });

@@ -8,7 +8,7 @@
  * tokens land in.
  */
 import { randomBytes } from 'node:crypto';
-import type { RowSampling } from '../backend/model-backend.ts';
+import type { LogitBias, RowSampling } from '../backend/model-backend.ts';
 import type { SamplingParams } from './engine-types.ts';
 
 const GOLDEN_GAMMA = 0x9e3779b97f4a7c15n;
@@ -57,11 +57,21 @@ export function deriveRowSeed(requestSeed: bigint, tokenIndex: number): bigint {
   return z ^ (z >> 31n);
 }
 
+/** A request's logit_bias in the backend's form (computed once per request), or null. */
+export function toLogitBias(bias: ReadonlyMap<number, number> | null): LogitBias | null {
+  if (bias === null || bias.size === 0) return null;
+  return {
+    tokens: Int32Array.from(bias.keys()),
+    values: Float32Array.from(bias.values()),
+  };
+}
+
 /** The sampling settings of the row that draws output token `tokenIndex`. */
 export function rowSamplingFor(
   params: SamplingParams,
   requestSeed: bigint,
   tokenIndex: number,
+  logitBias: LogitBias | null = null,
 ): RowSampling {
   return {
     temperature: params.temperature,
@@ -70,5 +80,6 @@ export function rowSamplingFor(
     minP: params.minP,
     seed: deriveRowSeed(requestSeed, tokenIndex),
     allowedTokens: null,
+    logitBias,
   };
 }

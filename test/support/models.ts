@@ -30,6 +30,7 @@ export const GREEDY: RowSampling = {
   minP: 0,
   seed: 0n,
   allowedTokens: null,
+  logitBias: null,
 };
 
 /** An output row at `offset` with the given fields (score-only, no logits by default). */

@@ -120,8 +120,8 @@ export interface NativeBatch {
  * "Row" r is the r-th token of the batch whose `outputs` flag is 1 (batch order).
  * Every per-row array has length = number of output rows. Omit the whole object to only decode.
  *
- * Per row, in vLLM (v1) sampler's order: raw logits -> allowed-token mask -> temperature ->
- * min-p -> top-k -> top-p -> draw. Logprobs are always of the raw logits (before the mask).
+ * Per row, in vLLM (v1) sampler's order: raw logits -> logit bias -> allowed-token mask ->
+ * temperature -> min-p -> top-k -> top-p -> draw. Logprobs are always of the raw logits.
  */
 export interface NativeSamplingSpec {
   /** 1 = draw a token for this row; 0 = only score it (logprobs / target). */
@@ -149,6 +149,15 @@ export interface NativeSamplingSpec {
    */
   readonly allowedMasks?: Uint32Array;
   readonly maskIndex?: Int32Array;
+  /**
+   * Optional additive logit biases, CSR-style: row r's biases are entries
+   * [biasOffsets[r], biasOffsets[r + 1]) of `biasTokens` / `biasValues` (biasOffsets has
+   * rows + 1 ascending entries, first 0, last = biasTokens.length). Added to the raw logits before
+   * the mask; logprobs, ranks, top-N and targets stay raw. All three present or none.
+   */
+  readonly biasOffsets?: Int32Array;
+  readonly biasTokens?: Int32Array;
+  readonly biasValues?: Float32Array;
 }
 
 /** Per-row results, same row order as NativeSamplingSpec. */

@@ -11,6 +11,7 @@ const sampling: RowSampling = {
   minP: 0.1,
   seed: 99n,
   allowedTokens: null,
+  logitBias: null,
 };
 
 describe('packStep', () => {
@@ -62,6 +63,75 @@ describe('packStep', () => {
     assert.deepEqual([...s.returnLogits], [0, 1, 0]);
     assert.deepEqual([...s.maskIndex!], [-1, -1, 0]);
     assert.deepEqual([...s.allowedMasks!], [0xffffffff, 0xffffffff]);
+    assert.equal(s.biasOffsets, undefined);
+    assert.equal(s.biasTokens, undefined);
+    assert.equal(s.biasValues, undefined);
+  });
+
+  it('packs logit biases as CSR arrays over the output rows', () => {
+    const bias = (tokens: number[], values: number[]) => ({
+      ...sampling,
+      logitBias: { tokens: Int32Array.from(tokens), values: Float32Array.from(values) },
+    });
+    const row = (offset: number, s: RowSampling | null) => ({
+      offset,
+      sampling: s,
+      topLogprobs: 0,
+      targetToken: null,
+      returnLogits: false,
+    });
+    const packed = packStep(
+      {
+        chunks: [
+          {
+            sequenceId: 0,
+            startPosition: 0,
+            tokens: [1, 2, 3],
+            rows: [row(0, bias([4, 9], [100, -0.5])), row(1, null), row(2, sampling)],
+          },
+          { sequenceId: 1, startPosition: 0, tokens: [4], rows: [row(0, bias([39], [-100]))] },
+          { sequenceId: 2, startPosition: 0, tokens: [5], rows: [row(0, bias([], []))] },
+        ],
+      },
+      40,
+      5,
+    );
+    const s = packed.sampling!;
+    assert.deepEqual([...s.biasOffsets!], [0, 2, 2, 2, 3, 3]);
+    assert.deepEqual([...s.biasTokens!], [4, 9, 39]);
+    assert.deepEqual([...s.biasValues!], [100, -0.5, -100]);
+  });
+
+  it('omits the bias arrays when every bias is empty', () => {
+    const empty = {
+      ...sampling,
+      logitBias: { tokens: new Int32Array(0), values: new Float32Array(0) },
+    };
+    const packed = packStep(
+      {
+        chunks: [
+          {
+            sequenceId: 0,
+            startPosition: 0,
+            tokens: [1],
+            rows: [
+              {
+                offset: 0,
+                sampling: empty,
+                topLogprobs: 0,
+                targetToken: null,
+                returnLogits: false,
+              },
+            ],
+          },
+        ],
+      },
+      40,
+      1,
+    );
+    assert.equal(packed.sampling!.biasOffsets, undefined);
+    assert.equal(packed.sampling!.biasTokens, undefined);
+    assert.equal(packed.sampling!.biasValues, undefined);
   });
 
   it('omits the sampling spec when no row wants output', () => {

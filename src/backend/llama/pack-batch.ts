@@ -2,7 +2,7 @@
  * Translates between the backend interface's plain data and the addon's typed arrays.
  *
  * Owns: flattening a DecodeRequest into one NativeBatch plus one NativeSamplingSpec (output rows
- * in batch order, per-row parameters, shared allowed-token masks), and turning the addon's flat
+ * in batch order, per-row parameters, shared allowed-token masks, CSR logit biases), and turning the addon's flat
  * result arrays back into RowResults.
  */
 import type { DecodeRequest, EmbeddingResult, RowResult, TokenLogprob } from '../model-backend.ts';
@@ -27,6 +27,7 @@ export function packStep(
   const outputs = new Uint8Array(tokenCount);
   let rowCount = 0;
   let maskCount = 0;
+  let biasCount = 0;
   let at = 0;
   for (const chunk of request.chunks) {
     for (let i = 0; i < chunk.tokens.length; i++) {
@@ -38,6 +39,7 @@ export function packStep(
       outputs[at + row.offset] = 1;
       rowCount++;
       if (row.sampling?.allowedTokens) maskCount++;
+      biasCount += row.sampling?.logitBias?.tokens.length ?? 0;
     }
     at += chunk.tokens.length;
   }
@@ -56,6 +58,11 @@ export function packStep(
   const returnLogits = new Uint8Array(rowCount);
   const allowedMasks = maskCount > 0 ? new Uint32Array(maskCount * words) : undefined;
   const maskIndex = maskCount > 0 ? new Int32Array(rowCount).fill(-1) : undefined;
+  // Row r's biases are entries [biasOffsets[r], biasOffsets[r + 1]); all omitted when none.
+  const biasOffsets = biasCount > 0 ? new Int32Array(rowCount + 1) : undefined;
+  const biasTokens = biasCount > 0 ? new Int32Array(biasCount) : undefined;
+  const biasValues = biasCount > 0 ? new Float32Array(biasCount) : undefined;
+  let b = 0;
   let r = 0;
   let m = 0;
   for (const chunk of request.chunks) {
@@ -75,8 +82,14 @@ export function packStep(
           allowedMasks.set(s.allowedTokens, m * words);
           maskIndex[r] = m++;
         }
+        if (s.logitBias !== null && biasTokens && biasValues) {
+          biasTokens.set(s.logitBias.tokens, b);
+          biasValues.set(s.logitBias.values, b);
+          b += s.logitBias.tokens.length;
+        }
       }
       r++;
+      if (biasOffsets) biasOffsets[r] = b;
     }
   }
   const sampling: NativeSamplingSpec = {
@@ -90,6 +103,7 @@ export function packStep(
     targetTokens,
     returnLogits,
     ...(allowedMasks && maskIndex ? { allowedMasks, maskIndex } : {}),
+    ...(biasOffsets && biasTokens && biasValues ? { biasOffsets, biasTokens, biasValues } : {}),
   };
   return { batch, sampling, rowCount };
 }

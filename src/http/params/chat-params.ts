@@ -95,7 +95,7 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
     ? context.responseRole
     : (request.messages.at(-1)?.role ?? context.responseRole);
   return {
-    request: { promptTokens, params: resolveSamplingParams(request, maxTokens) },
+    request: { promptTokens, params: resolveSamplingParams(request, maxTokens, context.vocabSize) },
     stream,
     role,
   };

@@ -92,7 +92,7 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
       promptTokens: promptTokens.length,
       maxModelLen: context.maxModelLen,
     });
-    return { promptTokens, params: resolveSamplingParams(request, maxTokens) };
+    return { promptTokens, params: resolveSamplingParams(request, maxTokens, context.vocabSize) };
   });
   return { requests, stream };
 }

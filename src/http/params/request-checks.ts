@@ -115,11 +115,6 @@ function checkThinkingBudget(budget: number | null | undefined): void {
 export function rejectUnsupportedCommon(request: CommonRequest, stream: boolean): void {
   checkN(request.n);
   checkPenalties(request);
-  if (request.logit_bias !== null && request.logit_bias !== undefined) {
-    if (Object.keys(request.logit_bias).length > 0) {
-      throw notSupportedYet('logit_bias', 'a non-empty map');
-    }
-  }
   if (request.use_beam_search === true) throw notSupportedYet('use_beam_search', 'true');
   if (request.min_tokens !== undefined && request.min_tokens < 0) {
     throw new BadRequestError(

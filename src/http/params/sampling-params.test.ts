@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { BadRequestError } from '../errors.ts';
 import type { CommonRequest } from '../schemas/common-fields.ts';
 import { rejectUnsupportedCommon, resolveStreamMode } from './request-checks.ts';
-import { resolveSamplingParams } from './sampling-params.ts';
+import { resolveLogitBias, resolveSamplingParams } from './sampling-params.ts';
 
 function rejects(run: () => unknown, message: string, param: string | null): void {
   assert.throws(run, (error: unknown) => {
@@ -16,7 +16,7 @@ function rejects(run: () => unknown, message: string, param: string | null): voi
 
 describe('resolveSamplingParams', () => {
   it("resolves vLLM's defaults", () => {
-    assert.deepEqual(resolveSamplingParams({}, 16), {
+    assert.deepEqual(resolveSamplingParams({}, 16, 259), {
       temperature: 1,
       topP: 1,
       topK: 0,
@@ -28,12 +28,13 @@ describe('resolveSamplingParams', () => {
       includeStopStrInOutput: false,
       ignoreEos: false,
       skipSpecialTokens: true,
+      logitBias: null,
     });
   });
 
   it('treats null like absent', () => {
     const request: CommonRequest = { temperature: null, top_p: null, top_k: null, seed: null };
-    assert.deepEqual(resolveSamplingParams(request, 4), resolveSamplingParams({}, 4));
+    assert.deepEqual(resolveSamplingParams(request, 4, 259), resolveSamplingParams({}, 4, 259));
   });
 
   it('passes explicit values through', () => {
@@ -51,6 +52,7 @@ describe('resolveSamplingParams', () => {
         skip_special_tokens: false,
       },
       8,
+      259,
     );
     assert.equal(params.temperature, 0.7);
     assert.equal(params.topP, 0.9);
@@ -65,53 +67,88 @@ describe('resolveSamplingParams', () => {
   });
 
   it('maps top_k -1 to 0, a single stop string to a list, seed -1 to none', () => {
-    const params = resolveSamplingParams({ top_k: -1, stop: 'x', seed: -1n }, 1);
+    const params = resolveSamplingParams({ top_k: -1, stop: 'x', seed: -1n }, 1, 259);
     assert.equal(params.topK, 0);
     assert.deepEqual(params.stop, ['x']);
     assert.equal(params.seed, null);
   });
 
   it('raises tiny positive temperatures to 0.01 and makes 0 greedy', () => {
-    assert.equal(resolveSamplingParams({ temperature: 0.001 }, 1).temperature, 0.01);
-    const greedy = resolveSamplingParams({ temperature: 0, top_p: 0.5, top_k: 3, min_p: 0.2 }, 1);
+    assert.equal(resolveSamplingParams({ temperature: 0.001 }, 1, 259).temperature, 0.01);
+    const greedy = resolveSamplingParams(
+      { temperature: 0, top_p: 0.5, top_k: 3, min_p: 0.2 },
+      1,
+      259,
+    );
     assert.deepEqual([greedy.temperature, greedy.topP, greedy.topK, greedy.minP], [0, 1, 0, 0]);
   });
 
   it("refuses out-of-range values with vLLM's messages", () => {
     rejects(
-      () => resolveSamplingParams({ temperature: -1 }, 1),
+      () => resolveSamplingParams({ temperature: -1 }, 1, 259),
       'temperature must be non-negative, got -1.0.',
       'temperature',
     );
     rejects(
-      () => resolveSamplingParams({ top_p: 0 }, 1),
+      () => resolveSamplingParams({ top_p: 0 }, 1, 259),
       'top_p must be in (0, 1], got 0.0.',
       'top_p',
     );
     rejects(
-      () => resolveSamplingParams({ top_p: 1.5 }, 1),
+      () => resolveSamplingParams({ top_p: 1.5 }, 1, 259),
       'top_p must be in (0, 1], got 1.5.',
       'top_p',
     );
     rejects(
-      () => resolveSamplingParams({ top_k: -2 }, 1),
+      () => resolveSamplingParams({ top_k: -2 }, 1, 259),
       'top_k must be 0 (disable), or at least 1, got -2.',
       'top_k',
     );
     rejects(
-      () => resolveSamplingParams({ min_p: 2 }, 1),
+      () => resolveSamplingParams({ min_p: 2 }, 1, 259),
       'min_p must be in [0, 1], got 2.0.',
       'min_p',
     );
     rejects(
-      () => resolveSamplingParams({}, 0),
+      () => resolveSamplingParams({}, 0, 259),
       'max_tokens must be at least 1, got 0.',
       'max_tokens',
     );
     rejects(
-      () => resolveSamplingParams({ stop: ['a', ''] }, 1),
+      () => resolveSamplingParams({ stop: ['a', ''] }, 1, 259),
       'stop cannot contain an empty string.',
       'stop',
+    );
+  });
+});
+
+describe('resolveLogitBias', () => {
+  it('maps token-id keys to values clamped to [-100, 100]', () => {
+    const bias = resolveLogitBias({ '5': 10, '7': -250, '258': 101 }, 259);
+    assert.deepEqual(
+      [...bias!],
+      [
+        [5, 10],
+        [7, -100],
+        [258, 100],
+      ],
+    );
+    assert.equal(resolveLogitBias({}, 259), null);
+    assert.equal(resolveLogitBias(null, 259), null);
+  });
+
+  it("refuses out-of-vocabulary ids with vLLM's message, and keys that are not ids", () => {
+    assert.throws(
+      () => resolveLogitBias({ '258': 1, '260': 1, '-1': 2 }, 259),
+      (error: unknown) =>
+        error instanceof BadRequestError &&
+        error.param === 'logit_bias' &&
+        error.message ===
+          'token_id(s) [260, -1] in logit_bias contain out-of-vocab token ids. Vocabulary size: 259',
+    );
+    assert.throws(
+      () => resolveLogitBias({ hello: 1 }, 259),
+      (error: unknown) => error instanceof BadRequestError && error.param === 'logit_bias',
     );
   });
 });
@@ -174,7 +211,6 @@ describe('rejectUnsupportedCommon', () => {
       [{ presence_penalty: 0.5 }, 'presence_penalty'],
       [{ frequency_penalty: -0.5 }, 'frequency_penalty'],
       [{ repetition_penalty: 1.1 }, 'repetition_penalty'],
-      [{ logit_bias: { '5': 10 } }, 'logit_bias'],
       [{ use_beam_search: true }, 'use_beam_search'],
       [{ min_tokens: 3 }, 'min_tokens'],
       [{ prompt_logprobs: 1 }, 'prompt_logprobs'],

@@ -4,7 +4,8 @@
  *
  * Owns: temperature (default 1.0; 0 < t < 0.01 raised to 0.01; 0 is greedy and then disables
  * top_p/top_k/min_p as vLLM does), top_p (default 1), top_k (default 0; -1 and 0 disable), min_p
- * (default 0), seed (-1 means none), stop strings, stop token ids and the boolean switches.
+ * (default 0), seed (-1 means none), stop strings, stop token ids, logit_bias (clamped to
+ * [-100, 100], ids checked against the vocabulary) and the boolean switches.
  * `max_tokens` arrives resolved against the context (`context-limit.ts`) and is checked here.
  */
 import type { SamplingParams } from '../../engine/engine-types.ts';
@@ -59,11 +60,50 @@ function resolveStop(value: string | readonly string[] | null | undefined): read
   return [...stop];
 }
 
+/** OpenAI/vLLM logit_bias clamp: each value is limited to [-100, 100]. */
+const LOGIT_BIAS_LIMIT = 100;
+
+/**
+ * logit_bias as the engine takes it: keys are token ids (decimal strings), ids outside the
+ * vocabulary are vLLM's 400, values are clamped to [-100, 100]. Empty or absent: null.
+ */
+export function resolveLogitBias(
+  bias: Readonly<Record<string, number>> | null | undefined,
+  vocabSize: number,
+): ReadonlyMap<number, number> | null {
+  if (bias === null || bias === undefined) return null;
+  const resolved = new Map<number, number>();
+  const outside: number[] = [];
+  for (const [key, value] of Object.entries(bias)) {
+    if (!/^-?\d+$/.test(key.trim())) {
+      throw new BadRequestError(
+        `logit_bias keys must be token ids, got ${JSON.stringify(key)}.`,
+        'logit_bias',
+      );
+    }
+    const token = Number(key);
+    if (token < 0 || token >= vocabSize) outside.push(token);
+    resolved.set(token, Math.min(LOGIT_BIAS_LIMIT, Math.max(-LOGIT_BIAS_LIMIT, value)));
+  }
+  if (outside.length > 0) {
+    throw new BadRequestError(
+      `token_id(s) [${outside.join(', ')}] in logit_bias contain out-of-vocab token ids. ` +
+        `Vocabulary size: ${vocabSize}`,
+      'logit_bias',
+    );
+  }
+  return resolved.size === 0 ? null : resolved;
+}
+
 /**
  * SamplingParams for one engine request. `maxTokens` is the resolved output budget (already
  * within the context); below 1 it is refused with vLLM's message.
  */
-export function resolveSamplingParams(request: CommonRequest, maxTokens: number): SamplingParams {
+export function resolveSamplingParams(
+  request: CommonRequest,
+  maxTokens: number,
+  vocabSize: number,
+): SamplingParams {
   const temperature = resolveTemperature(request.temperature);
   const topP = resolveTopP(request.top_p);
   const topK = resolveTopK(request.top_k);
@@ -85,5 +125,6 @@ export function resolveSamplingParams(request: CommonRequest, maxTokens: number)
     includeStopStrInOutput: request.include_stop_str_in_output ?? false,
     ignoreEos: request.ignore_eos ?? false,
     skipSpecialTokens: request.skip_special_tokens ?? true,
+    logitBias: resolveLogitBias(request.logit_bias, vocabSize),
   };
 }

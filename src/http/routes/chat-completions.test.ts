@@ -142,6 +142,7 @@ describe('POST /v1/chat/completions', () => {
         include_stop_str_in_output: true,
         ignore_eos: true,
         skip_special_tokens: false,
+        logit_bias: { '97': 150, '98': -3 },
       },
     });
     assert.equal(response.statusCode, 200);
@@ -157,6 +158,10 @@ describe('POST /v1/chat/completions', () => {
       includeStopStrInOutput: true,
       ignoreEos: true,
       skipSpecialTokens: false,
+      logitBias: new Map([
+        [97, 100],
+        [98, -3],
+      ]),
     });
   });
 

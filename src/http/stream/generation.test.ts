@@ -6,7 +6,7 @@ import { ScriptedEngine } from '../testing/scripted-engine.ts';
 import { startGeneration, type IndexedOutput } from './generation.ts';
 
 function request(id: string, maxTokens = 2): EngineRequest {
-  return { id, promptTokens: [1, 2], params: resolveSamplingParams({}, maxTokens) };
+  return { id, promptTokens: [1, 2], params: resolveSamplingParams({}, maxTokens, 259) };
 }
 
 async function collect(outputs: AsyncIterable<IndexedOutput>): Promise<IndexedOutput[]> {
