@@ -16,7 +16,7 @@ import { runRequest, type TargetOptions } from '../src/benchmark/request-runner.
 import { runBenchmark } from '../src/benchmark/run-benchmark.ts';
 import { benchServe, buildBenchCommand, type BenchServeOptions } from '../src/cli/bench-command.ts';
 import { startServer, type RunningServer } from '../src/cli/serve.ts';
-import { ensureModel } from '../src/gguf/model-cache.ts';
+import { testServeOptions } from './support/models.ts';
 
 const MODEL = 'successor';
 
@@ -33,24 +33,9 @@ describe('bench serve against servellm, in-process', () => {
   let target: TargetOptions;
 
   before(async () => {
-    server = await startServer({
-      model: await ensureModel({ preset: 'successor', weightType: 'f16' }),
-      host: '127.0.0.1',
-      port: 0,
-      apiKeys: [],
-      servedModelNames: [MODEL],
-      chatTemplate: null,
-      responseRole: 'assistant',
-      maxModelLen: 256,
-      maxNumSeqs: 4,
-      maxNumBatchedTokens: 256,
-      seed: 0,
-      dtype: 'auto',
-      logLevel: 'error',
-      disableLogRequests: true,
-      threads: 1,
-      device: 'cpu',
-    });
+    server = await startServer(
+      await testServeOptions({ servedModelNames: [MODEL], maxModelLen: 256, maxNumSeqs: 4 }),
+    );
     target = {
       baseUrl: server.url,
       endpoint: '/v1/completions',

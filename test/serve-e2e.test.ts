@@ -9,32 +9,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { startServer, type RunningServer } from '../src/cli/serve.ts';
-import type { ServeOptions } from '../src/cli/serve-options.ts';
-import { ensureModel } from '../src/gguf/model-cache.ts';
+import { testServeOptions } from './support/models.ts';
 
 const MODEL = 'successor';
 const MAX_NUM_SEQS = 8;
-
-async function options(): Promise<ServeOptions> {
-  return {
-    model: await ensureModel({ preset: 'successor', weightType: 'f16' }),
-    host: '127.0.0.1',
-    port: 0,
-    apiKeys: [],
-    servedModelNames: [MODEL],
-    chatTemplate: null,
-    responseRole: 'assistant',
-    maxModelLen: 512,
-    maxNumSeqs: MAX_NUM_SEQS,
-    maxNumBatchedTokens: 256,
-    seed: 0,
-    dtype: 'auto',
-    logLevel: 'error',
-    disableLogRequests: true,
-    threads: 1,
-    device: 'cpu',
-  };
-}
 
 /** The greedy successor text of `prompt`'s last character, `count` characters long. */
 function lettersAfter(prompt: string, count: number): string {
@@ -57,7 +35,9 @@ describe('servellm serve, in-process, with the openai client', () => {
   let client: OpenAI;
 
   before(async () => {
-    server = await startServer(await options());
+    server = await startServer(
+      await testServeOptions({ servedModelNames: [MODEL], maxNumSeqs: MAX_NUM_SEQS }),
+    );
     client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
   });
   after(() => server.close());

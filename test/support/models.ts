@@ -4,6 +4,7 @@
  * Owns: the one place tests name model specs and backend options, so every cross-layer test
  * loads models the same way (cpu kernels, small contexts, a few threads).
  */
+import type { ServeOptions } from '../../src/cli/serve-options.ts';
 import { LlamaBackend, type LlamaBackendOptions } from '../../src/backend/llama/llama-backend.ts';
 import type { OutputRow, RowSampling } from '../../src/backend/model-backend.ts';
 import { ensureModel, type ModelSpec } from '../../src/gguf/model-cache.ts';
@@ -42,5 +43,33 @@ export function row(offset: number, fields: Partial<OutputRow> = {}): OutputRow 
     targetToken: null,
     returnLogits: false,
     ...fields,
+  };
+}
+
+/**
+ * Serve options for an in-process test server on the successor F16 model: loopback, an
+ * ephemeral port, one thread, quiet logs, served as "successor"; `overrides` adjust the limits.
+ */
+export async function testServeOptions(
+  overrides: Partial<ServeOptions> = {},
+): Promise<ServeOptions> {
+  return {
+    model: await ensureModel({ preset: 'successor', weightType: 'f16' }),
+    host: '127.0.0.1',
+    port: 0,
+    apiKeys: [],
+    servedModelNames: ['successor'],
+    chatTemplate: null,
+    responseRole: 'assistant',
+    maxModelLen: 512,
+    maxNumSeqs: 8,
+    maxNumBatchedTokens: 256,
+    seed: 0,
+    dtype: 'auto',
+    logLevel: 'error',
+    disableLogRequests: true,
+    threads: 1,
+    device: 'cpu',
+    ...overrides,
   };
 }
