@@ -11,7 +11,8 @@
  * If llama.cpp's own llama-batched-bench has been built (bench/peer, see that README), its
  * text-generation rate at the same batch sizes is reported too.
  *
- * Usage: npx tsx bench/decode-loop.ts [--kv per-sequence|unified] [--rounds N] [--steps N] [--threads N]
+ * Usage: npx tsx bench/decode-loop.ts [--kv per-sequence|unified] [--rounds N] [--steps N]
+ *   [--threads N] [--sequences 8,16]
  * The KV mode applies to our contexts and to llama-batched-bench alike (its default is
  * per-sequence streams; `-kvu` is unified). Writes the figures to the console and replaces the
  * "Decode loop (<kv> KV)" section of bench/RESULTS.md.
@@ -22,7 +23,8 @@ import { loadAddon } from '../src/backend/llama/load-addon.ts';
 import type { NativeBatch, NativeContext } from '../src/backend/llama/native-addon.ts';
 import type { SequenceChunk } from '../src/backend/model-backend.ts';
 import { ensureModel } from '../src/gguf/model-cache.ts';
-import { median, runBatchedBench, writeResultsSection } from './bench-support.ts';
+import { median, writeResultsSection } from './bench-support.ts';
+import { runBatchedBench } from './peer-tools.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     threads: { type: 'string' },
     prompt: { type: 'string', default: '32' },
     kv: { type: 'string', default: 'per-sequence' },
+    sequences: { type: 'string', default: '8,16' },
   },
 });
 if (values.kv !== 'per-sequence' && values.kv !== 'unified') {
@@ -40,8 +43,8 @@ const unifiedKv = values.kv === 'unified';
 const rounds = Number(values.rounds);
 const steps = Number(values.steps);
 const promptLength = Number(values.prompt);
-const SEQUENCE_COUNTS = [8, 16];
-const MAX_SEQUENCES = 16;
+const SEQUENCE_COUNTS = values.sequences.split(',').map(Number);
+const MAX_SEQUENCES = Math.max(16, ...SEQUENCE_COUNTS);
 const CONTEXT = MAX_SEQUENCES * (promptLength + steps + 8);
 
 const modelPath = await ensureModel({ preset: 'random-130m-f16' });

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { randomDataset } from '../src/benchmark/dataset.ts';
 import type { LatencyStats } from '../src/benchmark/metrics.ts';
 import { formatReport } from '../src/benchmark/report.ts';
-import { runRequest, type TargetOptions } from '../src/benchmark/request-runner.ts';
+import { requestBody, runRequest, type TargetOptions } from '../src/benchmark/request-runner.ts';
 import { runBenchmark } from '../src/benchmark/run-benchmark.ts';
 import { benchServe, buildBenchCommand, type BenchServeOptions } from '../src/cli/bench-command.ts';
 import { startServer, type RunningServer } from '../src/cli/serve.ts';
@@ -43,6 +43,7 @@ describe('bench serve against servellm, in-process', () => {
       apiKey: null,
       temperature: 0,
       ignoreEos: true,
+      extraBody: null,
     };
   });
   after(() => server.close());
@@ -191,6 +192,7 @@ describe('bench serve flags', () => {
     assert.deepEqual(options.percentiles, [99]);
     assert.deepEqual(options.tokenIdRange, [97, 122]);
     assert.equal(options.datasetName, 'random');
+    assert.equal(options.extraBody, null);
   });
 
   it('parses rates, bounds and the dataset', async () => {
@@ -208,6 +210,27 @@ describe('bench serve flags', () => {
     assert.equal(options.progress, true);
     assert.equal(options.endpoint, '/v1/chat/completions');
     assert.deepEqual(options.tokenIdRange, [1000, 2000]);
+  });
+
+  it('merges --extra-body into every request body', async () => {
+    const options = await parseBench(['--extra-body', '{"logit_bias": {"200": -100}}']);
+    assert.deepEqual(options.extraBody, { logit_bias: { '200': -100 } });
+    const body = requestBody(
+      {
+        baseUrl: 'http://x',
+        endpoint: '/v1/completions',
+        model: 'm',
+        apiKey: null,
+        temperature: 0,
+        ignoreEos: true,
+        extraBody: options.extraBody,
+      },
+      { prompt: [1, 2], inputLen: 2, outputLen: 3 },
+    );
+    assert.deepEqual(body['logit_bias'], { '200': -100 });
+    assert.equal(body['max_tokens'], 3);
+    await assert.rejects(parseBench(['--extra-body', '[1]']), /--extra-body must be a JSON object/);
+    await assert.rejects(parseBench(['--extra-body', '{']), /--extra-body must be a JSON object/);
   });
 
   it('rejects bad values, naming the flag', async () => {

@@ -26,6 +26,8 @@ export interface TargetOptions {
   readonly temperature: number;
   /** Send `ignore_eos: true` so every request produces exactly its output length. */
   readonly ignoreEos: boolean;
+  /** Extra JSON fields merged into every request body (vLLM's `--extra-body`); null = none. */
+  readonly extraBody: Readonly<Record<string, unknown>> | null;
 }
 
 /** One request's outcome; times in milliseconds. */
@@ -52,6 +54,7 @@ export function requestBody(target: TargetOptions, request: BenchRequest): Recor
     stream: true,
     stream_options: { include_usage: true },
     ...(target.ignoreEos ? { ignore_eos: true } : {}),
+    ...target.extraBody,
   };
   if (target.endpoint === '/v1/completions') {
     return { ...common, prompt: request.prompt, max_tokens: request.outputLen };

@@ -53,6 +53,7 @@ describe('runBenchmark against a scripted server', () => {
       apiKey: 'k',
       temperature: 0,
       ignoreEos: true,
+      extraBody: null,
     };
   });
   after(() => {

@@ -40,6 +40,7 @@ export interface BenchServeOptions {
   readonly maxDurationS: number | null;
   readonly temperature: number;
   readonly ignoreEos: boolean;
+  readonly extraBody: Readonly<Record<string, unknown>> | null;
   readonly percentiles: readonly number[];
   readonly resultFile: string | null;
   readonly progress: boolean;
@@ -94,6 +95,19 @@ function tokenRange(value: string): [number, number] {
   return range;
 }
 
+function jsonObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError(`--extra-body must be a JSON object, got ${value}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidArgumentError(`--extra-body must be a JSON object, got ${value}`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
 function percentileList(value: string): number[] {
   const list = value.split(',').map((p) => Number(p.trim()));
   if (list.length === 0 || list.some((p) => !(p > 0 && p < 100))) {
@@ -125,6 +139,7 @@ interface RawBenchOptions {
   maxDuration?: number;
   temperature: number;
   ignoreEos: boolean;
+  extraBody?: Record<string, unknown>;
   metricPercentiles: number[];
   resultFile?: string;
   progress?: boolean;
@@ -165,6 +180,7 @@ export function toBenchServeOptions(
     maxDurationS: raw.maxDuration ?? null,
     temperature: raw.temperature,
     ignoreEos: raw.ignoreEos,
+    extraBody: raw.extraBody ?? null,
     percentiles: raw.metricPercentiles,
     resultFile: raw.resultFile ?? null,
     progress: raw.progress ?? stderrIsTty,
@@ -227,6 +243,7 @@ export async function benchServe(options: BenchServeOptions): Promise<void> {
       apiKey: options.apiKey,
       temperature: options.temperature,
       ignoreEos: options.ignoreEos,
+      extraBody: options.extraBody,
     },
     requests,
     requestRate: options.requestRate,
@@ -308,6 +325,10 @@ export function buildBenchCommand(
     ).argParser(positiveNumber('--max-duration', false)),
     new Option('--temperature <t>', 'sampling temperature').default(0).argParser(temperature),
     new Option('--no-ignore-eos', 'let requests stop at EOS (default sends ignore_eos: true)'),
+    new Option(
+      '--extra-body <json>',
+      'JSON object merged into every request body, e.g. \'{"logit_bias": {"50256": -100}}\'',
+    ).argParser(jsonObject),
     new Option('--metric-percentiles <list>', 'percentiles to report, e.g. 50,90,99')
       .default([99], '99')
       .argParser(percentileList),

@@ -36,6 +36,24 @@ describe('servellm command line', () => {
     assert.equal(options.device, 'auto');
     assert.deepEqual(options.apiKeys, []);
     assert.equal(options.logLevel, 'info');
+    assert.equal(options.logStatsIntervalS, 10);
+  });
+
+  it('logs stats every VLLM_LOG_STATS_INTERVAL seconds unless --disable-log-stats', async () => {
+    assert.equal(
+      (await parse(['serve'], { VLLM_LOG_STATS_INTERVAL: '2.5' })).logStatsIntervalS,
+      2.5,
+    );
+    assert.equal(
+      (await parse(['serve'], { SERVELLM_LOG_STATS_INTERVAL: '1', VLLM_LOG_STATS_INTERVAL: '3' }))
+        .logStatsIntervalS,
+      1,
+    );
+    assert.equal((await parse(['serve', '--disable-log-stats'])).logStatsIntervalS, null);
+    await assert.rejects(
+      parse(['serve'], { VLLM_LOG_STATS_INTERVAL: '0' }),
+      /VLLM_LOG_STATS_INTERVAL/,
+    );
   });
 
   it('accepts the model as positional or --model, with or without the serve word', async () => {

@@ -3,8 +3,8 @@
  * typed ServeOptions value.
  *
  * Owns: flag definitions, their parsing and validation (a bad flag is a usage error naming it),
- * and the environment fallbacks (SERVELLM_API_KEY, VLLM_API_KEY). Knows nothing of how the
- * server is built.
+ * and the environment fallbacks (SERVELLM_API_KEY, VLLM_API_KEY; SERVELLM_LOG_STATS_INTERVAL,
+ * VLLM_LOG_STATS_INTERVAL). Knows nothing of how the server is built.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 
@@ -33,6 +33,8 @@ export interface ServeOptions {
   readonly dtype: string;
   readonly logLevel: LogLevel;
   readonly disableLogRequests: boolean;
+  /** Seconds between engine stats lines; null = --disable-log-stats. */
+  readonly logStatsIntervalS: number | null;
   /** null = physical cores. */
   readonly threads: number | null;
   readonly device: DeviceChoice;
@@ -115,6 +117,10 @@ export function addServeOptions(command: Command): Command {
     new Option('--uvicorn-log-level <level>', 'log level').choices(LOG_LEVELS).default('info'),
     new Option('--log-level <level>', 'alias of --uvicorn-log-level').choices(LOG_LEVELS),
     new Option('--disable-log-requests', 'do not log each request'),
+    new Option(
+      '--disable-log-stats',
+      'do not log engine stats (every 10 s, or env VLLM_LOG_STATS_INTERVAL seconds)',
+    ),
   ]);
   group('Model:', [
     new Option('--model <path>', 'GGUF model file (same as the positional MODEL)'),
@@ -162,6 +168,7 @@ interface RawOptions {
   uvicornLogLevel: LogLevel;
   logLevel?: LogLevel;
   disableLogRequests?: boolean;
+  disableLogStats?: boolean;
   model?: string;
   servedModelName?: string[];
   maxModelLen?: number;
@@ -185,6 +192,13 @@ export function toServeOptions(
     );
   }
   const envKey = env['SERVELLM_API_KEY'] ?? env['VLLM_API_KEY'];
+  const interval = env['SERVELLM_LOG_STATS_INTERVAL'] ?? env['VLLM_LOG_STATS_INTERVAL'] ?? '10';
+  const logStatsIntervalS = Number(interval);
+  if (!(logStatsIntervalS > 0) || !Number.isFinite(logStatsIntervalS)) {
+    throw new InvalidArgumentError(
+      `VLLM_LOG_STATS_INTERVAL must be a number of seconds > 0, got ${interval}`,
+    );
+  }
   const apiKeys = raw.apiKey ?? (envKey !== undefined && envKey !== '' ? [envKey] : []);
   return {
     model: positionalModel ?? raw.model ?? null,
@@ -201,6 +215,7 @@ export function toServeOptions(
     dtype: raw.dtype,
     logLevel: raw.logLevel ?? raw.uvicornLogLevel,
     disableLogRequests: raw.disableLogRequests ?? false,
+    logStatsIntervalS: raw.disableLogStats === true ? null : logStatsIntervalS,
     threads: raw.threads ?? null,
     device: raw.device,
   };

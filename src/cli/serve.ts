@@ -15,6 +15,7 @@ import { createApp } from '../http/app.ts';
 import { resolveChatTemplate } from './chat-template-source.ts';
 import { DEMO_MODEL_NAME, DEMO_NOTICE, ensureDemoModel } from './demo-model.ts';
 import { DEFAULT_MAX_MODEL_LEN_CAP, type LogLevel, type ServeOptions } from './serve-options.ts';
+import { startStatsLogger } from './stats-logger.ts';
 
 /** A started server: its address and how to stop it. */
 export interface RunningServer {
@@ -114,9 +115,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         `  chat template: ${template.source}${options.apiKeys.length > 0 ? '; API key required' : ''}`,
       ].join('\n'),
     );
+    const stopStats =
+      options.logStatsIntervalS !== null
+        ? startStatsLogger(engine, options.logStatsIntervalS, log)
+        : () => {};
     let closing: Promise<void> | null = null;
     const close = (): Promise<void> =>
       (closing ??= (async () => {
+        stopStats();
         await app.close();
         await engine.shutdown();
         await backend.dispose();

@@ -88,6 +88,9 @@ export interface EngineStats {
   /** Steps executed and backend decodes issued (equal: one decode per step). */
   readonly steps: number;
   readonly decodes: number;
+  /** Prompt tokens evaluated so far (prefill), and tokens sampled so far. */
+  readonly promptTokens: number;
+  readonly generationTokens: number;
 }
 
 /** What the HTTP layer sees of the engine. */

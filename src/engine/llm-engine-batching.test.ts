@@ -80,6 +80,20 @@ describe('LlmEngine continuous batching', { timeout: 10_000 }, () => {
         assert.equal(r.final.promptTokens, prompt(i).length);
       });
       assertSteps(engine, backend, config);
+      const stats = engine.stats();
+      const sum = (f: (i: number) => number) => results.reduce((n, _, i) => n + f(i), 0);
+      assert.equal(
+        stats.promptTokens,
+        sum((i) => prompt(i).length),
+      );
+      assert.equal(stats.generationTokens, sum(maxTokens));
+      const timing = engine.drainStepTiming();
+      // Every step but the loop's first has a predecessor, so it is timed.
+      assert.equal(timing.steps, stats.steps - 1);
+      assert.ok(timing.meanRows > 0 && timing.meanRows <= 8, `mean rows ${timing.meanRows}`);
+      assert.ok(timing.hostMsP50 > 0 && timing.hostMsP99 >= timing.hostMsP50);
+      assert.ok(timing.loopActiveMsP99 >= timing.loopActiveMsP50);
+      assert.equal(engine.drainStepTiming().steps, 0, 'a drain starts a new window');
       const log = backend.decodeLog;
       assert.ok(
         log.some((s) => s.chunks.length === 8),

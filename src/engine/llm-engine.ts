@@ -30,6 +30,7 @@ import { RequestState } from './request-state.ts';
 import { validateEngineRequest } from './request-validation.ts';
 import { RequestSeedSource, rowSamplingFor, toLogitBias } from './row-sampling.ts';
 import { Scheduler, type StepPlan } from './scheduler.ts';
+import { StepTimer, type StepTimingSummary } from './step-timer.ts';
 
 /** A request the engine is serving. */
 interface LiveRequest {
@@ -59,6 +60,9 @@ export class LlmEngine implements EngineClient {
   readonly #live = new Map<string, LiveRequest>();
   #steps = 0;
   #decodes = 0;
+  #promptTokens = 0;
+  #generationTokens = 0;
+  readonly #stepTimer = new StepTimer();
   #decodeInFlight = false;
   #looping = false;
   #loop: Promise<void> = Promise.resolve();
@@ -129,7 +133,14 @@ export class LlmEngine implements EngineClient {
       kvCellsTotal: this.#backend.kvLayout.totalCells,
       steps: this.#steps,
       decodes: this.#decodes,
+      promptTokens: this.#promptTokens,
+      generationTokens: this.#generationTokens,
     };
+  }
+
+  /** The step timer's figures since the previous call (see step-timer.ts). */
+  drainStepTiming(): StepTimingSummary {
+    return this.#stepTimer.drain();
   }
 
   /**
@@ -157,6 +168,7 @@ export class LlmEngine implements EngineClient {
     try {
       // Let requests added in the same turn of the event loop join the first step.
       await new Promise<void>((resolve) => setImmediate(resolve));
+      this.#stepTimer.loopStarted();
       for (;;) {
         this.#freeReleasedKv();
         const plan = this.#scheduler.schedule();
@@ -201,19 +213,20 @@ export class LlmEngine implements EngineClient {
         };
       }),
     };
-    this.#steps++;
-    this.#decodes++;
+    const expectedRows = this.#countStep(plan);
     this.#decodeInFlight = true;
     let result: DecodeResult;
     try {
-      result = await this.#backend.decode(request);
+      const decoding = this.#backend.decode(request);
+      this.#stepTimer.dispatched(expectedRows);
+      result = await decoding;
     } catch (error) {
       this.#failStep(plan, asError(error));
       return;
     } finally {
+      this.#stepTimer.returned();
       this.#decodeInFlight = false;
     }
-    const expectedRows = plan.chunks.filter((chunk) => chunk.samples).length;
     if (result.rows.length !== expectedRows) {
       this.#failStep(
         plan,
@@ -222,6 +235,21 @@ export class LlmEngine implements EngineClient {
       return;
     }
     this.#processStep(plan, result);
+  }
+
+  /** Count the step, its decode and its tokens; returns the number of rows it samples. */
+  #countStep(plan: StepPlan): number {
+    this.#steps++;
+    this.#decodes++;
+    let rows = 0;
+    for (const chunk of plan.chunks) {
+      const promptLength = chunk.request.promptTokens.length;
+      const promptEnd = Math.min(chunk.startPosition + chunk.tokens.length, promptLength);
+      this.#promptTokens += Math.max(0, promptEnd - chunk.startPosition);
+      if (chunk.samples) rows++;
+    }
+    this.#generationTokens += rows;
+    return rows;
   }
 
   #processStep(plan: StepPlan, result: DecodeResult): void {

@@ -68,6 +68,7 @@ export async function testServeOptions(
     dtype: 'auto',
     logLevel: 'error',
     disableLogRequests: true,
+    logStatsIntervalS: null,
     threads: 1,
     device: 'cpu',
     ...overrides,

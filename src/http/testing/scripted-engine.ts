@@ -98,7 +98,16 @@ export class ScriptedEngine implements EngineClient {
 
   stats(): EngineStats {
     const live = this.added.filter((request) => !this.ended.has(request.id)).length;
-    return { running: live, waiting: 0, kvCellsUsed: 0, kvCellsTotal: 0, steps: 0, decodes: 0 };
+    return {
+      running: live,
+      waiting: 0,
+      kvCellsUsed: 0,
+      kvCellsTotal: 0,
+      steps: 0,
+      decodes: 0,
+      promptTokens: 0,
+      generationTokens: 0,
+    };
   }
 
   shutdown(): Promise<void> {

@@ -1,0 +1,354 @@
+/**
+ * The serving comparison: servellm against llama.cpp's llama-server on the same generated model,
+ * the same kernels (peer-tools.ts), threads, parallel sequences and context, one server after the
+ * other in one run, driven by `servellm bench serve`'s client. Writes the ratio table
+ * (servellm / llama-server) to bench/RESULTS.md.
+ *
+ * Per model and repeat (the server order alternates between repeats):
+ *   - random workload: 32-token prompts of letters, 64 output tokens (ignore_eos), at each
+ *     concurrency, 4 x concurrency requests (at least 8) after `concurrency` warm-ups; both servers
+ *     with 16 parallel sequences of 256 tokens;
+ *   - shared-prefix workload: a 512-token prefix shared by every prompt plus a 32-token suffix, 64
+ *     output tokens, concurrency 8, 16 requests; 8 parallel sequences of 1024 tokens;
+ *   - the kernel ceiling: llama-batched-bench's decode rate at the same batch sizes;
+ *   - servellm's own step timer and decode rate, from its stats lines (one a second) while 16
+ *     sequences run.
+ * Every request bans tokens 128-255 with logit_bias: those are bytes that are not UTF-8 on their
+ * own, and llama-server aborts a stream whose text is not valid UTF-8.
+ * Medians over repeats; a ratio is the median of the per-repeat ratios.
+ *
+ * Usage: npx tsx bench/serve-compare.ts [--repeats 3] [--threads 2]
+ *   [--models random-130m-f16,random-370m-q8_0] [--concurrency 1,4,8,16] [--no-prefix]
+ */
+import { parseArgs } from 'node:util';
+import { randomDataset, type BenchRequest } from '../src/benchmark/dataset.ts';
+import type { BenchmarkMetrics } from '../src/benchmark/metrics.ts';
+import type { TargetOptions } from '../src/benchmark/request-runner.ts';
+import { runBenchmark } from '../src/benchmark/run-benchmark.ts';
+import { ensureModel, type ModelSpec } from '../src/gguf/model-cache.ts';
+import { median, writeResultsSection } from './bench-support.ts';
+import { runBatchedBench } from './peer-tools.ts';
+import { startServerProcess, type ServerConfig, type ServerName } from './server-process.ts';
+
+const { values } = parseArgs({
+  options: {
+    repeats: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '2' },
+    models: { type: 'string', default: 'random-130m-f16,random-370m-q8_0' },
+    concurrency: { type: 'string', default: '1,4,8,16' },
+    'no-prefix': { type: 'boolean', default: false },
+    port: { type: 'string', default: '18300' },
+  },
+});
+const repeats = Number(values.repeats);
+const threads = Number(values.threads);
+const presets = values.models.split(',') as ModelSpec['preset'][];
+const concurrencies = values.concurrency.split(',').map(Number);
+const port = Number(values.port);
+const SERVERS: readonly ServerName[] = ['servellm', 'llama-server'];
+const OUTPUT_LEN = 64;
+const INPUT_LEN = 32;
+const PARALLEL = 16;
+const PREFIX = { prefixLen: 512, inputLen: 32, concurrency: 8, prompts: 16, parallel: 8 };
+
+/** logit_bias banning the byte tokens 128..255 (not valid UTF-8 alone). */
+const BAN_NON_ASCII_BYTES: Record<string, number> = Object.fromEntries(
+  Array.from({ length: 128 }, (_, i) => [String(128 + i), -100]),
+);
+
+interface Measure {
+  readonly outputTps: number;
+  readonly ttftP50: number;
+  readonly tpotP50: number;
+  readonly failed: number;
+}
+
+interface StepFigures {
+  readonly hostMsP50: number;
+  readonly loopActiveMsP50: number;
+  readonly decodeTps: number;
+  readonly lines: number;
+}
+
+type WorkloadKey = `c${number}` | 'prefix';
+
+/** Per model: workload -> server -> one Measure per repeat. */
+const measures = new Map<string, Map<WorkloadKey, Map<ServerName, Measure[]>>>();
+const stepFigures = new Map<string, StepFigures[]>();
+const ceilings = new Map<string, Map<number, number[]>>();
+
+function record(model: string, workload: WorkloadKey, server: ServerName, m: Measure): void {
+  let byWorkload = measures.get(model);
+  if (byWorkload === undefined) {
+    measures.set(model, (byWorkload = new Map<WorkloadKey, Map<ServerName, Measure[]>>()));
+  }
+  let byServer = byWorkload.get(workload);
+  if (byServer === undefined)
+    byWorkload.set(workload, (byServer = new Map<ServerName, Measure[]>()));
+  byServer.set(server, [...(byServer.get(server) ?? []), m]);
+}
+
+function toMeasure(metrics: BenchmarkMetrics): Measure {
+  return {
+    outputTps: metrics.outputThroughput,
+    ttftP50: metrics.ttft.median,
+    tpotP50: metrics.tpot.median,
+    failed: metrics.failed,
+  };
+}
+
+async function drive(
+  baseUrl: string,
+  requests: BenchRequest[],
+  concurrency: number,
+): Promise<BenchmarkMetrics> {
+  const target: TargetOptions = {
+    baseUrl,
+    endpoint: '/v1/completions',
+    model: (await modelName(baseUrl)) ?? 'model',
+    apiKey: null,
+    temperature: 0,
+    ignoreEos: true,
+    extraBody: { logit_bias: BAN_NON_ASCII_BYTES },
+  };
+  const outcome = await runBenchmark({
+    target,
+    requests,
+    requestRate: Infinity,
+    burstiness: 1,
+    seed: 0,
+    maxConcurrency: concurrency,
+    numWarmups: concurrency,
+    maxDurationS: null,
+    percentiles: [50, 99],
+  });
+  return outcome.metrics;
+}
+
+async function modelName(baseUrl: string): Promise<string | null> {
+  const body = (await (await fetch(`${baseUrl}/v1/models`)).json()) as { data?: { id: string }[] };
+  return body.data?.[0]?.id ?? null;
+}
+
+const STATS_LINE =
+  /Avg generation throughput: ([\d.]+) tokens\/s, Running: (\d+) reqs.*\(([\d.]+) rows\/step\), Step host time p50\/p99: ([\d.]+)\/[\d.]+ ms, Loop active p50\/p99: ([\d.]+)\//;
+
+/** servellm's step timer and decode rate over the stats lines with all `parallel` rows busy. */
+function stepFiguresFrom(lines: readonly string[], parallel: number): StepFigures {
+  const host: number[] = [];
+  const active: number[] = [];
+  const decode: number[] = [];
+  for (const line of lines) {
+    const m = STATS_LINE.exec(line);
+    if (m === null || Number(m[2]) !== parallel || Number(m[3]) < parallel - 0.5) continue;
+    decode.push(Number(m[1]));
+    host.push(Number(m[4]));
+    active.push(Number(m[5]));
+  }
+  return {
+    hostMsP50: median(host),
+    loopActiveMsP50: median(active),
+    decodeTps: median(decode),
+    lines: host.length,
+  };
+}
+
+function randomRequests(count: number, prefixLen: number, inputLen: number, seed: number) {
+  return randomDataset({
+    numPrompts: count,
+    inputLen,
+    outputLen: OUTPUT_LEN,
+    rangeRatio: 0,
+    prefixLen,
+    seed,
+    promptKind: 'tokens',
+    tokenIdRange: [97, 122],
+  });
+}
+
+async function measureServer(
+  preset: string,
+  modelPath: string,
+  server: ServerName,
+  repeat: number,
+): Promise<void> {
+  const config: ServerConfig = {
+    modelPath,
+    port,
+    threads,
+    parallel: PARALLEL,
+    contextPerSequence: 256,
+  };
+  const running = await startServerProcess(server, config);
+  try {
+    for (const concurrency of concurrencies) {
+      const requests = randomRequests(Math.max(8, 4 * concurrency), 0, INPUT_LEN, repeat);
+      const logStart = running.log.length;
+      const metrics = await drive(running.baseUrl, requests, concurrency);
+      record(preset, `c${concurrency}`, server, toMeasure(metrics));
+      console.log(
+        `  ${server} c=${concurrency}: ${metrics.outputThroughput.toFixed(1)} tok/s, ` +
+          `TTFT p50 ${metrics.ttft.median.toFixed(1)} ms, TPOT p50 ${metrics.tpot.median.toFixed(2)} ms` +
+          (metrics.failed > 0 ? `, ${metrics.failed} FAILED` : ''),
+      );
+      if (server === 'servellm' && concurrency === PARALLEL) {
+        // Let the last second's stats line arrive before reading the window.
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        const figures = stepFiguresFrom(running.log.slice(logStart), PARALLEL);
+        stepFigures.set(preset, [...(stepFigures.get(preset) ?? []), figures]);
+      }
+    }
+  } finally {
+    await running.stop();
+  }
+  if (values['no-prefix']) return;
+  const prefixServer = await startServerProcess(server, {
+    ...config,
+    parallel: PREFIX.parallel,
+    contextPerSequence: 1024,
+  });
+  try {
+    const requests = randomRequests(PREFIX.prompts, PREFIX.prefixLen, PREFIX.inputLen, repeat);
+    const metrics = await drive(prefixServer.baseUrl, requests, PREFIX.concurrency);
+    record(preset, 'prefix', server, toMeasure(metrics));
+    console.log(
+      `  ${server} prefix: ${metrics.outputThroughput.toFixed(1)} tok/s, ` +
+        `TTFT p50 ${metrics.ttft.median.toFixed(1)} ms, TPOT p50 ${metrics.tpot.median.toFixed(2)} ms`,
+    );
+  } finally {
+    await prefixServer.stop();
+  }
+}
+
+const fmt = (value: number, digits: number): string =>
+  Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+
+/** Medians of both servers' figures and of the per-repeat ratios for one workload. */
+function row(label: string, byServer: Map<ServerName, Measure[]>): string {
+  const ours = byServer.get('servellm') ?? [];
+  const peer = byServer.get('llama-server') ?? [];
+  const ratio = (f: (m: Measure) => number): number =>
+    median(ours.map((m, i) => f(m) / f(peer[i]!)).filter(Number.isFinite));
+  const med = (list: Measure[], f: (m: Measure) => number): number => median(list.map(f));
+  const failed = [...ours, ...peer].reduce((n, m) => n + m.failed, 0);
+  return (
+    `| ${label} | ${fmt(
+      med(ours, (m) => m.outputTps),
+      1,
+    )} | ${fmt(
+      med(peer, (m) => m.outputTps),
+      1,
+    )} | ` +
+    `**${fmt(
+      ratio((m) => m.outputTps),
+      3,
+    )}** | ${fmt(
+      med(ours, (m) => m.ttftP50),
+      1,
+    )} | ` +
+    `${fmt(
+      med(peer, (m) => m.ttftP50),
+      1,
+    )} | **${fmt(
+      ratio((m) => m.ttftP50),
+      3,
+    )}** | ` +
+    `${fmt(
+      med(ours, (m) => m.tpotP50),
+      2,
+    )} | ${fmt(
+      med(peer, (m) => m.tpotP50),
+      2,
+    )} | ` +
+    `**${fmt(
+      ratio((m) => m.tpotP50),
+      3,
+    )}** | ${failed} |`
+  );
+}
+
+function modelSection(preset: string, description: string): string {
+  const byWorkload = measures.get(preset) ?? new Map<WorkloadKey, Map<ServerName, Measure[]>>();
+  const lines = [
+    `### ${preset} (${description})`,
+    '',
+    '| workload | servellm out tok/s | llama-server out tok/s | ratio | servellm TTFT p50 ms | llama-server TTFT p50 ms | ratio | servellm TPOT p50 ms | llama-server TPOT p50 ms | ratio | failed |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const concurrency of concurrencies) {
+    const byServer = byWorkload.get(`c${concurrency}`);
+    if (byServer !== undefined) lines.push(row(`concurrency ${concurrency}`, byServer));
+  }
+  const prefix = byWorkload.get('prefix');
+  if (prefix !== undefined) {
+    lines.push(
+      row(`shared prefix ${PREFIX.prefixLen}+${PREFIX.inputLen}, c=${PREFIX.concurrency}`, prefix),
+    );
+  }
+  const ceiling = ceilings.get(preset);
+  if (ceiling !== undefined && ceiling.size > 0) {
+    lines.push(
+      '',
+      '| batch | llama-batched-bench decode tok/s | servellm output tok/s at that concurrency | fraction |',
+      '|---:|---:|---:|---:|',
+    );
+    for (const [batch, rates] of ceiling) {
+      const ours = byWorkload.get(`c${batch}`)?.get('servellm') ?? [];
+      const outTps = median(ours.map((m) => m.outputTps));
+      lines.push(
+        `| ${batch} | ${fmt(median(rates), 1)} | ${fmt(outTps, 1)} | ${fmt(outTps / median(rates), 3)} |`,
+      );
+    }
+  }
+  const steps = stepFigures.get(preset) ?? [];
+  if (steps.length > 0) {
+    const decode = median(steps.map((s) => s.decodeTps));
+    const tg = median(ceiling?.get(PARALLEL) ?? []);
+    lines.push(
+      '',
+      `servellm at ${PARALLEL} running sequences (its stats lines, ${steps.map((s) => s.lines).join('/')} one-second windows per repeat): ` +
+        `aggregate decode ${fmt(decode, 1)} tok/s = **${fmt(decode / tg, 3)}** of llama-batched-bench's ${fmt(tg, 1)}; ` +
+        `step host time p50 **${fmt(median(steps.map((s) => s.hostMsP50)), 3)} ms**, ` +
+        `event-loop active time per step p50 ${fmt(median(steps.map((s) => s.loopActiveMsP50)), 3)} ms.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+const started = new Date();
+const descriptions = new Map<string, string>();
+for (const preset of presets) {
+  const modelPath = await ensureModel({ preset });
+  console.log(`${preset}: ${modelPath}`);
+  for (let repeat = 0; repeat < repeats; repeat++) {
+    console.log(`repeat ${repeat + 1}/${repeats}`);
+    const order = repeat % 2 === 0 ? SERVERS : [...SERVERS].reverse();
+    for (const server of order) await measureServer(preset, modelPath, server, repeat);
+    const rates = runBatchedBench(modelPath, concurrencies, INPUT_LEN, OUTPUT_LEN, threads, false);
+    if (rates !== null) {
+      let byBatch = ceilings.get(preset);
+      if (byBatch === undefined) ceilings.set(preset, (byBatch = new Map<number, number[]>()));
+      for (const [batch, rate] of rates) byBatch.set(batch, [...(byBatch.get(batch) ?? []), rate]);
+      console.log(
+        `  llama-batched-bench: ${[...rates].map(([b, r]) => `${b}: ${r}`).join(', ')} tok/s`,
+      );
+    }
+  }
+  descriptions.set(preset, modelPath.split('/').pop()!);
+}
+
+const command =
+  `npx tsx bench/serve-compare.ts --repeats ${repeats} --threads ${threads} --models ${values.models} ` +
+  `--concurrency ${values.concurrency}${values['no-prefix'] ? ' --no-prefix' : ''}`;
+const body = [
+  `\`${command}\` (\`npm run bench:serve\`), started ${started.toISOString()}, ${repeats} repeats, ` +
+    `${threads} threads for both servers. servellm \`--max-num-seqs ${PARALLEL} --max-model-len 256\` ` +
+    `against llama-server \`-np ${PARALLEL} -c ${PARALLEL * 256}\` (shared prefix: ${PREFIX.parallel} sequences of 1024), ` +
+    'both on the prebuilt kernels of @node-llama-cpp/linux-x64 (bench/peer-tools.ts). ' +
+    `Workload: ${INPUT_LEN}-token prompts, ${OUTPUT_LEN} output tokens with ignore_eos, greedy, ` +
+    'tokens 128-255 banned by logit_bias. Ratios are servellm / llama-server, medians of per-repeat ratios: ' +
+    'above 1 is better for throughput, below 1 is better for TTFT and TPOT.',
+  ...presets.map((preset) => modelSection(preset, descriptions.get(preset) ?? '')),
+].join('\n\n');
+writeResultsSection('Serving: servellm against llama-server', body);
+console.log(body);

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { StepTimer } from './step-timer.ts';
+
+/** Busy-wait so the sample is at least `ms` of host time. */
+function spin(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+describe('StepTimer', () => {
+  it('times host work between a return and the next dispatch, not the first dispatch', () => {
+    const timer = new StepTimer();
+    timer.loopStarted();
+    timer.dispatched(4); // no predecessor: not a sample
+    timer.returned();
+    spin(3);
+    timer.dispatched(2);
+    timer.returned();
+    spin(1);
+    timer.dispatched(6);
+    const summary = timer.drain();
+    assert.equal(summary.steps, 2);
+    assert.equal(summary.meanRows, 4);
+    assert.ok(summary.hostMsP50 >= 1 && summary.hostMsP50 < 3, `p50 ${summary.hostMsP50}`);
+    assert.ok(summary.hostMsP99 >= 3, `p99 ${summary.hostMsP99}`);
+    // The busy-waits ran on the event loop, so it was active at least that long.
+    assert.ok(summary.loopActiveMsP99 >= 3, `active p99 ${summary.loopActiveMsP99}`);
+  });
+
+  it('forgets the predecessor when the loop restarts, and keeps only the latest samples', () => {
+    const timer = new StepTimer(4);
+    timer.loopStarted();
+    timer.dispatched(1);
+    for (let i = 0; i < 10; i++) {
+      timer.returned();
+      timer.dispatched(i);
+    }
+    timer.returned();
+    timer.loopStarted();
+    timer.dispatched(100); // after a restart: not a sample
+    const summary = timer.drain();
+    assert.equal(summary.steps, 4);
+    assert.equal(summary.meanRows, (6 + 7 + 8 + 9) / 4, 'the four latest samples');
+    assert.equal(timer.drain().steps, 0);
+  });
+});
