@@ -7,7 +7,7 @@
  * Per model and repeat (the server order alternates between repeats):
  *   - random workload: 32-token prompts of letters, 64 output tokens (ignore_eos), at each
  *     concurrency, 4 x concurrency requests (at least 8) after `concurrency` warm-ups; both servers
- *     with 16 parallel sequences of 256 tokens;
+ *     with 16 parallel sequences of 256 tokens. No prompt is sent twice (see `drive`);
  *   - shared-prefix workload: a 512-token prefix shared by every prompt plus a 32-token suffix, 64
  *     output tokens, concurrency 8, 16 requests; 8 parallel sequences of 1024 tokens;
  *   - the kernel ceiling: llama-batched-bench's decode rate at the same batch sizes;
@@ -97,8 +97,14 @@ function toMeasure(metrics: BenchmarkMetrics): Measure {
   };
 }
 
+/**
+ * Warm up with `warmups`, then measure `requests`. The warm-up prompts are distinct from the
+ * measured ones: a server that caches prompts (llama-server keeps each slot's last prompt) must
+ * not find the measured prompts already computed, or it measures its cache, not its serving.
+ */
 async function drive(
   baseUrl: string,
+  warmups: BenchRequest[],
   requests: BenchRequest[],
   concurrency: number,
 ): Promise<BenchmarkMetrics> {
@@ -111,18 +117,20 @@ async function drive(
     ignoreEos: true,
     extraBody: { logit_bias: BAN_NON_ASCII_BYTES },
   };
-  const outcome = await runBenchmark({
-    target,
-    requests,
-    requestRate: Infinity,
-    burstiness: 1,
-    seed: 0,
-    maxConcurrency: concurrency,
-    numWarmups: concurrency,
-    maxDurationS: null,
-    percentiles: [50, 99],
-  });
-  return outcome.metrics;
+  const run = (list: BenchRequest[]) =>
+    runBenchmark({
+      target,
+      requests: list,
+      requestRate: Infinity,
+      burstiness: 1,
+      seed: 0,
+      maxConcurrency: concurrency,
+      numWarmups: 0,
+      maxDurationS: null,
+      percentiles: [50, 99],
+    });
+  await run(warmups);
+  return (await run(requests)).metrics;
 }
 
 async function modelName(baseUrl: string): Promise<string | null> {
@@ -182,9 +190,12 @@ async function measureServer(
   const running = await startServerProcess(server, config);
   try {
     for (const concurrency of concurrencies) {
-      const requests = randomRequests(Math.max(8, 4 * concurrency), 0, INPUT_LEN, repeat);
+      // Seeds distinct per repeat, concurrency and role: no prompt is sent twice to a server.
+      const seed = 1000 * repeat + 10 * concurrency;
+      const warmups = randomRequests(concurrency, 0, INPUT_LEN, seed + 1);
+      const requests = randomRequests(Math.max(8, 4 * concurrency), 0, INPUT_LEN, seed);
       const logStart = running.log.length;
-      const metrics = await drive(running.baseUrl, requests, concurrency);
+      const metrics = await drive(running.baseUrl, warmups, requests, concurrency);
       record(preset, `c${concurrency}`, server, toMeasure(metrics));
       console.log(
         `  ${server} c=${concurrency}: ${metrics.outputThroughput.toFixed(1)} tok/s, ` +
@@ -208,8 +219,19 @@ async function measureServer(
     contextPerSequence: 1024,
   });
   try {
-    const requests = randomRequests(PREFIX.prompts, PREFIX.prefixLen, PREFIX.inputLen, repeat);
-    const metrics = await drive(prefixServer.baseUrl, requests, PREFIX.concurrency);
+    // One shared prefix (one seed) for warm-ups and measured requests, distinct suffixes.
+    const all = randomRequests(
+      PREFIX.concurrency + PREFIX.prompts,
+      PREFIX.prefixLen,
+      PREFIX.inputLen,
+      1000 * repeat,
+    );
+    const metrics = await drive(
+      prefixServer.baseUrl,
+      all.slice(0, PREFIX.concurrency),
+      all.slice(PREFIX.concurrency),
+      PREFIX.concurrency,
+    );
     record(preset, 'prefix', server, toMeasure(metrics));
     console.log(
       `  ${server} prefix: ${metrics.outputThroughput.toFixed(1)} tok/s, ` +

@@ -4,6 +4,7 @@
 // scoring fields (topLogprobs, targetTokens, returnLogits) and the logit-bias arrays on every row.
 #include "sampling-spec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -61,25 +62,43 @@ void ParseLogitBias(Napi::Env env, Napi::Object object, const std::string& base,
                              std::to_string(count) + "), got " +
                              std::to_string(spec.biasOffsets[spec.rows]));
   }
-  // Last row that used each token: finds duplicates within a row in one pass.
-  std::vector<int64_t> lastRow(static_cast<size_t>(spec.vocab), -1);
+  // Per entry: the range and finiteness checks (messages are built only on failure: this runs
+  // on every decode). Per row: duplicates, found by sorting a copy of the row's tokens (rows are
+  // short; a vocabulary-sized table would cost more than the checks).
+  const auto at = [](int32_t i) { return "[" + std::to_string(i) + "]"; };
+  std::vector<int32_t> sorted;
   for (size_t r = 0; r < spec.rows; ++r) {
-    for (int32_t i = spec.biasOffsets[r]; i < spec.biasOffsets[r + 1]; ++i) {
-      const std::string at = "[" + std::to_string(i) + "]";
+    const int32_t begin = spec.biasOffsets[r];
+    const int32_t end = spec.biasOffsets[r + 1];
+    for (int32_t i = begin; i < end; ++i) {
       const int32_t token = spec.biasTokens[static_cast<size_t>(i)];
       if (token < 0 || token >= spec.vocab) {
-        ThrowRangeError(env, field("biasTokens") + at + " must be in [0, " +
+        ThrowRangeError(env, field("biasTokens") + at(i) + " must be in [0, " +
                                  std::to_string(spec.vocab) + "), got " + std::to_string(token));
       }
-      if (lastRow[static_cast<size_t>(token)] == static_cast<int64_t>(r)) {
-        ThrowRangeError(env, field("biasTokens") + at + ": token " + std::to_string(token) +
-                                 " appears twice in row " + std::to_string(r));
-      }
-      lastRow[static_cast<size_t>(token)] = static_cast<int64_t>(r);
       const float value = spec.biasValues[static_cast<size_t>(i)];
       if (!std::isfinite(value)) {
-        ThrowRangeError(env, field("biasValues") + at + " must be finite, got " + Num(value));
+        ThrowRangeError(env, field("biasValues") + at(i) + " must be finite, got " + Num(value));
       }
+    }
+    sorted.assign(spec.biasTokens.begin() + begin, spec.biasTokens.begin() + end);
+    std::sort(sorted.begin(), sorted.end());
+    const auto duplicate = std::adjacent_find(sorted.begin(), sorted.end());
+    if (duplicate != sorted.end()) {
+      // The second occurrence, for the message.
+      int32_t second = end - 1;
+      bool seen = false;
+      for (int32_t i = begin; i < end; ++i) {
+        if (spec.biasTokens[static_cast<size_t>(i)] != *duplicate) continue;
+        if (seen) {
+          second = i;
+          break;
+        }
+        seen = true;
+      }
+      ThrowRangeError(env, field("biasTokens") + at(second) + ": token " +
+                               std::to_string(*duplicate) + " appears twice in row " +
+                               std::to_string(r));
     }
   }
 }

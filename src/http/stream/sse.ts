@@ -4,10 +4,10 @@
  * Owns: `data: <json>\n\n` per chunk, cumulative usage on every chunk with
  * continuous_usage_stats, the `choices: []` usage chunk with include_usage, an error that
  * happens after the 200 as one `data: {"error": {...}}` event (the same body a 4xx/5xx would
- * carry), and the closing `data: [DONE]\n\n` in every case. Sending: `text/event-stream` through
- * Fastify, which stops pulling frames when the client goes away.
+ * carry), and the closing `data: [DONE]\n\n` in every case. Sending: `text/event-stream` written
+ * straight to the socket, one write per frame, pulling no more frames once the client is gone.
  */
-import { Readable } from 'node:stream';
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { StreamMode } from '../params/request-checks.ts';
 import { errorResponse } from '../errors.ts';
@@ -55,17 +55,54 @@ export async function* sseFrames<Chunk extends object>(
 }
 
 /**
- * Answers 200 with `frames` as an event stream. The headers go out at once (as vLLM's do), not
- * with the first event, so a client sees its stream open while the request is still queued.
+ * Answers 200 with `frames` as an event stream, written straight to the socket: one write per
+ * frame as it is produced, no stream pipeline in between (the frames are pulled by `pumpFrames`).
+ * The headers go out at once (as vLLM's do), not with the first event, so a client sees its
+ * stream open while the request is still queued. Fastify's reply is hijacked: its send path and
+ * onSend hooks do not run for this response.
  */
 export function sendSse(reply: FastifyReply, frames: AsyncIterable<string>): FastifyReply {
-  reply
-    .code(200)
-    .header('content-type', 'text/event-stream; charset=utf-8')
-    .header('cache-control', 'no-cache')
-    .send(Readable.from(frames));
   const response = reply.raw;
-  // Fastify has copied the headers onto the response by now unless an async onSend hook runs.
-  if (!response.headersSent && response.hasHeader('content-type')) response.flushHeaders();
+  reply.hijack();
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) response.setHeader(name, value);
+  }
+  response.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+  });
+  response.flushHeaders();
+  void pumpFrames(response, frames);
   return reply;
+}
+
+/** Resolves when `response` can take more data, or has closed. */
+function writable(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
+
+/** Write every frame as it comes; stop pulling (which aborts the generation) once the client is gone. */
+async function pumpFrames(response: ServerResponse, frames: AsyncIterable<string>): Promise<void> {
+  const iterator = frames[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true) break;
+      if (response.destroyed) return;
+      if (!response.write(next.value)) await writable(response);
+    }
+    response.end();
+  } catch {
+    response.destroy();
+  } finally {
+    await iterator.return?.();
+  }
 }
