@@ -139,7 +139,7 @@ async function modelName(baseUrl: string): Promise<string | null> {
 }
 
 const STATS_LINE =
-  /Avg generation throughput: ([\d.]+) tokens\/s, Running: (\d+) reqs.*\(([\d.]+) rows\/step\), Step host time p50\/p99: ([\d.]+)\/[\d.]+ ms, Loop active p50\/p99: ([\d.]+)\//;
+  /Avg generation throughput: ([\d.]+) tokens\/s, Running: (\d+) reqs.*\(([\d.]+) rows\/step\), Step host time p50\/p99: ([\d.]+)\/[\d.]+ ms, Loop active per step: ([\d.]+) ms/;
 
 /** servellm's step timer and decode rate over the stats lines with all `parallel` rows busy. */
 function stepFiguresFrom(lines: readonly string[], parallel: number): StepFigures {
@@ -331,7 +331,7 @@ function modelSection(preset: string, description: string): string {
       `servellm at ${PARALLEL} running sequences (its stats lines, ${steps.map((s) => s.lines).join('/')} one-second windows per repeat): ` +
         `aggregate decode ${fmt(decode, 1)} tok/s = **${fmt(decode / tg, 3)}** of llama-batched-bench's ${fmt(tg, 1)}; ` +
         `step host time p50 **${fmt(median(steps.map((s) => s.hostMsP50)), 3)} ms**, ` +
-        `event-loop active time per step p50 ${fmt(median(steps.map((s) => s.loopActiveMsP50)), 3)} ms.`,
+        `event-loop active time per step ${fmt(median(steps.map((s) => s.loopActiveMsP50)), 3)} ms.`,
     );
   }
   return lines.join('\n');

@@ -228,3 +228,32 @@ describe('native sampler', () => {
     assert.equal(alone.rows[0]!.token, drawFromDistribution(probs, 42n));
   });
 });
+
+describe('logit bias checks across steps', () => {
+  it('checks a bias once in JS, and the addon still rejects it if it changes later', async () => {
+    const backend = await loadTestBackend({ preset: 'successor', weightType: 'f32' });
+    try {
+      const bias = { tokens: Int32Array.of(5), values: Float32Array.of(100) };
+      const sampling: RowSampling = {
+        temperature: 0,
+        topK: 0,
+        topP: 1,
+        minP: 0,
+        seed: 0n,
+        allowedTokens: null,
+        logitBias: bias,
+      };
+      const step = (position: number) =>
+        backend.decode({
+          chunks: [
+            { sequenceId: 0, startPosition: position, tokens: [97], rows: [row(0, { sampling })] },
+          ],
+        });
+      assert.equal((await step(0)).rows[0]!.token, 5, 'the bias of +100 picks token 5');
+      bias.tokens[0] = backend.info.vocabSize; // out of range after the JS check passed
+      await assert.rejects(step(1), /biasTokens\[0\] must be in \[0, 259\), got 259/);
+    } finally {
+      await backend.dispose();
+    }
+  });
+});

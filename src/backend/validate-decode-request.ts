@@ -40,7 +40,21 @@ function checkRow(row: OutputRow, where: string, length: number, vocabSize: numb
     checkLogitBias(sampling.logitBias, `${where}.logitBias`, vocabSize);
 }
 
+/**
+ * Logit biases already checked, with the vocabulary size they were checked against. A request
+ * passes the same LogitBias object on every step, so it is checked once. (The addon checks the
+ * arrays again on every decode, so a caller that mutated one afterwards still gets an error,
+ * not memory corruption.)
+ */
+const checkedBiases = new WeakMap<LogitBias, number>();
+
 function checkLogitBias(bias: LogitBias, where: string, vocabSize: number): void {
+  if (checkedBiases.get(bias) === vocabSize) return;
+  checkLogitBiasEntries(bias, where, vocabSize);
+  checkedBiases.set(bias, vocabSize);
+}
+
+function checkLogitBiasEntries(bias: LogitBias, where: string, vocabSize: number): void {
   if (bias.tokens.length !== bias.values.length) {
     fail(
       `${where}.values must have one entry per token (${bias.tokens.length}), got ${bias.values.length}`,

@@ -35,7 +35,7 @@ export function formatStatsLine(
     `KV cache usage: ${kv.toFixed(1)}%, ` +
     `Steps: ${timing.steps} (${timing.meanRows.toFixed(1)} rows/step), ` +
     `Step host time p50/p99: ${timing.hostMsP50.toFixed(3)}/${timing.hostMsP99.toFixed(3)} ms, ` +
-    `Loop active p50/p99: ${timing.loopActiveMsP50.toFixed(3)}/${timing.loopActiveMsP99.toFixed(3)} ms`
+    `Loop active per step: ${timing.loopActiveMsPerStep.toFixed(3)} ms`
   );
 }
 

@@ -92,7 +92,7 @@ describe('LlmEngine continuous batching', { timeout: 10_000 }, () => {
       assert.equal(timing.steps, stats.steps - 1);
       assert.ok(timing.meanRows > 0 && timing.meanRows <= 8, `mean rows ${timing.meanRows}`);
       assert.ok(timing.hostMsP50 > 0 && timing.hostMsP99 >= timing.hostMsP50);
-      assert.ok(timing.loopActiveMsP99 >= timing.loopActiveMsP50);
+      assert.ok(timing.loopActiveMsPerStep > 0);
       assert.equal(engine.drainStepTiming().steps, 0, 'a drain starts a new window');
       const log = backend.decodeLog;
       assert.ok(
