@@ -67,6 +67,7 @@ interface StepFigures {
   readonly hostMsP50: number;
   readonly loopActiveMsP50: number;
   readonly decodeTps: number;
+  readonly kernelMsP50: number;
   readonly lines: number;
 }
 
@@ -139,24 +140,27 @@ async function modelName(baseUrl: string): Promise<string | null> {
 }
 
 const STATS_LINE =
-  /Avg generation throughput: ([\d.]+) tokens\/s, Running: (\d+) reqs.*\(([\d.]+) rows\/step\), Step host time p50\/p99: ([\d.]+)\/[\d.]+ ms, Loop active per step: ([\d.]+) ms/;
+  /Avg generation throughput: ([\d.]+) tokens\/s, Running: (\d+) reqs.*\(([\d.]+) rows\/step\), Kernel time p50: ([\d.]+) ms, Step host time p50\/p99: ([\d.]+)\/[\d.]+ ms, Loop active per step: ([\d.]+) ms/;
 
 /** servellm's step timer and decode rate over the stats lines with all `parallel` rows busy. */
 function stepFiguresFrom(lines: readonly string[], parallel: number): StepFigures {
   const host: number[] = [];
   const active: number[] = [];
   const decode: number[] = [];
+  const kernel: number[] = [];
   for (const line of lines) {
     const m = STATS_LINE.exec(line);
     if (m === null || Number(m[2]) !== parallel || Number(m[3]) < parallel - 0.5) continue;
     decode.push(Number(m[1]));
-    host.push(Number(m[4]));
-    active.push(Number(m[5]));
+    kernel.push(Number(m[4]));
+    host.push(Number(m[5]));
+    active.push(Number(m[6]));
   }
   return {
     hostMsP50: median(host),
     loopActiveMsP50: median(active),
     decodeTps: median(decode),
+    kernelMsP50: median(kernel),
     lines: host.length,
   };
 }
@@ -330,6 +334,7 @@ function modelSection(preset: string, description: string): string {
       '',
       `servellm at ${PARALLEL} running sequences (its stats lines, ${steps.map((s) => s.lines).join('/')} one-second windows per repeat): ` +
         `aggregate decode ${fmt(decode, 1)} tok/s = **${fmt(decode / tg, 3)}** of llama-batched-bench's ${fmt(tg, 1)}; ` +
+        `kernel (decode + sampling) time per step p50 ${fmt(median(steps.map((s) => s.kernelMsP50)), 2)} ms, ` +
         `step host time p50 **${fmt(median(steps.map((s) => s.hostMsP50)), 3)} ms**, ` +
         `event-loop active time per step ${fmt(median(steps.map((s) => s.loopActiveMsP50)), 3)} ms.`,
     );

@@ -21,6 +21,7 @@
         'src/create-context-worker.cc',
         'src/decode-result.cc',
         'src/decode-worker.cc',
+        'src/fused-decode.cc',
         'src/gguf-metadata.cc',
         'src/js-args.cc',
         'src/load-model-worker.cc',

@@ -12,6 +12,7 @@
 
 #include "addon-data.h"
 #include "decode-worker.h"
+#include "fused-decode.h"
 #include "js-args.h"
 #include "llama.h"
 
@@ -134,9 +135,18 @@ Napi::Value Context::DecodeSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ContextState& state = Live(env, "decodeSync");
   BatchData batch = ParseBatch(env, info[0], state.Limits(), state.context, "decodeSync(batch)");
-  const int32_t code = state.Decode(batch);
-  if (code != 0) ThrowError(env, "decodeSync: " + DecodeErrorMessage(code));
-  return env.Undefined();
+  std::optional<SamplingSpec> spec;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    if (state.config.embeddings) {
+      ThrowTypeError(env, "decodeSync(sampling) must be omitted on an embeddings context");
+    }
+    spec = ParseSamplingSpec(env, info[1], batch.outputIndices.size(), state.model->info.vocabSize,
+                             "decodeSync(sampling)");
+  }
+  DecodeResultData result;
+  const std::string error = RunFusedDecode(state, batch, spec, result);
+  if (!error.empty()) ThrowError(env, "decodeSync: " + error);
+  return result.ToJs(env);
 }
 
 Napi::Value Context::KvRemove(const Napi::CallbackInfo& info) {

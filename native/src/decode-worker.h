@@ -1,10 +1,10 @@
-// One decode of a context off the JS thread: llama_decode, then sampling and scoring of the
-// output rows (or embedding extraction) in the same worker call.
+// One decode of a context off the JS thread: the fused decode (fused-decode.h: llama_decode, then
+// sampling and scoring of the output rows, or embedding extraction) in one worker call.
 //
-// Owns: the fused decode. Everything the JS side receives is produced here into std::vectors
-// (logits are read through llama_get_logits_ith while still valid and copied) and converted to
-// typed arrays on the JS thread in OnOK. The worker holds the ContextState, so the context (and
-// its model) outlive the call even if JS drops them.
+// Owns: the asynchronous form. Everything the JS side receives is produced on the worker into
+// std::vectors (logits are read through llama_get_logits_ith while still valid and copied) and
+// converted to typed arrays on the JS thread in OnOK. The worker holds the ContextState, so the
+// context (and its model) outlive the call even if JS drops them.
 #pragma once
 
 #include <napi.h>
@@ -31,8 +31,6 @@ class DecodeWorker : public Napi::AsyncWorker {
   void OnError(const Napi::Error& error) override;
 
  private:
-  void ExtractEmbeddings();
-
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference context_;  // keeps the JS context alive while the decode runs
   std::shared_ptr<ContextState> state_;

@@ -20,6 +20,7 @@ const TIMING: StepTimingSummary = {
   meanRows: 15.5,
   hostMsP50: 0.25,
   hostMsP99: 1.5,
+  kernelMsP50: 30.25,
   loopActiveMsPerStep: 0.75,
 };
 
@@ -37,7 +38,7 @@ describe('engine stats line', () => {
       formatStatsLine(IDLE, busy, 2, TIMING),
       'Engine 000: Avg prompt throughput: 150.0 tokens/s, Avg generation throughput: 40.0 tokens/s, ' +
         'Running: 3 reqs, Waiting: 1 reqs, KV cache usage: 25.0%, Steps: 40 (15.5 rows/step), ' +
-        'Step host time p50/p99: 0.250/1.500 ms, Loop active per step: 0.750 ms',
+        'Kernel time p50: 30.25 ms, Step host time p50/p99: 0.250/1.500 ms, Loop active per step: 0.750 ms',
     );
   });
 

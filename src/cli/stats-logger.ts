@@ -34,6 +34,7 @@ export function formatStatsLine(
     `Running: ${current.running} reqs, Waiting: ${current.waiting} reqs, ` +
     `KV cache usage: ${kv.toFixed(1)}%, ` +
     `Steps: ${timing.steps} (${timing.meanRows.toFixed(1)} rows/step), ` +
+    `Kernel time p50: ${timing.kernelMsP50.toFixed(2)} ms, ` +
     `Step host time p50/p99: ${timing.hostMsP50.toFixed(3)}/${timing.hostMsP99.toFixed(3)} ms, ` +
     `Loop active per step: ${timing.loopActiveMsPerStep.toFixed(3)} ms`
   );

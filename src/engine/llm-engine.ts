@@ -221,12 +221,13 @@ export class LlmEngine implements EngineClient {
       this.#stepTimer.dispatched(expectedRows);
       result = await decoding;
     } catch (error) {
+      this.#stepTimer.returned(null);
       this.#failStep(plan, asError(error));
       return;
     } finally {
-      this.#stepTimer.returned();
       this.#decodeInFlight = false;
     }
+    this.#stepTimer.returned(result.decodeMs + result.sampleMs);
     if (result.rows.length !== expectedRows) {
       this.#failStep(
         plan,

@@ -13,15 +13,16 @@ describe('StepTimer', () => {
     const timer = new StepTimer();
     timer.loopStarted();
     timer.dispatched(4); // no predecessor: not a sample
-    timer.returned();
+    timer.returned(10);
     spin(3);
     timer.dispatched(2);
-    timer.returned();
+    timer.returned(10);
     spin(1);
     timer.dispatched(6);
     const summary = timer.drain();
     assert.equal(summary.steps, 2);
     assert.equal(summary.meanRows, 4);
+    assert.equal(summary.kernelMsP50, 10, 'the backend-reported time of the timed steps');
     assert.ok(summary.hostMsP50 >= 1 && summary.hostMsP50 < 3, `p50 ${summary.hostMsP50}`);
     assert.ok(summary.hostMsP99 >= 3, `p99 ${summary.hostMsP99}`);
     // The busy-waits ran on the event loop: at least 4 ms of activity over 3 dispatches.
@@ -33,10 +34,10 @@ describe('StepTimer', () => {
     timer.loopStarted();
     timer.dispatched(1);
     for (let i = 0; i < 10; i++) {
-      timer.returned();
+      timer.returned(10);
       timer.dispatched(i);
     }
-    timer.returned();
+    timer.returned(10);
     timer.loopStarted();
     timer.dispatched(100); // after a restart: not a sample
     const summary = timer.drain();

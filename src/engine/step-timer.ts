@@ -2,7 +2,9 @@
  * The engine's step timer: how much JavaScript time each step costs, measured by the engine
  * itself, so that serving overhead can be told apart from kernel time.
  *
- * Owns two figures:
+ * Owns three figures:
+ *   - kernel time per step: the backend's own measure of its decode and sampling (for the
+ *     llama.cpp backend, wall time on its worker thread), kept in the same ring;
  *   - host time per step, kept in a fixed ring of the latest samples: from the previous decode's
  *     result to this decode's dispatch (processing the previous step's rows, freeing KV,
  *     scheduling, building and packing the batch). While it runs the kernels are idle, so it
@@ -24,6 +26,8 @@ export interface StepTimingSummary {
   readonly meanRows: number;
   readonly hostMsP50: number;
   readonly hostMsP99: number;
+  /** The backend's decode + sampling time, median over the steps timed in the window. */
+  readonly kernelMsP50: number;
   /** Event-loop busy time in the window divided by the decodes dispatched in it (0 if none). */
   readonly loopActiveMsPerStep: number;
 }
@@ -39,6 +43,7 @@ function percentile(sorted: Float64Array, p: number): number {
 export class StepTimer {
   readonly #host: Float64Array;
   readonly #rows: Float64Array;
+  readonly #kernel: Float64Array;
   /** Samples written since the last drain (may exceed capacity; the ring keeps the latest). */
   #count = 0;
   /** Decodes dispatched since the last drain, timed or not. */
@@ -49,6 +54,7 @@ export class StepTimer {
   constructor(capacity = DEFAULT_CAPACITY) {
     this.#host = new Float64Array(capacity);
     this.#rows = new Float64Array(capacity);
+    this.#kernel = new Float64Array(capacity);
   }
 
   /** The step loop starts (or restarts after idling): the next dispatch has no predecessor. */
@@ -63,12 +69,19 @@ export class StepTimer {
     const slot = this.#count % this.#host.length;
     this.#host[slot] = performance.now() - this.#lastReturn;
     this.#rows[slot] = rows;
+    this.#kernel[slot] = NaN;
     this.#count++;
   }
 
-  /** Call as soon as the decode's result is back on the JS thread. */
-  returned(): void {
+  /**
+   * Call as soon as the decode's result is back on the JS thread, with the backend's own
+   * decode + sampling milliseconds (null when the decode failed).
+   */
+  returned(kernelMs: number | null): void {
     this.#lastReturn = performance.now();
+    if (kernelMs !== null && this.#count > 0) {
+      this.#kernel[(this.#count - 1) % this.#kernel.length] = kernelMs;
+    }
   }
 
   /** Summarize the samples since the last drain and start a new window. */
@@ -81,6 +94,10 @@ export class StepTimer {
     const active = performance.eventLoopUtilization(now, this.#windowStart).active;
     this.#windowStart = now;
     const host = this.#host.slice(0, n).sort();
+    const kernel = this.#kernel
+      .slice(0, n)
+      .filter((ms) => !Number.isNaN(ms))
+      .sort();
     let rows = 0;
     for (let i = 0; i < n; i++) rows += this.#rows[i]!;
     return {
@@ -88,6 +105,7 @@ export class StepTimer {
       meanRows: n > 0 ? rows / n : 0,
       hostMsP50: percentile(host, 50),
       hostMsP99: percentile(host, 99),
+      kernelMsP50: percentile(kernel, 50),
       loopActiveMsPerStep: dispatches > 0 ? active / dispatches : 0,
     };
   }

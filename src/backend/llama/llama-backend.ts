@@ -3,8 +3,9 @@
  *
  * Owns: turning backend options into model and context parameters (threads default to physical
  * cores, KV mode, batch sizes), the decode path (validate -> pack -> one native decode with fused
- * sampling -> unpack), the KV operations, and disposal order (context before model). The only
- * module, with its siblings in this folder, that touches the addon.
+ * sampling, on the worker or the JS thread as decode-placement.ts decides -> unpack), the KV
+ * operations, and disposal order (context before model). The only module, with its siblings in
+ * this folder, that touches the addon.
  */
 import type {
   DecodeRequest,
@@ -16,6 +17,7 @@ import type {
 } from '../model-backend.ts';
 import { validateDecodeRequest } from '../validate-decode-request.ts';
 import { LlamaTokenizer } from './llama-tokenizer.ts';
+import { DecodePlacement, DEFAULT_MAX_SYNC_DECODE_MS } from './decode-placement.ts';
 import { type KernelVariant, loadAddon } from './load-addon.ts';
 import type { NativeContext, NativeInitInfo, NativeModel } from './native-addon.ts';
 import { packStep, unpackEmbeddings, unpackRows } from './pack-batch.ts';
@@ -51,6 +53,11 @@ export interface LlamaBackendOptions {
    */
   readonly logLevel?: number;
   readonly log?: (level: number, text: string) => void;
+  /**
+   * Decode-only steps whose predecessor took at most this many milliseconds run on the JS thread
+   * (see decode-placement.ts); 0 = always on the worker. Default DEFAULT_MAX_SYNC_DECODE_MS.
+   */
+  readonly maxSyncDecodeMs?: number;
 }
 
 function resolveContextSize(
@@ -129,10 +136,18 @@ export class LlamaBackend implements ModelBackend {
   readonly #model: NativeModel;
   readonly #context: NativeContext;
   readonly #embeddings: boolean;
+  readonly #placement: DecodePlacement;
   #decodes = 0;
+  #syncDecodes = 0;
   #disposed = false;
 
-  private constructor(model: NativeModel, context: NativeContext, kernels: NativeInitInfo) {
+  private constructor(
+    model: NativeModel,
+    context: NativeContext,
+    kernels: NativeInitInfo,
+    maxSyncDecodeMs: number,
+  ) {
+    this.#placement = new DecodePlacement(maxSyncDecodeMs);
     this.#model = model;
     this.#context = context;
     this.#embeddings = context.info.embeddings;
@@ -173,7 +188,12 @@ export class LlamaBackend implements ModelBackend {
         flashAttention: options.flashAttention ?? 'auto',
         embeddings: options.embeddings ?? false,
       });
-      return new LlamaBackend(model, context, kernels);
+      return new LlamaBackend(
+        model,
+        context,
+        kernels,
+        options.maxSyncDecodeMs ?? DEFAULT_MAX_SYNC_DECODE_MS,
+      );
     } catch (error) {
       model.dispose();
       throw error;
@@ -194,7 +214,19 @@ export class LlamaBackend implements ModelBackend {
         sampleMs: 0,
       };
     }
-    const result = await this.#context.decode(step.batch, step.sampling);
+    const sequences = request.chunks.length;
+    let result;
+    if (this.#placement.runsOnJsThread(tokenCount, sequences)) {
+      // One event-loop turn first: the previous step's outputs reach their sockets and new
+      // requests are read before the JS thread is taken for the decode.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#disposed) throw new Error('backend is disposed');
+      this.#syncDecodes++;
+      result = this.#context.decodeSync(step.batch, step.sampling);
+    } else {
+      result = await this.#context.decode(step.batch, step.sampling);
+    }
+    this.#placement.record(tokenCount, sequences, result.decodeMs + result.sampleMs);
     const rows =
       step.sampling === undefined
         ? []
@@ -205,6 +237,11 @@ export class LlamaBackend implements ModelBackend {
   /** Decodes issued to the kernels so far (for tests that count steps against decodes). */
   get decodeCount(): number {
     return this.#decodes;
+  }
+
+  /** How many of those ran synchronously on the JS thread (see decode-placement.ts). */
+  get syncDecodeCount(): number {
+    return this.#syncDecodes;
   }
 
   dispose(): Promise<void> {

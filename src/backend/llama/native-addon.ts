@@ -199,8 +199,11 @@ export interface NativeContext {
    * distinct sequence in the batch when pooled, else one per output row.
    */
   decode(batch: NativeBatch, sampling?: NativeSamplingSpec): Promise<NativeDecodeResult>;
-  /** Same decode, synchronously on the calling thread, no sampling: the benchmark's floor. */
-  decodeSync(batch: NativeBatch): void;
+  /**
+   * The same fused decode, synchronously on the calling (JS) thread: no worker hand-off, but the
+   * event loop waits for it. Throws where `decode` would reject.
+   */
+  decodeSync(batch: NativeBatch, sampling?: NativeSamplingSpec): NativeDecodeResult;
   /** Remove cells of `seq` with positions in [p0, p1) (-1 = open end). Returns false if refused. */
   kvRemove(seq: number, p0: number, p1: number): boolean;
   /** Copy positions [p0, p1) of `src` to `dst` (shares cells when unified, copies data otherwise). */
