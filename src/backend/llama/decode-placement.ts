@@ -6,16 +6,20 @@
  * measure on), and while it runs the JS thread's own work (output processing, SSE writes)
  * competes with the ggml threads for the cores. For short steps that overhead is several
  * percent of the step; running the decode on the JS thread removes it, at the price of an event
- * loop that is busy for the step's length. So: a decode-only step (one token per sequence, the
- * steady state of generation) runs on the JS thread while the previous decode-only step's kernel
- * time was at most `maxSyncMs`; everything else (prefill chunks, long steps, the first step of a
- * batch shape) runs on the worker, so the event loop never waits more than about `maxSyncMs`.
+ * loop that is busy for the step's length (requests that arrive meanwhile wait for the next step
+ * either way; only unrelated routes such as /health answer later). Measured on the 130M F16
+ * model, 2 threads, interleaved A/B (bench/RESULTS.md): +3-6% output token/s at concurrency 1,
+ * +3% at 8 (31 ms steps), no difference at 4 and 16 (51 ms steps). So: a decode-only step (one
+ * token per sequence, the steady state of generation) runs on the JS thread while the previous
+ * decode-only step's kernel time was at most `maxSyncMs` (default 50 ms); everything else
+ * (prefill chunks, long steps, the first decode-only step) runs on the worker, so the event loop
+ * never waits much more than `maxSyncMs` for the kernels.
  *
  * Owns: that rule and the kernel time it is based on. Pure logic; the backend does the calls.
  */
 
 /** The default bound on a synchronous decode's expected duration, in milliseconds. */
-export const DEFAULT_MAX_SYNC_DECODE_MS = 20;
+export const DEFAULT_MAX_SYNC_DECODE_MS = 50;
 
 export class DecodePlacement {
   readonly #maxSyncMs: number;
