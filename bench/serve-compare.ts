@@ -78,7 +78,18 @@ const measures = new Map<string, Map<WorkloadKey, Map<ServerName, Measure[]>>>()
 const stepFigures = new Map<string, StepFigures[]>();
 const ceilings = new Map<string, Map<number, number[]>>();
 
-function record(model: string, workload: WorkloadKey, server: ServerName, m: Measure): void {
+/** Keep one run's figures and print them. */
+function record(
+  model: string,
+  workload: WorkloadKey,
+  server: ServerName,
+  metrics: BenchmarkMetrics,
+): void {
+  const m = toMeasure(metrics);
+  console.log(
+    `  ${server} ${workload}: ${m.outputTps.toFixed(1)} tok/s, TTFT p50 ${m.ttftP50.toFixed(1)} ms, ` +
+      `TPOT p50 ${m.tpotP50.toFixed(2)} ms${m.failed > 0 ? `, ${m.failed} FAILED` : ''}`,
+  );
   let byWorkload = measures.get(model);
   if (byWorkload === undefined) {
     measures.set(model, (byWorkload = new Map<WorkloadKey, Map<ServerName, Measure[]>>()));
@@ -200,12 +211,7 @@ async function measureServer(
       const requests = randomRequests(Math.max(8, 4 * concurrency), 0, INPUT_LEN, seed);
       const logStart = running.log.length;
       const metrics = await drive(running.baseUrl, warmups, requests, concurrency);
-      record(preset, `c${concurrency}`, server, toMeasure(metrics));
-      console.log(
-        `  ${server} c=${concurrency}: ${metrics.outputThroughput.toFixed(1)} tok/s, ` +
-          `TTFT p50 ${metrics.ttft.median.toFixed(1)} ms, TPOT p50 ${metrics.tpot.median.toFixed(2)} ms` +
-          (metrics.failed > 0 ? `, ${metrics.failed} FAILED` : ''),
-      );
+      record(preset, `c${concurrency}`, server, metrics);
       if (server === 'servellm' && concurrency === PARALLEL) {
         // Let the last second's stats line arrive before reading the window.
         await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -236,11 +242,7 @@ async function measureServer(
       all.slice(PREFIX.concurrency),
       PREFIX.concurrency,
     );
-    record(preset, 'prefix', server, toMeasure(metrics));
-    console.log(
-      `  ${server} prefix: ${metrics.outputThroughput.toFixed(1)} tok/s, ` +
-        `TTFT p50 ${metrics.ttft.median.toFixed(1)} ms, TPOT p50 ${metrics.tpot.median.toFixed(2)} ms`,
-    );
+    record(preset, 'prefix', server, metrics);
   } finally {
     await prefixServer.stop();
   }
@@ -257,40 +259,19 @@ function row(label: string, byServer: Map<ServerName, Measure[]>): string {
     median(ours.map((m, i) => f(m) / f(peer[i]!)).filter(Number.isFinite));
   const med = (list: Measure[], f: (m: Measure) => number): number => median(list.map(f));
   const failed = [...ours, ...peer].reduce((n, m) => n + m.failed, 0);
-  return (
-    `| ${label} | ${fmt(
-      med(ours, (m) => m.outputTps),
-      1,
-    )} | ${fmt(
-      med(peer, (m) => m.outputTps),
-      1,
-    )} | ` +
-    `**${fmt(
-      ratio((m) => m.outputTps),
-      3,
-    )}** | ${fmt(
-      med(ours, (m) => m.ttftP50),
-      1,
-    )} | ` +
-    `${fmt(
-      med(peer, (m) => m.ttftP50),
-      1,
-    )} | **${fmt(
-      ratio((m) => m.ttftP50),
-      3,
-    )}** | ` +
-    `${fmt(
-      med(ours, (m) => m.tpotP50),
-      2,
-    )} | ${fmt(
-      med(peer, (m) => m.tpotP50),
-      2,
-    )} | ` +
-    `**${fmt(
-      ratio((m) => m.tpotP50),
-      3,
-    )}** | ${failed} |`
-  );
+  const cells = (f: (m: Measure) => number, digits: number): string[] => [
+    fmt(med(ours, f), digits),
+    fmt(med(peer, f), digits),
+    `**${fmt(ratio(f), 3)}**`,
+  ];
+  const all = [
+    label,
+    ...cells((m) => m.outputTps, 1),
+    ...cells((m) => m.ttftP50, 1),
+    ...cells((m) => m.tpotP50, 2),
+    String(failed),
+  ];
+  return `| ${all.join(' | ')} |`;
 }
 
 function modelSection(preset: string, description: string): string {

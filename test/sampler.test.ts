@@ -10,7 +10,7 @@ import { loadAddon } from '../src/backend/llama/load-addon.ts';
 import type { NativeSamplingSpec } from '../src/backend/llama/native-addon.ts';
 import type { RowSampling } from '../src/backend/model-backend.ts';
 import { drawFromDistribution, samplingDistribution } from '../src/backend/reference-sampler.ts';
-import { loadTestBackend, row } from './support/models.ts';
+import { GREEDY, loadTestBackend, row } from './support/models.ts';
 
 const PROMPT = [84, 104, 101, 32, 113, 117, 105, 99, 107, 32];
 const DRAWS = 20_000;
@@ -234,15 +234,7 @@ describe('logit bias checks across steps', () => {
     const backend = await loadTestBackend({ preset: 'successor', weightType: 'f32' });
     try {
       const bias = { tokens: Int32Array.of(5), values: Float32Array.of(100) };
-      const sampling: RowSampling = {
-        temperature: 0,
-        topK: 0,
-        topP: 1,
-        minP: 0,
-        seed: 0n,
-        allowedTokens: null,
-        logitBias: bias,
-      };
+      const sampling: RowSampling = { ...GREEDY, logitBias: bias };
       const step = (position: number) =>
         backend.decode({
           chunks: [
