@@ -141,6 +141,11 @@ describe('addon argument validation', () => {
         }),
       ],
       ['top-p out of range', sampling(1, { topP: Float32Array.of(0) })],
+      ['score flags of the wrong length', sampling(1, { scoreSampled: new Uint8Array(2) })],
+      [
+        'score flags of the wrong type',
+        sampling(1, { scoreSampled: new Int32Array(1) as unknown as Uint8Array }),
+      ],
     ];
     for (const [name, bad] of cases) {
       context.kvClear();

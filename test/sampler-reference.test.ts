@@ -241,8 +241,11 @@ function gridCases(vocab: number, rows: number, random: Random): Case[] {
 // ---------------------------------------------------------------------------------------------
 // Running both samplers
 
-/** One `sampleLogits` call over `cases`, which share one vocabulary size. */
-function sampleNative(cases: readonly Case[]): NativeDecodeResult {
+/**
+ * One `sampleLogits` call over `cases`, which share one vocabulary size. `scoreSampled` false
+ * asks for no score of the drawn tokens.
+ */
+function sampleNative(cases: readonly Case[], scoreSampled = true): NativeDecodeResult {
   const vocab = cases[0]!.logits.length;
   const logits = new Float32Array(cases.length * vocab);
   cases.forEach((c, row) => logits.set(c.logits, row * vocab));
@@ -277,6 +280,7 @@ function sampleNative(cases: readonly Case[]): NativeDecodeResult {
     topLogprobs: Int32Array.from(cases, (c) => c.topLogprobs),
     targetTokens: Int32Array.from(cases, (c) => c.targetToken ?? -1),
     returnLogits: new Uint8Array(cases.length),
+    ...(scoreSampled ? {} : { scoreSampled: new Uint8Array(cases.length) }),
     allowedMasks,
     maskIndex,
     ...(biasTokens.length > 0 ? { biasOffsets, biasTokens, biasValues } : {}),
@@ -527,6 +531,30 @@ describe('native sampler against the reference sampler', () => {
       assertSamplersAgree(gridCases(vocab, rows, seededRandom(vocab)));
     });
   }
+
+  it('draws the same tokens without scoring them; the shortcut greedy path included', () => {
+    for (const [vocab, rows] of GRID_ROWS) {
+      // Half the rows keep their top-N / target (scored path), half ask for nothing more
+      // (greedy rows among them take the argmax-only path).
+      const cases = gridCases(vocab, rows, seededRandom(vocab + 1)).map((c, i) =>
+        i % 2 === 0 ? { ...c, topLogprobs: 0, targetToken: null } : c,
+      );
+      const scored = sampleNative(cases);
+      const unscored = sampleNative(cases, false);
+      assert.ok(
+        cases.some((c, i) => i % 2 === 0 && c.sampling.temperature === 0),
+        'the grid has greedy rows with nothing to score',
+      );
+      assert.deepEqual(Array.from(unscored.tokens), Array.from(scored.tokens));
+      assert.ok(unscored.logprobs.every(Number.isNaN), 'no logprob of the drawn tokens');
+      assert.ok(
+        unscored.ranks.every((rank) => rank === 0),
+        'no rank of the drawn tokens',
+      );
+      assert.deepEqual(unscored.topTokens, scored.topTokens);
+      assert.deepEqual(unscored.targetLogprobs, scored.targetLogprobs);
+    }
+  });
 
   it('draws uniforms above 1 - 2^-20 from SEEDS_NEAR_ONE', () => {
     for (const seed of SEEDS_NEAR_ONE) assert.ok(uniformFromSeed(seed) > 1 - 2 ** -20);

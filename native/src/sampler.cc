@@ -57,6 +57,15 @@ void Sampler::Run(const float* logits, int32_t vocab, const RowRequest& request,
     }
   }
   if (!request.sample && request.topLogprobs == 0 && request.targetToken < 0) return;
+  const bool greedy =
+      static_cast<double>(request.temperature) < kGreedyTemperatureEpsilon;
+  if (request.sample && greedy && !request.scoreSample && request.topLogprobs == 0 &&
+      request.targetToken < 0) {
+    // Nothing to score: the argmax of the (biased, masked) logits is the whole answer.
+    result.token = Greedy(BiasedLogits(logits, vocab, request, row), vocab, request.allowedMask,
+                          row);
+    return;
+  }
 
   // Raw log-softmax normalizer in float64. The weights double as the sampling weights when the
   // temperature is 1 and there is no mask.
@@ -71,7 +80,7 @@ void Sampler::Run(const float* logits, int32_t vocab, const RowRequest& request,
     const uint32_t* mask = request.allowedMask;
     // Biases change the draw only: the scores below keep reading the raw logits.
     const float* draw = BiasedLogits(logits, vocab, request, row);
-    if (static_cast<double>(request.temperature) < kGreedyTemperatureEpsilon) {
+    if (greedy) {
       token = Greedy(draw, vocab, mask, row);
     } else {
       const float drawMax = draw == logits ? maxLogit : MaxOf(draw, n);
@@ -96,8 +105,10 @@ void Sampler::Run(const float* logits, int32_t vocab, const RowRequest& request,
       token = Draw(vocab, Truncate(vocab, request), request.seed);
     }
     result.token = token;
-    result.logprob = static_cast<float>(static_cast<double>(logits[token]) - logZ);
-    result.rank = static_cast<int32_t>(1 + CountGreater(logits, logits[token], n));
+    if (request.scoreSample) {
+      result.logprob = static_cast<float>(static_cast<double>(logits[token]) - logZ);
+      result.rank = static_cast<int32_t>(1 + CountGreater(logits, logits[token], n));
+    }
   }
   if (request.targetToken >= 0) {
     const int32_t t = request.targetToken;

@@ -41,6 +41,9 @@ struct RowRequest {
   uint64_t seed = 0;
   int32_t topLogprobs = 0;
   int32_t targetToken = -1;
+  // Report the drawn token's raw logprob and rank. Without it (and with no top-N or target), a
+  // greedy row is one pass over the logits: no log-softmax normalizer.
+  bool scoreSample = true;
   // ceil(vocab / 32) words; bit t%32 of word t/32 set = token t allowed. nullptr = no mask.
   const uint32_t* allowedMask = nullptr;
   // Additive logit biases (distinct tokens, finite values), added in float32 to a scratch copy

@@ -1,7 +1,8 @@
 // NativeSamplingSpec checked and copied into C++ (see sampling-spec.h).
 //
 // Owns: the rules. Sampling parameters are checked only on rows that sample (sample[r] = 1);
-// scoring fields (topLogprobs, targetTokens, returnLogits) and the logit-bias arrays on every row.
+// scoring fields (topLogprobs, targetTokens, returnLogits, scoreSampled) and the logit-bias arrays
+// on every row.
 #include "sampling-spec.h"
 
 #include <algorithm>
@@ -115,6 +116,7 @@ RowRequest SamplingSpec::Request(size_t row) const {
   request.seed = seeds[row];
   request.topLogprobs = topLogprobs[row];
   request.targetToken = targetTokens[row];
+  request.scoreSample = scoreSampled.empty() || scoreSampled[row] != 0;
   if (!maskIndex.empty() && maskIndex[row] >= 0) {
     request.allowedMask = allowedMasks.data() + static_cast<size_t>(maskIndex[row]) * maskWords;
   }
@@ -152,6 +154,9 @@ SamplingSpec ParseSamplingSpec(Napi::Env env, Napi::Value value, size_t rows, in
   spec.topLogprobs = perRow(RequireInt32Array, "topLogprobs");
   spec.targetTokens = perRow(RequireInt32Array, "targetTokens");
   spec.returnLogits = perRow(RequireUint8Array, "returnLogits");
+  if (const Napi::Value scored = object.Get("scoreSampled"); !scored.IsUndefined()) {
+    spec.scoreSampled = perRow(RequireUint8Array, "scoreSampled");
+  }
 
   const Napi::Value masks = object.Get("allowedMasks");
   const Napi::Value index = object.Get("maskIndex");

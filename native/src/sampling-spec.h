@@ -27,6 +27,8 @@ struct SamplingSpec {
   std::vector<int32_t> topLogprobs;
   std::vector<int32_t> targetTokens;
   std::vector<uint8_t> returnLogits;
+  // Per row: report the drawn token's raw logprob and rank (1) or not (0). Empty = all 1.
+  std::vector<uint8_t> scoreSampled;
   std::vector<uint32_t> allowedMasks;
   std::vector<int32_t> maskIndex;  // empty = no masks
   size_t maskWords = 0;

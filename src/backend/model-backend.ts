@@ -89,6 +89,12 @@ export interface OutputRow {
   readonly targetToken: number | null;
   /** Copy the raw logits out (costs vocabSize floats). */
   readonly returnLogits: boolean;
+  /**
+   * Report the drawn token's raw logprob and rank (default true). false leaves RowResult's
+   * logprob NaN and rank 0 and lets a greedy row skip the log-softmax: as vLLM, compute
+   * logprobs only when they are asked for.
+   */
+  readonly scoreSample?: boolean;
 }
 
 /** One sequence's consecutive tokens in a step, at positions startPosition, startPosition+1, ... */

@@ -177,6 +177,8 @@ export interface ReferenceRowRequest {
   readonly topLogprobs: number;
   readonly targetToken: number | null;
   readonly returnLogits: boolean;
+  /** Score the drawn token (default true); false leaves logprob NaN and rank 0. */
+  readonly scoreSample?: boolean;
 }
 
 /**
@@ -189,10 +191,11 @@ export function sampleRow(logits: Float32Array, request: ReferenceRowRequest): R
     request.sampling === null
       ? null
       : drawFromDistribution(samplingDistribution(logits, request.sampling), request.sampling.seed);
+  const scored = token !== null && request.scoreSample !== false;
   return {
     token,
-    logprob: token === null ? NaN : logprobs[token]!,
-    rank: token === null ? 0 : rankOf(logits, token),
+    logprob: scored ? logprobs[token]! : NaN,
+    rank: scored ? rankOf(logits, token) : 0,
     top: topLogprobs(logprobs, request.topLogprobs),
     target:
       request.targetToken === null

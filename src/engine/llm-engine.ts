@@ -207,6 +207,8 @@ export class LlmEngine implements EngineClient {
                   topLogprobs: 0,
                   targetToken: null,
                   returnLogits: false,
+                  // No logprobs API yet: skip scoring the drawn token (a greedy row is one pass).
+                  scoreSample: false,
                 },
               ]
             : [],

@@ -142,6 +142,8 @@ export interface NativeSamplingSpec {
   readonly targetTokens: Int32Array;
   /** 1 = copy this row's raw logits out into `NativeDecodeResult.logits`. */
   readonly returnLogits: Uint8Array;
+  /** Per row: 1 = report the drawn token's raw logprob and rank, 0 = not. Omitted: all 1. */
+  readonly scoreSampled?: Uint8Array;
   /**
    * Optional allowed-token bitmask: `words = ceil(vocabSize / 32)` uint32 words per mask; bit
    * (t % 32) of word floor(t / 32) set = token t allowed. `maskIndex[r]` is the mask of row r

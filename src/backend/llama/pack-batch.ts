@@ -56,6 +56,8 @@ export function packStep(
   const topLogprobs = new Int32Array(rowCount);
   const targetTokens = new Int32Array(rowCount).fill(-1);
   const returnLogits = new Uint8Array(rowCount);
+  const scoreSampled = new Uint8Array(rowCount).fill(1);
+  let unscored = 0;
   const allowedMasks = maskCount > 0 ? new Uint32Array(maskCount * words) : undefined;
   const maskIndex = maskCount > 0 ? new Int32Array(rowCount).fill(-1) : undefined;
   // Row r's biases are entries [biasOffsets[r], biasOffsets[r + 1]); all omitted when none.
@@ -70,6 +72,10 @@ export function packStep(
       topLogprobs[r] = row.topLogprobs;
       if (row.targetToken !== null) targetTokens[r] = row.targetToken;
       returnLogits[r] = row.returnLogits ? 1 : 0;
+      if (row.scoreSample === false) {
+        scoreSampled[r] = 0;
+        unscored++;
+      }
       const s = row.sampling;
       if (s !== null) {
         sample[r] = 1;
@@ -102,6 +108,7 @@ export function packStep(
     topLogprobs,
     targetTokens,
     returnLogits,
+    ...(unscored > 0 ? { scoreSampled } : {}),
     ...(allowedMasks && maskIndex ? { allowedMasks, maskIndex } : {}),
     ...(biasOffsets && biasTokens && biasValues ? { biasOffsets, biasTokens, biasValues } : {}),
   };
