@@ -90,6 +90,7 @@ function record(
     `  ${server} ${workload}: ${m.outputTps.toFixed(1)} tok/s, TTFT p50 ${m.ttftP50.toFixed(1)} ms, ` +
       `TPOT p50 ${m.tpotP50.toFixed(2)} ms${m.failed > 0 ? `, ${m.failed} FAILED` : ''}`,
   );
+  for (const [reason, count] of metrics.errors) console.log(`    failed ${count}x: ${reason}`);
   let byWorkload = measures.get(model);
   if (byWorkload === undefined) {
     measures.set(model, (byWorkload = new Map<WorkloadKey, Map<ServerName, Measure[]>>()));
