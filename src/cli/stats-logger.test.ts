@@ -61,7 +61,7 @@ describe('engine stats line', () => {
       0.02,
       (line) => lines.push(line),
     );
-    await new Promise((resolve) => setTimeout(resolve, 110));
+    await new Promise((resolve) => setTimeout(resolve, 250));
     stop();
     const seen = lines.length;
     assert.ok(seen >= 2, `${seen} lines`);

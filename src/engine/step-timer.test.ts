@@ -23,7 +23,8 @@ describe('StepTimer', () => {
     assert.equal(summary.steps, 2);
     assert.equal(summary.meanRows, 4);
     assert.equal(summary.kernelMsP50, 10, 'the backend-reported time of the timed steps');
-    assert.ok(summary.hostMsP50 >= 1 && summary.hostMsP50 < 3, `p50 ${summary.hostMsP50}`);
+    // Wall-clock samples: a busy machine only makes them longer, so only lower bounds hold.
+    assert.ok(summary.hostMsP50 >= 1, `p50 ${summary.hostMsP50}`);
     assert.ok(summary.hostMsP99 >= 3, `p99 ${summary.hostMsP99}`);
     // The busy-waits ran on the event loop: at least 4 ms of activity over 3 dispatches.
     assert.ok(summary.loopActiveMsPerStep >= 4 / 3, `active ${summary.loopActiveMsPerStep}`);
