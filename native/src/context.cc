@@ -8,6 +8,7 @@
 #include "context.h"
 
 #include <climits>
+#include <optional>
 #include <string>
 
 #include "addon-data.h"
@@ -32,6 +33,29 @@ Napi::Object BuildInfo(Napi::Env env, const ContextConfig& config) {
   info.Set("poolingType", PoolingTypeName(config.poolingType));
   info.Freeze();
   return info;
+}
+
+// decode's and decodeSync's arguments: the batch, and the optional sampling spec (not allowed on
+// an embeddings context). `method` names them in errors.
+struct DecodeArgs {
+  BatchData batch;
+  std::optional<SamplingSpec> spec;
+};
+
+DecodeArgs ParseDecodeArgs(const Napi::CallbackInfo& info, ContextState& state,
+                           const std::string& method) {
+  Napi::Env env = info.Env();
+  DecodeArgs args;
+  args.batch =
+      ParseBatch(env, info[0], state.Limits(), state.context, (method + "(batch)").c_str());
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    if (state.config.embeddings) {
+      ThrowTypeError(env, method + "(sampling) must be omitted on an embeddings context");
+    }
+    args.spec = ParseSamplingSpec(env, info[1], args.batch.outputIndices.size(),
+                                  state.model->info.vocabSize, (method + "(sampling)").c_str());
+  }
+  return args;
 }
 
 }  // namespace
@@ -108,24 +132,15 @@ Napi::Value Context::GetInfo(const Napi::CallbackInfo& /*info*/) { return info_.
 Napi::Value Context::Decode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto deferred = Napi::Promise::Deferred::New(env);
-  BatchData batch;
-  std::optional<SamplingSpec> spec;
+  DecodeArgs args;
   try {
-    ContextState& state = Live(env, "decode");
-    batch = ParseBatch(env, info[0], state.Limits(), state.context, "decode(batch)");
-    if (info.Length() > 1 && !info[1].IsUndefined()) {
-      if (state.config.embeddings) {
-        ThrowTypeError(env, "decode(sampling) must be omitted on an embeddings context");
-      }
-      spec = ParseSamplingSpec(env, info[1], batch.outputIndices.size(),
-                               state.model->info.vocabSize, "decode(sampling)");
-    }
+    args = ParseDecodeArgs(info, Live(env, "decode"), "decode");
   } catch (const Napi::Error& error) {
     deferred.Reject(error.Value());
     return deferred.Promise();
   }
   state_->busy = true;
-  auto* worker = new DecodeWorker(Value(), state_, std::move(batch), std::move(spec));
+  auto* worker = new DecodeWorker(Value(), state_, std::move(args.batch), std::move(args.spec));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -134,17 +149,9 @@ Napi::Value Context::Decode(const Napi::CallbackInfo& info) {
 Napi::Value Context::DecodeSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ContextState& state = Live(env, "decodeSync");
-  BatchData batch = ParseBatch(env, info[0], state.Limits(), state.context, "decodeSync(batch)");
-  std::optional<SamplingSpec> spec;
-  if (info.Length() > 1 && !info[1].IsUndefined()) {
-    if (state.config.embeddings) {
-      ThrowTypeError(env, "decodeSync(sampling) must be omitted on an embeddings context");
-    }
-    spec = ParseSamplingSpec(env, info[1], batch.outputIndices.size(), state.model->info.vocabSize,
-                             "decodeSync(sampling)");
-  }
+  DecodeArgs args = ParseDecodeArgs(info, state, "decodeSync");
   DecodeResultData result;
-  const std::string error = RunFusedDecode(state, batch, spec, result);
+  const std::string error = RunFusedDecode(state, args.batch, args.spec, result);
   if (!error.empty()) ThrowError(env, "decodeSync: " + error);
   return result.ToJs(env);
 }

@@ -91,18 +91,14 @@ function writable(response: ServerResponse): Promise<void> {
 
 /** Write every frame as it comes; stop pulling (which aborts the generation) once the client is gone. */
 async function pumpFrames(response: ServerResponse, frames: AsyncIterable<string>): Promise<void> {
-  const iterator = frames[Symbol.asyncIterator]();
   try {
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done === true) break;
+    // Leaving the loop early (return, throw) closes the frame generator.
+    for await (const frame of frames) {
       if (response.destroyed) return;
-      if (!response.write(next.value)) await writable(response);
+      if (!response.write(frame)) await writable(response);
     }
     response.end();
   } catch {
     response.destroy();
-  } finally {
-    await iterator.return?.();
   }
 }
