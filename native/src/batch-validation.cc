@@ -35,10 +35,10 @@ BatchData ParseBatch(Napi::Env env, Napi::Value value, const BatchLimits& limits
   const std::string base = name;
   Napi::Object object = RequireObject(env, value, base);
   BatchData batch;
-  batch.tokens = RequireInt32Array(env, object.Get("tokens"), base + ".tokens");
-  batch.positions = RequireInt32Array(env, object.Get("positions"), base + ".positions");
-  batch.sequenceIds = RequireInt32Array(env, object.Get("sequenceIds"), base + ".sequenceIds");
-  batch.outputs = RequireUint8Array(env, object.Get("outputs"), base + ".outputs");
+  batch.tokens = RequireInt32Array(env, GetProperty(env, object, "tokens"), ArgName(base, "tokens"));
+  batch.positions = RequireInt32Array(env, GetProperty(env, object, "positions"), ArgName(base, "positions"));
+  batch.sequenceIds = RequireInt32Array(env, GetProperty(env, object, "sequenceIds"), ArgName(base, "sequenceIds"));
+  batch.outputs = RequireUint8Array(env, GetProperty(env, object, "outputs"), ArgName(base, "outputs"));
 
   const size_t n = batch.tokens.size();
   if (n < 1 || n > static_cast<size_t>(limits.maxTokens)) {
@@ -49,29 +49,29 @@ BatchData ParseBatch(Napi::Env env, Napi::Value value, const BatchLimits& limits
                                                       : "batch size") +
                              "), got " + std::to_string(n));
   }
-  const std::string why = "one per token";
-  RequireLength(env, batch.positions.size(), n, base + ".positions", why);
-  RequireLength(env, batch.sequenceIds.size(), n, base + ".sequenceIds", why);
-  RequireLength(env, batch.outputs.size(), n, base + ".outputs", why);
+  const char* why = "one per token";
+  RequireLength(env, batch.positions.size(), n, ArgName(base, "positions"), why);
+  RequireLength(env, batch.sequenceIds.size(), n, ArgName(base, "sequenceIds"), why);
+  RequireLength(env, batch.outputs.size(), n, ArgName(base, "outputs"), why);
 
   for (size_t i = 0; i < n; ++i) {
-    const std::string at = "[" + std::to_string(i) + "]";
+    const auto at = [i] { return "[" + std::to_string(i) + "]"; };
     const int32_t token = batch.tokens[i];
     if (token < 0 || token >= limits.vocab) {
-      ThrowRangeError(env, base + ".tokens" + at + " must be in [0, " +
+      ThrowRangeError(env, base + ".tokens" + at() + " must be in [0, " +
                                std::to_string(limits.vocab) + "), got " + std::to_string(token));
     }
     const int32_t seq = batch.sequenceIds[i];
     if (seq < 0 || seq >= limits.maxSequences) {
-      ThrowRangeError(env, base + ".sequenceIds" + at + " must be in [0, " +
+      ThrowRangeError(env, base + ".sequenceIds" + at() + " must be in [0, " +
                                std::to_string(limits.maxSequences) + "), got " + std::to_string(seq));
     }
     if (batch.positions[i] < 0) {
-      ThrowRangeError(env, base + ".positions" + at + " must be >= 0, got " +
+      ThrowRangeError(env, base + ".positions" + at() + " must be >= 0, got " +
                                std::to_string(batch.positions[i]));
     }
     if (batch.outputs[i] > 1) {
-      ThrowRangeError(env, base + ".outputs" + at + " must be 0 or 1, got " +
+      ThrowRangeError(env, base + ".outputs" + at() + " must be 0 or 1, got " +
                                std::to_string(batch.outputs[i]));
     }
     if (batch.outputs[i] != 0) batch.outputIndices.push_back(static_cast<int32_t>(i));

@@ -7,6 +7,7 @@
 #include <functional>
 #include <limits>
 
+#include "addon-data.h"
 #include "js-args.h"
 
 namespace servellm {
@@ -34,21 +35,54 @@ void DecodeResultData::Store(size_t row, const RowResult& result) {
   targetRanks[row] = result.targetRank;
 }
 
+namespace {
+
+// Byte size of `values`, rounded up to 8 so every array that follows stays aligned.
+template <typename T>
+size_t PaddedBytes(const std::vector<T>& values) {
+  return (values.size() * sizeof(T) + 7) & ~size_t{7};
+}
+
+// A view of `values.size()` elements at `offset` of `buffer`, after copying `values` there.
+template <typename T>
+Napi::TypedArrayOf<T> ViewOf(Napi::Env env, Napi::ArrayBuffer buffer, size_t& offset,
+                             const std::vector<T>& values) {
+  if (!values.empty()) {
+    std::memcpy(static_cast<uint8_t*>(buffer.Data()) + offset, values.data(),
+                values.size() * sizeof(T));
+  }
+  Napi::TypedArrayOf<T> view = Napi::TypedArrayOf<T>::New(env, values.size(), buffer, offset);
+  offset += PaddedBytes(values);
+  return view;
+}
+
+}  // namespace
+
 Napi::Object DecodeResultData::ToJs(Napi::Env env) const {
+  // One backing store for every array (views of it): one allocation per decode instead of
+  // eleven, and cached property keys (addon-data.h).
+  const size_t bytes = PaddedBytes(tokens) + PaddedBytes(logprobs) + PaddedBytes(ranks) +
+                       PaddedBytes(topTokens) + PaddedBytes(topLogprobs) +
+                       PaddedBytes(targetLogprobs) + PaddedBytes(targetRanks) +
+                       PaddedBytes(logits) + PaddedBytes(embeddings) +
+                       PaddedBytes(embeddingSequenceIds);
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes);
+  size_t offset = 0;
+  AddonData& data = GetAddonData(env);
   Napi::Object out = Napi::Object::New(env);
-  out.Set("tokens", ToInt32Array(env, tokens));
-  out.Set("logprobs", ToFloat32Array(env, logprobs));
-  out.Set("ranks", ToInt32Array(env, ranks));
-  out.Set("topCount", Napi::Number::New(env, topCount));
-  out.Set("topTokens", ToInt32Array(env, topTokens));
-  out.Set("topLogprobs", ToFloat32Array(env, topLogprobs));
-  out.Set("targetLogprobs", ToFloat32Array(env, targetLogprobs));
-  out.Set("targetRanks", ToInt32Array(env, targetRanks));
-  out.Set("logits", ToFloat32Array(env, logits));
-  out.Set("embeddings", ToFloat32Array(env, embeddings));
-  out.Set("embeddingSequenceIds", ToInt32Array(env, embeddingSequenceIds));
-  out.Set("decodeMs", Napi::Number::New(env, decodeMs));
-  out.Set("sampleMs", Napi::Number::New(env, sampleMs));
+  out.Set(data.Key(env, "tokens"), ViewOf(env, buffer, offset, tokens));
+  out.Set(data.Key(env, "logprobs"), ViewOf(env, buffer, offset, logprobs));
+  out.Set(data.Key(env, "ranks"), ViewOf(env, buffer, offset, ranks));
+  out.Set(data.Key(env, "topCount"), Napi::Number::New(env, topCount));
+  out.Set(data.Key(env, "topTokens"), ViewOf(env, buffer, offset, topTokens));
+  out.Set(data.Key(env, "topLogprobs"), ViewOf(env, buffer, offset, topLogprobs));
+  out.Set(data.Key(env, "targetLogprobs"), ViewOf(env, buffer, offset, targetLogprobs));
+  out.Set(data.Key(env, "targetRanks"), ViewOf(env, buffer, offset, targetRanks));
+  out.Set(data.Key(env, "logits"), ViewOf(env, buffer, offset, logits));
+  out.Set(data.Key(env, "embeddings"), ViewOf(env, buffer, offset, embeddings));
+  out.Set(data.Key(env, "embeddingSequenceIds"), ViewOf(env, buffer, offset, embeddingSequenceIds));
+  out.Set(data.Key(env, "decodeMs"), Napi::Number::New(env, decodeMs));
+  out.Set(data.Key(env, "sampleMs"), Napi::Number::New(env, sampleMs));
   return out;
 }
 

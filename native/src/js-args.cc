@@ -3,6 +3,8 @@
 // Owns: the error-throwing helpers and the typed-array conversions in both directions.
 #include "js-args.h"
 
+#include "addon-data.h"
+
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -94,12 +96,16 @@ int64_t RequireInteger(Napi::Env env, Napi::Value value, const std::string& name
   return static_cast<int64_t>(number);
 }
 
-void RequireLength(Napi::Env env, size_t actual, size_t expected, const std::string& name,
-                   const std::string& why) {
+void RequireLength(Napi::Env env, size_t actual, size_t expected, const ArgName& name,
+                   const char* why) {
   if (actual != expected) {
-    ThrowRangeError(env, name + " must have " + std::to_string(expected) + " elements (" + why +
+    ThrowRangeError(env, name.Str() + " must have " + std::to_string(expected) + " elements (" + why +
                              "), got " + std::to_string(actual));
   }
+}
+
+Napi::Value GetProperty(Napi::Env env, Napi::Object object, const char* key) {
+  return object.Get(GetAddonData(env).Key(env, key));
 }
 
 namespace {

@@ -27,9 +27,10 @@ std::string Num(double value) {
 void ParseLogitBias(Napi::Env env, Napi::Object object, const std::string& base,
                     SamplingSpec& spec) {
   const auto field = [&](const char* key) { return base + "." + key; };
-  const Napi::Value offsets = object.Get("biasOffsets");
-  const Napi::Value tokens = object.Get("biasTokens");
-  const Napi::Value values = object.Get("biasValues");
+  const auto name = [&](const char* key) { return ArgName(base, key); };
+  const Napi::Value offsets = GetProperty(env, object, "biasOffsets");
+  const Napi::Value tokens = GetProperty(env, object, "biasTokens");
+  const Napi::Value values = GetProperty(env, object, "biasValues");
   const int present = (offsets.IsUndefined() ? 0 : 1) + (tokens.IsUndefined() ? 0 : 1) +
                       (values.IsUndefined() ? 0 : 1);
   if (present == 0) return;
@@ -37,14 +38,16 @@ void ParseLogitBias(Napi::Env env, Napi::Object object, const std::string& base,
     ThrowTypeError(env, field("biasOffsets") + ", " + field("biasTokens") + " and " +
                             field("biasValues") + " must be given together (or all omitted)");
   }
-  spec.biasOffsets = RequireInt32Array(env, offsets, field("biasOffsets"));
-  spec.biasTokens = RequireInt32Array(env, tokens, field("biasTokens"));
-  spec.biasValues = RequireFloat32Array(env, values, field("biasValues"));
-  RequireLength(env, spec.biasOffsets.size(), spec.rows + 1, field("biasOffsets"),
+  spec.biasOffsets = RequireInt32Array(env, offsets, name("biasOffsets"));
+  spec.biasTokens = RequireInt32Array(env, tokens, name("biasTokens"));
+  spec.biasValues = RequireFloat32Array(env, values, name("biasValues"));
+  RequireLength(env, spec.biasOffsets.size(), spec.rows + 1, name("biasOffsets"),
                 "output rows + 1");
   const size_t count = spec.biasTokens.size();
-  RequireLength(env, spec.biasValues.size(), count, field("biasValues"),
-                "one per entry of " + field("biasTokens"));
+  if (spec.biasValues.size() != count) {
+    RequireLength(env, spec.biasValues.size(), count, name("biasValues"),
+                  ("one per entry of " + field("biasTokens")).c_str());
+  }
   if (spec.biasOffsets[0] != 0) {
     ThrowRangeError(env, field("biasOffsets") + "[0] must be 0, got " +
                              std::to_string(spec.biasOffsets[0]));
@@ -136,13 +139,13 @@ SamplingSpec ParseSamplingSpec(Napi::Env env, Napi::Value value, size_t rows, in
   SamplingSpec spec;
   spec.rows = rows;
   spec.vocab = vocab;
-  const std::string why = "one per output row";
+  const char* why = "one per output row";
   const auto field = [&](const char* key) { return base + "." + key; };
 
   // Each per-row field: the right typed array, one entry per output row.
   const auto perRow = [&](auto require, const char* key) {
-    auto values = require(env, object.Get(key), field(key));
-    RequireLength(env, values.size(), rows, field(key), why);
+    auto values = require(env, GetProperty(env, object, key), ArgName(base, key));
+    RequireLength(env, values.size(), rows, ArgName(base, key), why);
     return values;
   };
   spec.sample = perRow(RequireUint8Array, "sample");
@@ -154,12 +157,12 @@ SamplingSpec ParseSamplingSpec(Napi::Env env, Napi::Value value, size_t rows, in
   spec.topLogprobs = perRow(RequireInt32Array, "topLogprobs");
   spec.targetTokens = perRow(RequireInt32Array, "targetTokens");
   spec.returnLogits = perRow(RequireUint8Array, "returnLogits");
-  if (const Napi::Value scored = object.Get("scoreSampled"); !scored.IsUndefined()) {
+  if (const Napi::Value scored = GetProperty(env, object, "scoreSampled"); !scored.IsUndefined()) {
     spec.scoreSampled = perRow(RequireUint8Array, "scoreSampled");
   }
 
-  const Napi::Value masks = object.Get("allowedMasks");
-  const Napi::Value index = object.Get("maskIndex");
+  const Napi::Value masks = GetProperty(env, object, "allowedMasks");
+  const Napi::Value index = GetProperty(env, object, "maskIndex");
   const bool haveMasks = !masks.IsUndefined();
   const bool haveIndex = !index.IsUndefined();
   if (haveMasks != haveIndex) {
@@ -169,9 +172,9 @@ SamplingSpec ParseSamplingSpec(Napi::Env env, Napi::Value value, size_t rows, in
   spec.maskWords = (static_cast<size_t>(vocab) + 31) / 32;
   size_t maskCount = 0;
   if (haveMasks) {
-    spec.allowedMasks = RequireUint32Array(env, masks, field("allowedMasks"));
-    spec.maskIndex = RequireInt32Array(env, index, field("maskIndex"));
-    RequireLength(env, spec.maskIndex.size(), rows, field("maskIndex"), why);
+    spec.allowedMasks = RequireUint32Array(env, masks, ArgName(base, "allowedMasks"));
+    spec.maskIndex = RequireInt32Array(env, index, ArgName(base, "maskIndex"));
+    RequireLength(env, spec.maskIndex.size(), rows, ArgName(base, "maskIndex"), why);
     if (spec.allowedMasks.size() % spec.maskWords != 0) {
       ThrowRangeError(env, field("allowedMasks") + " length must be a multiple of " +
                                std::to_string(spec.maskWords) + " (ceil(vocabSize / 32) words per mask), got " +
@@ -182,23 +185,23 @@ SamplingSpec ParseSamplingSpec(Napi::Env env, Napi::Value value, size_t rows, in
   ParseLogitBias(env, object, base, spec);
 
   for (size_t r = 0; r < rows; ++r) {
-    const std::string at = "[" + std::to_string(r) + "]";
+    const auto at = [r] { return "[" + std::to_string(r) + "]"; };
     const int32_t top = spec.topLogprobs[r];
     if (top < 0 || top > vocab) {
-      ThrowRangeError(env, field("topLogprobs") + at + " must be in [0, " + std::to_string(vocab) +
+      ThrowRangeError(env, field("topLogprobs") + at() + " must be in [0, " + std::to_string(vocab) +
                                "], got " + std::to_string(top));
     }
     if (top > spec.topCount) spec.topCount = top;
     const int32_t target = spec.targetTokens[r];
     if (target < -1 || target >= vocab) {
-      ThrowRangeError(env, field("targetTokens") + at + " must be -1 or in [0, " +
+      ThrowRangeError(env, field("targetTokens") + at() + " must be -1 or in [0, " +
                                std::to_string(vocab) + "), got " + std::to_string(target));
     }
     if (spec.returnLogits[r] != 0) ++spec.logitRows;
     if (haveMasks) {
       const int32_t mask = spec.maskIndex[r];
       if (mask < -1 || mask >= static_cast<int64_t>(maskCount)) {
-        ThrowRangeError(env, field("maskIndex") + at + " must be -1 or in [0, " +
+        ThrowRangeError(env, field("maskIndex") + at() + " must be -1 or in [0, " +
                                  std::to_string(maskCount) + ") (masks in allowedMasks), got " +
                                  std::to_string(mask));
       }
@@ -206,15 +209,15 @@ SamplingSpec ParseSamplingSpec(Napi::Env env, Napi::Value value, size_t rows, in
     if (spec.sample[r] == 0) continue;
     const float temperature = spec.temperature[r];
     if (std::isnan(temperature)) {
-      ThrowRangeError(env, field("temperature") + at + " must be a number (<= 1e-5 = greedy), got NaN");
+      ThrowRangeError(env, field("temperature") + at() + " must be a number (<= 1e-5 = greedy), got NaN");
     }
     const float topP = spec.topP[r];
     if (!(topP > 0.0f && topP <= 1.0f)) {
-      ThrowRangeError(env, field("topP") + at + " must be in (0, 1], got " + Num(topP));
+      ThrowRangeError(env, field("topP") + at() + " must be in (0, 1], got " + Num(topP));
     }
     const float minP = spec.minP[r];
     if (!(minP >= 0.0f && minP <= 1.0f)) {
-      ThrowRangeError(env, field("minP") + at + " must be in [0, 1], got " + Num(minP));
+      ThrowRangeError(env, field("minP") + at() + " must be in [0, 1], got " + Num(minP));
     }
     if (haveMasks && spec.maskIndex[r] >= 0) {
       const uint32_t* words =
