@@ -10,34 +10,42 @@ function fail(message: string): never {
   throw new RangeError(`invalid decode request: ${message}`);
 }
 
-function checkRow(row: OutputRow, where: string, length: number, vocabSize: number): void {
+/** Names chunk `c`'s row `r` in messages (built only when a check fails: this runs every step). */
+function rowName(c: number, r: number): string {
+  return `chunks[${c}].rows[${r}]`;
+}
+
+function checkRow(row: OutputRow, c: number, r: number, length: number, vocabSize: number): void {
   if (!Number.isInteger(row.offset) || row.offset < 0 || row.offset >= length) {
-    fail(`${where}.offset must be in [0, ${length}), got ${row.offset}`);
+    fail(`${rowName(c, r)}.offset must be in [0, ${length}), got ${row.offset}`);
   }
   if (!Number.isInteger(row.topLogprobs) || row.topLogprobs < 0 || row.topLogprobs > vocabSize) {
-    fail(`${where}.topLogprobs must be in [0, ${vocabSize}], got ${row.topLogprobs}`);
+    fail(`${rowName(c, r)}.topLogprobs must be in [0, ${vocabSize}], got ${row.topLogprobs}`);
   }
   if (row.targetToken !== null && !isToken(row.targetToken, vocabSize)) {
-    fail(`${where}.targetToken must be in [0, ${vocabSize}), got ${row.targetToken}`);
+    fail(`${rowName(c, r)}.targetToken must be in [0, ${vocabSize}), got ${row.targetToken}`);
   }
   const sampling = row.sampling;
   if (sampling === null) return;
   if (!(sampling.temperature >= 0))
-    fail(`${where}.temperature must be >= 0, got ${sampling.temperature}`);
+    fail(`${rowName(c, r)}.temperature must be >= 0, got ${sampling.temperature}`);
   if (!(sampling.topP > 0 && sampling.topP <= 1))
-    fail(`${where}.topP must be in (0, 1], got ${sampling.topP}`);
+    fail(`${rowName(c, r)}.topP must be in (0, 1], got ${sampling.topP}`);
   if (!(sampling.minP >= 0 && sampling.minP <= 1))
-    fail(`${where}.minP must be in [0, 1], got ${sampling.minP}`);
+    fail(`${rowName(c, r)}.minP must be in [0, 1], got ${sampling.minP}`);
   if (!Number.isInteger(sampling.topK))
-    fail(`${where}.topK must be an integer, got ${sampling.topK}`);
+    fail(`${rowName(c, r)}.topK must be an integer, got ${sampling.topK}`);
   if (sampling.seed < 0n || sampling.seed >= 1n << 64n)
-    fail(`${where}.seed must fit in 64 bits unsigned`);
-  const words = Math.ceil(vocabSize / 32);
-  if (sampling.allowedTokens !== null && sampling.allowedTokens.length !== words) {
-    fail(`${where}.allowedTokens must have ${words} words, got ${sampling.allowedTokens.length}`);
+    fail(`${rowName(c, r)}.seed must fit in 64 bits unsigned`);
+  if (sampling.allowedTokens !== null) {
+    const words = Math.ceil(vocabSize / 32);
+    if (sampling.allowedTokens.length !== words) {
+      fail(
+        `${rowName(c, r)}.allowedTokens must have ${words} words, got ${sampling.allowedTokens.length}`,
+      );
+    }
   }
-  if (sampling.logitBias !== null)
-    checkLogitBias(sampling.logitBias, `${where}.logitBias`, vocabSize);
+  if (sampling.logitBias !== null) checkLogitBias(sampling.logitBias, c, r, vocabSize);
 }
 
 /**
@@ -48,9 +56,9 @@ function checkRow(row: OutputRow, where: string, length: number, vocabSize: numb
  */
 const checkedBiases = new WeakMap<LogitBias, number>();
 
-function checkLogitBias(bias: LogitBias, where: string, vocabSize: number): void {
+function checkLogitBias(bias: LogitBias, c: number, r: number, vocabSize: number): void {
   if (checkedBiases.get(bias) === vocabSize) return;
-  checkLogitBiasEntries(bias, where, vocabSize);
+  checkLogitBiasEntries(bias, `${rowName(c, r)}.logitBias`, vocabSize);
   checkedBiases.set(bias, vocabSize);
 }
 
@@ -85,30 +93,33 @@ export function validateDecodeRequest(
   if (request.chunks.length === 0) fail('no chunks');
   const seen = new Set<number>();
   let total = 0;
-  request.chunks.forEach((chunk, c) => {
-    const where = `chunks[${c}]`;
+  for (let c = 0; c < request.chunks.length; c++) {
+    const chunk = request.chunks[c]!;
     const id = chunk.sequenceId;
     if (!Number.isInteger(id) || id < 0 || id >= layout.maxSequences) {
-      fail(`${where}.sequenceId must be in [0, ${layout.maxSequences}), got ${id}`);
+      fail(`chunks[${c}].sequenceId must be in [0, ${layout.maxSequences}), got ${id}`);
     }
-    if (seen.has(id)) fail(`${where}: sequence ${id} appears twice in one step`);
+    if (seen.has(id)) fail(`chunks[${c}]: sequence ${id} appears twice in one step`);
     seen.add(id);
     if (!Number.isInteger(chunk.startPosition) || chunk.startPosition < 0) {
-      fail(`${where}.startPosition must be a non-negative integer, got ${chunk.startPosition}`);
+      fail(`chunks[${c}].startPosition must be a non-negative integer, got ${chunk.startPosition}`);
     }
-    if (chunk.tokens.length === 0) fail(`${where}.tokens is empty`);
-    chunk.tokens.forEach((token, t) => {
-      if (!isToken(token, vocabSize))
-        fail(`${where}.tokens[${t}] must be in [0, ${vocabSize}), got ${token}`);
-    });
+    const tokens = chunk.tokens;
+    if (tokens.length === 0) fail(`chunks[${c}].tokens is empty`);
+    for (let t = 0; t < tokens.length; t++) {
+      if (!isToken(tokens[t]!, vocabSize)) {
+        fail(`chunks[${c}].tokens[${t}] must be in [0, ${vocabSize}), got ${tokens[t]}`);
+      }
+    }
     let previous = -1;
-    chunk.rows.forEach((row, r) => {
-      checkRow(row, `${where}.rows[${r}]`, chunk.tokens.length, vocabSize);
-      if (row.offset <= previous) fail(`${where}.rows offsets must be strictly ascending`);
+    for (let r = 0; r < chunk.rows.length; r++) {
+      const row = chunk.rows[r]!;
+      checkRow(row, c, r, tokens.length, vocabSize);
+      if (row.offset <= previous) fail(`chunks[${c}].rows offsets must be strictly ascending`);
       previous = row.offset;
-    });
-    total += chunk.tokens.length;
-  });
+    }
+    total += tokens.length;
+  }
   if (total > layout.maxBatchTokens) {
     fail(`${total} tokens exceed the batch limit of ${layout.maxBatchTokens}`);
   }

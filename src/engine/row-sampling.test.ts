@@ -60,4 +60,10 @@ describe('row sampling', () => {
       logitBias: null,
     });
   });
+
+  it('gives greedy rows seed 0 (their draw uses no randomness)', () => {
+    assert.equal(rowSamplingFor(params({ temperature: 0 }), 9n, 4).seed, 0n);
+    assert.equal(rowSamplingFor(params({ temperature: 1e-6 }), 9n, 4).seed, 0n);
+    assert.equal(rowSamplingFor(params({ temperature: 1e-5 }), 9n, 4).seed, deriveRowSeed(9n, 4));
+  });
 });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import type { FastifyInstance } from 'fastify';
@@ -78,6 +78,61 @@ describe('the openai client', () => {
     assert.deepEqual(finishes, ['length', 'length']);
     assert.equal(usage?.completion_tokens, 4);
     assert.equal(usage?.prompt_tokens, 2);
+  });
+
+  it('streams exact HTTP/1.1 chunks on a keep-alive connection, and plain bytes to HTTP/1.0', async () => {
+    const { port } = app.server.address() as AddressInfo;
+    const body = JSON.stringify({ model: 'test-model', prompt: 'é', max_tokens: 2, stream: true });
+    const head = (version: string): string =>
+      `POST /v1/completions ${version}\r\nhost: x\r\nauthorization: Bearer sk-test\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    const socket = connect(port, '127.0.0.1');
+    let received = Buffer.alloc(0);
+    socket.on('data', (data: Buffer) => (received = Buffer.concat([received, data])));
+    /** Sends one request and returns its raw response once the last chunk has arrived. */
+    const exchange = async (): Promise<Buffer> => {
+      received = Buffer.alloc(0);
+      socket.write(head('HTTP/1.1') + body);
+      const deadline = Date.now() + 5000;
+      while (!received.includes('\r\n0\r\n\r\n')) {
+        assert.ok(Date.now() < deadline, `no last chunk in ${JSON.stringify(received.toString())}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return received;
+    };
+    /** Decodes a chunked body, checking every size line against its data's byte length. */
+    const dechunk = (raw: Buffer): string[] => {
+      let at = raw.indexOf('\r\n\r\n') + 4;
+      const chunks: string[] = [];
+      for (;;) {
+        const end = raw.indexOf('\r\n', at);
+        const size = Number.parseInt(raw.subarray(at, end).toString('latin1'), 16);
+        if (size === 0) return chunks;
+        chunks.push(raw.subarray(end + 2, end + 2 + size).toString('utf8'));
+        assert.equal(raw.subarray(end + 2 + size, end + 4 + size).toString('latin1'), '\r\n');
+        at = end + 4 + size;
+      }
+    };
+    for (let i = 0; i < 2; i++) {
+      const raw = await exchange();
+      assert.match(raw.toString('latin1'), /transfer-encoding: chunked/i);
+      const frames = dechunk(raw);
+      assert.equal(frames.length, 3, 'two tokens, then [DONE]');
+      assert.equal(JSON.parse(frames[0]!.slice('data: '.length)).choices[0].text, 't0');
+      assert.equal(frames[2], 'data: [DONE]\n\n');
+    }
+    socket.destroy();
+
+    const old = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    old.on('data', (data: Buffer) => chunks.push(data));
+    const closed = new Promise((resolve) => old.on('close', resolve));
+    old.write(head('HTTP/1.0') + body);
+    await closed;
+    const raw = Buffer.concat(chunks).toString('utf8');
+    assert.doesNotMatch(raw, /transfer-encoding: chunked/i);
+    const payload = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+    assert.match(payload, /^data: \{.*"t0".*\}\n\ndata: \{.*"t1".*\}\n\ndata: \[DONE\]\n\n$/s);
   });
 
   it('creates a chat completion', async () => {

@@ -119,6 +119,7 @@ export interface NativeBatch {
  * Sampling and scoring for the output rows of a batch, fused into the same worker call.
  * "Row" r is the r-th token of the batch whose `outputs` flag is 1 (batch order).
  * Every per-row array has length = number of output rows. Omit the whole object to only decode.
+ * An optional field that is undefined counts as omitted.
  *
  * Per row, in vLLM (v1) sampler's order: raw logits -> logit bias -> allowed-token mask ->
  * temperature -> min-p -> top-k -> top-p -> draw. Logprobs are always of the raw logits.
@@ -143,23 +144,23 @@ export interface NativeSamplingSpec {
   /** 1 = copy this row's raw logits out into `NativeDecodeResult.logits`. */
   readonly returnLogits: Uint8Array;
   /** Per row: 1 = report the drawn token's raw logprob and rank, 0 = not. Omitted: all 1. */
-  readonly scoreSampled?: Uint8Array;
+  readonly scoreSampled?: Uint8Array | undefined;
   /**
    * Optional allowed-token bitmask: `words = ceil(vocabSize / 32)` uint32 words per mask; bit
    * (t % 32) of word floor(t / 32) set = token t allowed. `maskIndex[r]` is the mask of row r
    * (index into `allowedMasks` in units of `words`), or -1 for no mask.
    */
-  readonly allowedMasks?: Uint32Array;
-  readonly maskIndex?: Int32Array;
+  readonly allowedMasks?: Uint32Array | undefined;
+  readonly maskIndex?: Int32Array | undefined;
   /**
    * Optional additive logit biases, CSR-style: row r's biases are entries
    * [biasOffsets[r], biasOffsets[r + 1]) of `biasTokens` / `biasValues` (biasOffsets has
    * rows + 1 ascending entries, first 0, last = biasTokens.length). Added to the raw logits before
    * the mask; logprobs, ranks, top-N and targets stay raw. All three present or none.
    */
-  readonly biasOffsets?: Int32Array;
-  readonly biasTokens?: Int32Array;
-  readonly biasValues?: Float32Array;
+  readonly biasOffsets?: Int32Array | undefined;
+  readonly biasTokens?: Int32Array | undefined;
+  readonly biasValues?: Float32Array | undefined;
 }
 
 /** Per-row results, same row order as NativeSamplingSpec. */

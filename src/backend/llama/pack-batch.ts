@@ -50,13 +50,13 @@ export function packStep(
   const sample = new Uint8Array(rowCount);
   const temperature = new Float32Array(rowCount);
   const topK = new Int32Array(rowCount);
-  const topP = new Float32Array(rowCount).fill(1);
+  const topP = new Float32Array(rowCount);
   const minP = new Float32Array(rowCount);
   const seeds = new BigUint64Array(rowCount);
   const topLogprobs = new Int32Array(rowCount);
-  const targetTokens = new Int32Array(rowCount).fill(-1);
+  const targetTokens = new Int32Array(rowCount);
   const returnLogits = new Uint8Array(rowCount);
-  const scoreSampled = new Uint8Array(rowCount).fill(1);
+  const scoreSampled = new Uint8Array(rowCount);
   let unscored = 0;
   const allowedMasks = maskCount > 0 ? new Uint32Array(maskCount * words) : undefined;
   const maskIndex = maskCount > 0 ? new Int32Array(rowCount).fill(-1) : undefined;
@@ -70,14 +70,14 @@ export function packStep(
   for (const chunk of request.chunks) {
     for (const row of chunk.rows) {
       topLogprobs[r] = row.topLogprobs;
-      if (row.targetToken !== null) targetTokens[r] = row.targetToken;
+      targetTokens[r] = row.targetToken ?? -1;
       returnLogits[r] = row.returnLogits ? 1 : 0;
-      if (row.scoreSample === false) {
-        scoreSampled[r] = 0;
-        unscored++;
-      }
+      if (row.scoreSample === false) unscored++;
+      else scoreSampled[r] = 1;
       const s = row.sampling;
-      if (s !== null) {
+      if (s === null) {
+        topP[r] = 1;
+      } else {
         sample[r] = 1;
         temperature[r] = s.temperature;
         topK[r] = s.topK;
@@ -98,6 +98,8 @@ export function packStep(
       if (biasOffsets) biasOffsets[r] = b;
     }
   }
+  // One object shape whatever is present (the addon reads undefined as omitted): spreads of
+  // optional parts cost more than the rest of the packing at one row per step.
   const sampling: NativeSamplingSpec = {
     sample,
     temperature,
@@ -108,9 +110,12 @@ export function packStep(
     topLogprobs,
     targetTokens,
     returnLogits,
-    ...(unscored > 0 ? { scoreSampled } : {}),
-    ...(allowedMasks && maskIndex ? { allowedMasks, maskIndex } : {}),
-    ...(biasOffsets && biasTokens && biasValues ? { biasOffsets, biasTokens, biasValues } : {}),
+    scoreSampled: unscored > 0 ? scoreSampled : undefined,
+    allowedMasks,
+    maskIndex,
+    biasOffsets,
+    biasTokens,
+    biasValues,
   };
   return { batch, sampling, rowCount };
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { BadRequestError } from '../errors.ts';
 import type { StreamMode } from '../params/request-checks.ts';
 import type { Usage } from '../wire-types.ts';
-import { DONE_FRAME, sseFrames } from './sse.ts';
+import { DONE_FRAME, httpChunk, sseFrames } from './sse.ts';
 import { usageOf, type StreamEvent } from './stream-events.ts';
 
 async function* events(
@@ -92,5 +92,15 @@ describe('sseFrames', () => {
       internal[0],
       'data: {"error":{"message":"kaput","type":"InternalServerError","param":null,"code":500}}\n\n',
     );
+  });
+});
+
+describe('httpChunk', () => {
+  it('frames data as one HTTP/1.1 chunk sized in UTF-8 bytes, in hex', () => {
+    assert.equal(httpChunk('data: x\n\n'), '9\r\ndata: x\n\n\r\n');
+    // 6 ASCII bytes, "é" twice at 2 bytes, "€" at 3, 2 newlines: 15 bytes = 0xf.
+    assert.equal(httpChunk('data: éé€\n\n'), 'f\r\ndata: éé€\n\n\r\n');
+    const long = `data: ${'a'.repeat(300)}\n\n`;
+    assert.equal(httpChunk(long).slice(0, 5), '134\r\n');
   });
 });

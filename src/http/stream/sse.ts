@@ -8,6 +8,7 @@
  * straight to the socket, one write per frame, pulling no more frames once the client is gone.
  */
 import type { ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import type { FastifyReply } from 'fastify';
 import type { StreamMode } from '../params/request-checks.ts';
 import { errorResponse } from '../errors.ts';
@@ -76,27 +77,55 @@ export function sendSse(reply: FastifyReply, frames: AsyncIterable<string>): Fas
   return reply;
 }
 
-/** Resolves when `response` can take more data, or has closed. */
-function writable(response: ServerResponse): Promise<void> {
+/** Resolves when `target` can take more data, or has closed. */
+function writable(target: ServerResponse | Socket): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      response.off('drain', done);
-      response.off('close', done);
+      target.off('drain', done);
+      target.off('close', done);
       resolve();
     };
-    response.on('drain', done);
-    response.on('close', done);
+    target.on('drain', done);
+    target.on('close', done);
   });
+}
+
+/**
+ * The socket to write this response's chunks to ourselves, or null when Node must frame them.
+ * Direct writes need a chunked response (HTTP/1.1) whose headers are out and that owns a real
+ * connection (a pipelined response waiting for its turn has no socket yet; an injected test
+ * request has a stand-in that is no net.Socket and captures `response.write`). `response.write` costs about
+ * twice the JavaScript of one `socket.write`: it corks the socket, frames the chunk in four
+ * writes and uncorks on the next tick (a writev); at one running request that is a tenth of the
+ * host time per token.
+ */
+function directSocket(response: ServerResponse): Socket | null {
+  const socket = response.socket;
+  if (!(socket instanceof Socket) || !response.chunkedEncoding || !response.headersSent) {
+    return null;
+  }
+  return socket;
+}
+
+/** `frame` as one HTTP/1.1 chunk: its UTF-8 length in hex, CRLF, the data, CRLF. */
+export function httpChunk(frame: string): string {
+  return `${Buffer.byteLength(frame).toString(16)}\r\n${frame}\r\n`;
 }
 
 /** Write every frame as it comes; stop pulling (which aborts the generation) once the client is gone. */
 async function pumpFrames(response: ServerResponse, frames: AsyncIterable<string>): Promise<void> {
   try {
+    const socket = directSocket(response);
     // Leaving the loop early (return, throw) closes the frame generator.
     for await (const frame of frames) {
-      if (response.destroyed) return;
-      if (!response.write(frame)) await writable(response);
+      if (response.destroyed || socket?.destroyed === true) return;
+      if (socket !== null) {
+        if (!socket.write(httpChunk(frame))) await writable(socket);
+      } else if (!response.write(frame)) {
+        await writable(response);
+      }
     }
+    // Node writes the last chunk (0 CRLF CRLF) and finishes the response.
     response.end();
   } catch {
     response.destroy();
