@@ -110,7 +110,7 @@ Napi::Value SampleLogits(const Napi::CallbackInfo& info) {
   }
   result.sampleMs =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  return result.ToJs(env);
+  return result.Pack(env);
 }
 
 Napi::Value PhysicalCoresJs(const Napi::CallbackInfo& info) {
@@ -130,7 +130,10 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New<Init>(env, "init"));
   exports.Set("setLogger", Napi::Function::New<SetLogger>(env, "setLogger"));
   exports.Set("loadModel", Napi::Function::New<LoadModel>(env, "loadModel"));
-  exports.Set("sampleLogits", Napi::Function::New<SampleLogits>(env, "sampleLogits"));
+  exports.Set("sampleLogitsPacked", Napi::Function::New<SampleLogits>(env, "sampleLogits"));
+  // The class itself, so the loader can add the JS halves of decode and decodeSync (they
+  // turn the packed results of decodePacked / decodeSyncPacked into objects).
+  exports.Set("NativeContext", data->contextConstructor.Value());
   exports.Set("physicalCores", Napi::Function::New<PhysicalCoresJs>(env, "physicalCores"));
   return exports;
 }

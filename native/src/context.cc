@@ -65,8 +65,8 @@ Napi::Function Context::DefineClass(Napi::Env env) {
       env, "NativeContext",
       {
           InstanceAccessor<&Context::GetInfo>("info"),
-          InstanceMethod<&Context::Decode>("decode"),
-          InstanceMethod<&Context::DecodeSync>("decodeSync"),
+          InstanceMethod<&Context::Decode>("decodePacked"),
+          InstanceMethod<&Context::DecodeSync>("decodeSyncPacked"),
           InstanceMethod<&Context::KvRemove>("kvRemove"),
           InstanceMethod<&Context::KvCopy>("kvCopy"),
           InstanceMethod<&Context::KvKeep>("kvKeep"),
@@ -153,7 +153,7 @@ Napi::Value Context::DecodeSync(const Napi::CallbackInfo& info) {
   DecodeResultData result;
   const std::string error = RunFusedDecode(state, args.batch, args.spec, result);
   if (!error.empty()) ThrowError(env, "decodeSync: " + error);
-  return result.ToJs(env);
+  return result.Pack(env);
 }
 
 Napi::Value Context::KvRemove(const Napi::CallbackInfo& info) {

@@ -7,7 +7,6 @@
 #include <functional>
 #include <limits>
 
-#include "addon-data.h"
 #include "js-args.h"
 
 namespace servellm {
@@ -43,47 +42,48 @@ size_t PaddedBytes(const std::vector<T>& values) {
   return (values.size() * sizeof(T) + 7) & ~size_t{7};
 }
 
-// A view of `values.size()` elements at `offset` of `buffer`, after copying `values` there.
 template <typename T>
-Napi::TypedArrayOf<T> ViewOf(Napi::Env env, Napi::ArrayBuffer buffer, size_t& offset,
-                             const std::vector<T>& values) {
-  if (!values.empty()) {
-    std::memcpy(static_cast<uint8_t*>(buffer.Data()) + offset, values.data(),
-                values.size() * sizeof(T));
-  }
-  Napi::TypedArrayOf<T> view = Napi::TypedArrayOf<T>::New(env, values.size(), buffer, offset);
+void Append(uint8_t* base, size_t& offset, const std::vector<T>& values) {
+  if (!values.empty()) std::memcpy(base + offset, values.data(), values.size() * sizeof(T));
   offset += PaddedBytes(values);
-  return view;
 }
 
 }  // namespace
 
-Napi::Object DecodeResultData::ToJs(Napi::Env env) const {
-  // One backing store for every array (views of it): one allocation per decode instead of
-  // eleven, and cached property keys (addon-data.h).
-  const size_t bytes = PaddedBytes(tokens) + PaddedBytes(logprobs) + PaddedBytes(ranks) +
-                       PaddedBytes(topTokens) + PaddedBytes(topLogprobs) +
+Napi::ArrayBuffer DecodeResultData::Pack(Napi::Env env) const {
+  // Header, then every array back to back in one buffer (see decode-result.h): one allocation
+  // per decode; the object and its views are built in JavaScript (decode-result-view.ts), which
+  // costs a fraction of creating them through Node-API.
+  const double header[kResultHeaderDoubles] = {
+      static_cast<double>(tokens.size()),
+      static_cast<double>(topCount),
+      static_cast<double>(logits.size()),
+      static_cast<double>(embeddings.size()),
+      static_cast<double>(embeddingSequenceIds.size()),
+      decodeMs,
+      sampleMs,
+      0.0,
+  };
+  const size_t bytes = sizeof header + PaddedBytes(tokens) + PaddedBytes(logprobs) +
+                       PaddedBytes(ranks) + PaddedBytes(topTokens) + PaddedBytes(topLogprobs) +
                        PaddedBytes(targetLogprobs) + PaddedBytes(targetRanks) +
                        PaddedBytes(logits) + PaddedBytes(embeddings) +
                        PaddedBytes(embeddingSequenceIds);
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes);
-  size_t offset = 0;
-  AddonData& data = GetAddonData(env);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set(data.Key(env, "tokens"), ViewOf(env, buffer, offset, tokens));
-  out.Set(data.Key(env, "logprobs"), ViewOf(env, buffer, offset, logprobs));
-  out.Set(data.Key(env, "ranks"), ViewOf(env, buffer, offset, ranks));
-  out.Set(data.Key(env, "topCount"), Napi::Number::New(env, topCount));
-  out.Set(data.Key(env, "topTokens"), ViewOf(env, buffer, offset, topTokens));
-  out.Set(data.Key(env, "topLogprobs"), ViewOf(env, buffer, offset, topLogprobs));
-  out.Set(data.Key(env, "targetLogprobs"), ViewOf(env, buffer, offset, targetLogprobs));
-  out.Set(data.Key(env, "targetRanks"), ViewOf(env, buffer, offset, targetRanks));
-  out.Set(data.Key(env, "logits"), ViewOf(env, buffer, offset, logits));
-  out.Set(data.Key(env, "embeddings"), ViewOf(env, buffer, offset, embeddings));
-  out.Set(data.Key(env, "embeddingSequenceIds"), ViewOf(env, buffer, offset, embeddingSequenceIds));
-  out.Set(data.Key(env, "decodeMs"), Napi::Number::New(env, decodeMs));
-  out.Set(data.Key(env, "sampleMs"), Napi::Number::New(env, sampleMs));
-  return out;
+  auto* base = static_cast<uint8_t*>(buffer.Data());
+  std::memcpy(base, header, sizeof header);
+  size_t offset = sizeof header;
+  Append(base, offset, tokens);
+  Append(base, offset, logprobs);
+  Append(base, offset, ranks);
+  Append(base, offset, topTokens);
+  Append(base, offset, topLogprobs);
+  Append(base, offset, targetLogprobs);
+  Append(base, offset, targetRanks);
+  Append(base, offset, logits);
+  Append(base, offset, embeddings);
+  Append(base, offset, embeddingSequenceIds);
+  return buffer;
 }
 
 void SampleRows(std::vector<Sampler>& samplers, ParallelRows* team, const SamplingSpec& spec,

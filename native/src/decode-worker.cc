@@ -25,7 +25,7 @@ void DecodeWorker::Execute() {
 
 void DecodeWorker::OnOK() {
   state_->busy = false;
-  deferred_.Resolve(result_.ToJs(Env()));
+  deferred_.Resolve(result_.Pack(Env()));
 }
 
 void DecodeWorker::OnError(const Napi::Error& error) {

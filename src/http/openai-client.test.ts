@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import type { FastifyInstance } from 'fastify';
 import { ScriptedEngine } from './testing/scripted-engine.ts';
 import { testApp } from './testing/test-app.ts';
+import type { CompletionChunk } from './wire-types.ts';
 
 async function listen(app: FastifyInstance): Promise<string> {
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -118,7 +119,8 @@ describe('the openai client', () => {
       assert.match(raw.toString('latin1'), /transfer-encoding: chunked/i);
       const frames = dechunk(raw);
       assert.equal(frames.length, 3, 'two tokens, then [DONE]');
-      assert.equal(JSON.parse(frames[0]!.slice('data: '.length)).choices[0].text, 't0');
+      const first = JSON.parse(frames[0]!.slice('data: '.length)) as CompletionChunk;
+      assert.equal(first.choices[0]?.text, 't0');
       assert.equal(frames[2], 'data: [DONE]\n\n');
     }
     socket.destroy();

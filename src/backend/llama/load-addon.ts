@@ -9,7 +9,18 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NativeAddon, NativeInitInfo, NativeVariant } from './native-addon.ts';
+import { decodeResultView } from './decode-result-view.ts';
+import type {
+  NativeAddon,
+  NativeBatch,
+  NativeContext,
+  NativeDecodeResult,
+  NativeInitInfo,
+  NativeSamplingSpec,
+  NativeVariant,
+  RawNativeAddon,
+  RawNativeContext,
+} from './native-addon.ts';
 
 /** `auto` picks cuda when an NVIDIA driver and the cuda build are present, else cpu. */
 export type KernelVariant = NativeVariant | 'auto';
@@ -63,6 +74,33 @@ export interface LoadedAddon {
 
 let loaded: LoadedAddon | null = null;
 
+/**
+ * The addon's exports completed into NativeAddon: the context class gets `decode` and
+ * `decodeSync`, and `sampleLogits` is added, each unpacking the addon's packed result.
+ */
+function completeAddon(raw: RawNativeAddon): NativeAddon {
+  const prototype = raw.NativeContext.prototype as RawNativeContext &
+    Pick<NativeContext, 'decode' | 'decodeSync'>;
+  prototype.decode = async function decode(
+    this: RawNativeContext,
+    batch: NativeBatch,
+    sampling?: NativeSamplingSpec,
+  ): Promise<NativeDecodeResult> {
+    return decodeResultView(await this.decodePacked(batch, sampling));
+  };
+  prototype.decodeSync = function decodeSync(
+    this: RawNativeContext,
+    batch: NativeBatch,
+    sampling?: NativeSamplingSpec,
+  ): NativeDecodeResult {
+    return decodeResultView(this.decodeSyncPacked(batch, sampling));
+  };
+  return Object.assign(raw, {
+    sampleLogits: (logits: Float32Array, vocabSize: number, sampling: NativeSamplingSpec) =>
+      decodeResultView(raw.sampleLogitsPacked(logits, vocabSize, sampling)),
+  });
+}
+
 /** Load and initialise the addon for `requested`; later calls must ask for the same variant. */
 export function loadAddon(requested: KernelVariant = 'auto'): LoadedAddon {
   const variant = resolveVariant(requested);
@@ -82,7 +120,7 @@ export function loadAddon(requested: KernelVariant = 'auto'): LoadedAddon {
       `kernel variant ${variant}: addon not built at ${path} (run npm run build:native)`,
     );
   }
-  const addon = require(path) as NativeAddon;
+  const addon = completeAddon(require(path) as RawNativeAddon);
   const info = addon.init(libraries);
   loaded = { addon, variant, info };
   return loaded;

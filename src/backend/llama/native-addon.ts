@@ -262,3 +262,25 @@ export interface NativeAddon {
   /** Number of physical CPU cores (the default thread count). */
   physicalCores(): number;
 }
+
+/**
+ * What the compiled addon itself exports. Decode results cross the boundary packed in one
+ * ArrayBuffer (layout in native/src/decode-result.h); load-addon.ts completes this into
+ * NativeAddon by adding `decode` / `decodeSync` to the context class and `sampleLogits`, each
+ * turning the packed result into a NativeDecodeResult (decode-result-view.ts).
+ */
+export interface RawNativeAddon extends Omit<NativeAddon, 'sampleLogits'> {
+  sampleLogitsPacked(
+    logits: Float32Array,
+    vocabSize: number,
+    sampling: NativeSamplingSpec,
+  ): ArrayBuffer;
+  /** The context class (instances come from NativeModel.createContext). */
+  readonly NativeContext: { readonly prototype: RawNativeContext };
+}
+
+/** A context as the addon builds it: NativeContext's decodes, packed. */
+export interface RawNativeContext {
+  decodePacked(batch: NativeBatch, sampling?: NativeSamplingSpec): Promise<ArrayBuffer>;
+  decodeSyncPacked(batch: NativeBatch, sampling?: NativeSamplingSpec): ArrayBuffer;
+}
