@@ -83,6 +83,8 @@ const rawSpec: NativeSamplingSpec = {
   biasValues: bias.values,
 };
 
+const rawSampleUs: number[] = [];
+
 /** The addon alone: decodeSync with prebuilt arrays, no JS work per step. */
 function rawRound(): number {
   rawContext.kvClear();
@@ -100,13 +102,16 @@ function rawRound(): number {
     outputs: Uint8Array.of(1),
   };
   const overheads: number[] = [];
+  const samples: number[] = [];
   for (let i = 0; i < steps; i++) {
     const start = performance.now();
     const result = rawContext.decodeSync(batch, rawSpec);
+    samples.push(result.sampleMs * 1000);
     overheads.push((performance.now() - start - result.decodeMs - result.sampleMs) * 1000);
     batch.tokens[0] = result.tokens[0]!;
     batch.positions[0]! += 1;
   }
+  rawSampleUs.push(median(samples));
   return median(overheads);
 }
 
@@ -159,7 +164,8 @@ for (let r = 0; r < rounds; r++) {
 }
 console.log(
   `median overhead per step: raw ${median(results.map((f) => f.rawUs)).toFixed(1)} us, ` +
-    `backend ${median(results.map((f) => f.backendUs)).toFixed(1)} us ` +
+    `backend ${median(results.map((f) => f.backendUs)).toFixed(1)} us, ` +
+    `sampling ${median(rawSampleUs).toFixed(1)} us ` +
     `(kernel ${median(results.map((f) => f.kernelMs)).toFixed(2)} ms, syncDecodes ${backend.syncDecodeCount})`,
 );
 await backend.dispose();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ByteTokenizer } from '../backend/fake-tokenizer.ts';
+import type { Tokenizer } from '../backend/model-backend.ts';
 import { IncrementalDetokenizer } from './incremental-detokenizer.ts';
 
 const tokenizer = new ByteTokenizer(['<|endoftext|>', '<|im_start|>', '<|im_end|>'], [256, 258]);
@@ -57,5 +58,31 @@ describe('IncrementalDetokenizer', () => {
   it('a skipped special token does not break a character being assembled', () => {
     const d = new IncrementalDetokenizer(tokenizer, true);
     assert.deepEqual(pushAll(d, [0xc3, 257, 0xa9]), ['', '', 'é']);
+  });
+
+  it('equals a one-shot decode for multi-byte tokens of mixed ASCII and arbitrary bytes', () => {
+    // 300 tokens of 1-4 bytes; half all-ASCII, the rest arbitrary (valid or broken UTF-8).
+    let state = 7;
+    const next = (bound: number): number => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return (state >>> 8) % bound;
+    };
+    const pieces = Array.from({ length: 300 }, () =>
+      Uint8Array.from({ length: 1 + next(4) }, () => (next(2) === 0 ? next(128) : next(256))),
+    );
+    const multiByte: Tokenizer = {
+      tokenize: () => [],
+      detokenize: () => '',
+      tokenBytes: (t) => pieces[t]!,
+      isSpecial: () => false,
+      isEndOfGeneration: () => false,
+    };
+    for (let trial = 0; trial < 20; trial++) {
+      const tokens = Array.from({ length: 60 }, () => next(pieces.length));
+      const d = new IncrementalDetokenizer(multiByte, true);
+      const text = pushAll(d, tokens).join('') + d.flush();
+      const all = Uint8Array.from(tokens.flatMap((t) => [...pieces[t]!]));
+      assert.equal(text, new TextDecoder('utf-8', { ignoreBOM: true }).decode(all));
+    }
   });
 });

@@ -99,4 +99,33 @@ describe('startGeneration', () => {
     const generation = startGeneration(engine, [request('a')]);
     await assert.rejects(collect(generation.outputs), /without a finish reason/);
   });
+
+  it('streams a single request the same way: to its end, aborted when left early, failures raised', async () => {
+    const finished = new ScriptedEngine();
+    const outputs = await collect(startGeneration(finished, [request('a', 3)]).outputs);
+    assert.deepEqual(
+      outputs.map((o) => [o.index, o.output.completionTokens, o.output.finishReason]),
+      [
+        [0, 1, null],
+        [0, 2, null],
+        [0, 3, 'length'],
+      ],
+    );
+    assert.deepEqual(finished.aborted, []);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual([...finished.ended], ['a'], 'the finished stream is read to its end');
+
+    const left = new ScriptedEngine();
+    for await (const output of startGeneration(left, [request('b', 5)]).outputs) {
+      assert.equal(output.output.finishReason, null);
+      break;
+    }
+    assert.deepEqual(left.aborted, ['b']);
+
+    const failing = new ScriptedEngine({
+      script: () => ({ pieces: ['x', 'y'], error: new Error('boom'), failAfter: 1 }),
+    });
+    await assert.rejects(collect(startGeneration(failing, [request('c')]).outputs), /boom/);
+    assert.deepEqual(failing.aborted, ['c']);
+  });
 });

@@ -96,7 +96,34 @@ export function startGeneration(
     }
   }
 
-  return { outputs: { [Symbol.asyncIterator]: merge }, abort };
+  /** One request (most calls): its stream as is, without the race over pending pulls. */
+  async function* single(): AsyncGenerator<IndexedOutput> {
+    const iterator = iterators[0]!;
+    const id = requests[0]!.id;
+    let finished = false;
+    try {
+      while (!finished) {
+        const result = await iterator.next();
+        if (result.done === true) {
+          throw new InternalServerError(`The engine ended request ${id} without a finish reason.`);
+        }
+        if (result.value.finishReason !== null) {
+          finished = true;
+          unfinished.delete(id);
+          drainQuietly(iterator);
+        }
+        yield { index: 0, output: result.value };
+      }
+    } finally {
+      abort();
+      if (!finished) closeQuietly(iterator);
+    }
+  }
+
+  return {
+    outputs: { [Symbol.asyncIterator]: iterators.length === 1 ? single : merge },
+    abort,
+  };
 }
 
 /**
