@@ -35,10 +35,11 @@ BatchData ParseBatch(Napi::Env env, Napi::Value value, const BatchLimits& limits
   const std::string base = name;
   Napi::Object object = RequireObject(env, value, base);
   BatchData batch;
-  batch.tokens = RequireInt32Array(env, GetProperty(env, object, "tokens"), ArgName(base, "tokens"));
-  batch.positions = RequireInt32Array(env, GetProperty(env, object, "positions"), ArgName(base, "positions"));
-  batch.sequenceIds = RequireInt32Array(env, GetProperty(env, object, "sequenceIds"), ArgName(base, "sequenceIds"));
-  batch.outputs = RequireUint8Array(env, GetProperty(env, object, "outputs"), ArgName(base, "outputs"));
+  const auto field = [&](const char* key) { return GetProperty(env, object, key); };
+  batch.tokens = RequireInt32Array(env, field("tokens"), ArgName(base, "tokens"));
+  batch.positions = RequireInt32Array(env, field("positions"), ArgName(base, "positions"));
+  batch.sequenceIds = RequireInt32Array(env, field("sequenceIds"), ArgName(base, "sequenceIds"));
+  batch.outputs = RequireUint8Array(env, field("outputs"), ArgName(base, "outputs"));
 
   const size_t n = batch.tokens.size();
   if (n < 1 || n > static_cast<size_t>(limits.maxTokens)) {

@@ -3,7 +3,7 @@
 //
 // Owns: the asynchronous form. Everything the JS side receives is produced on the worker into
 // std::vectors (logits are read through llama_get_logits_ith while still valid and copied) and
-// converted to typed arrays on the JS thread in OnOK. The worker holds the ContextState, so the
+// packed into one ArrayBuffer on the JS thread in OnOK (decode-result.h). The worker holds the ContextState, so the
 // context (and its model) outlive the call even if JS drops them.
 #pragma once
 

@@ -3,11 +3,11 @@
 // Owns: the error-throwing helpers and the typed-array conversions in both directions.
 #include "js-args.h"
 
-#include "addon-data.h"
-
 #include <cmath>
 #include <cstring>
 #include <sstream>
+
+#include "addon-data.h"
 
 namespace servellm {
 
@@ -99,8 +99,8 @@ int64_t RequireInteger(Napi::Env env, Napi::Value value, const std::string& name
 void RequireLength(Napi::Env env, size_t actual, size_t expected, const ArgName& name,
                    const char* why) {
   if (actual != expected) {
-    ThrowRangeError(env, name.Str() + " must have " + std::to_string(expected) + " elements (" + why +
-                             "), got " + std::to_string(actual));
+    ThrowRangeError(env, name.Str() + " must have " + std::to_string(expected) + " elements (" +
+                             why + "), got " + std::to_string(actual));
   }
 }
 
@@ -121,10 +121,6 @@ ArrayType MakeTypedArray(Napi::Env env, const std::vector<T>& values) {
 
 Napi::Int32Array ToInt32Array(Napi::Env env, const std::vector<int32_t>& values) {
   return MakeTypedArray<Napi::Int32Array>(env, values);
-}
-
-Napi::Float32Array ToFloat32Array(Napi::Env env, const std::vector<float>& values) {
-  return MakeTypedArray<Napi::Float32Array>(env, values);
 }
 
 Napi::Uint8Array ToUint8Array(Napi::Env env, const std::vector<uint8_t>& values) {

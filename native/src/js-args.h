@@ -93,7 +93,6 @@ void RequireLength(Napi::Env env, size_t actual, size_t expected, const ArgName&
 
 // Typed arrays built on the JS thread from worker-produced vectors (copied).
 Napi::Int32Array ToInt32Array(Napi::Env env, const std::vector<int32_t>& values);
-Napi::Float32Array ToFloat32Array(Napi::Env env, const std::vector<float>& values);
 Napi::Uint8Array ToUint8Array(Napi::Env env, const std::vector<uint8_t>& values);
 Napi::Uint32Array ToUint32Array(Napi::Env env, const std::vector<uint32_t>& values);
 

@@ -26,6 +26,11 @@ export interface Generation {
 
 type Pull = Promise<{ readonly index: number; readonly result: IteratorResult<RequestOutput> }>;
 
+/** A request's stream ended before an output with a finish reason: an engine bug. */
+function endedWithoutFinish(id: string): InternalServerError {
+  return new InternalServerError(`The engine ended request ${id} without a finish reason.`);
+}
+
 /** Cancels a stream we no longer read (after aborting its request). */
 function closeQuietly(iterator: AsyncIterator<RequestOutput>): void {
   const closing = iterator.return?.();
@@ -77,9 +82,7 @@ export function startGeneration(
         const { index, result } = await Promise.race(pending.values());
         pending.delete(index);
         const id = requests[index]!.id;
-        if (result.done === true) {
-          throw new InternalServerError(`The engine ended request ${id} without a finish reason.`);
-        }
+        if (result.done === true) throw endedWithoutFinish(id);
         if (result.value.finishReason === null) pull(index);
         else {
           unfinished.delete(id);
@@ -104,9 +107,7 @@ export function startGeneration(
     try {
       while (!finished) {
         const result = await iterator.next();
-        if (result.done === true) {
-          throw new InternalServerError(`The engine ended request ${id} without a finish reason.`);
-        }
+        if (result.done === true) throw endedWithoutFinish(id);
         if (result.value.finishReason !== null) {
           finished = true;
           unfinished.delete(id);
