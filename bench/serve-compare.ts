@@ -11,8 +11,10 @@
  *   - shared-prefix workload: a 512-token prefix shared by every prompt plus a 32-token suffix, 64
  *     output tokens, concurrency 8, 16 requests; 8 parallel sequences of 1024 tokens;
  *   - the kernel ceiling: llama-batched-bench's decode rate at the same batch sizes;
- *   - servellm's own step timer and decode rate, from its stats lines (one a second) while 16
- *     sequences run.
+ *   - servellm's own step timer and decode rates, from its stats lines (one a second) while 16
+ *     sequences run: the decode-only throughput (decode-only steps, dispatch to dispatch; what
+ *     llama-batched-bench's S_TG measures) and the windows' generation throughput (which also
+ *     pays for prefilling the requests that replace finished ones).
  * Every request bans tokens 128-255 with logit_bias: those are bytes that are not UTF-8 on their
  * own, and llama-server aborts a stream whose text is not valid UTF-8.
  * Medians over repeats; a ratio is the median of the per-repeat ratios.
@@ -66,7 +68,10 @@ interface Measure {
 interface StepFigures {
   readonly hostMsP50: number;
   readonly loopActiveMsP50: number;
+  /** Generation throughput of the windows: decode-only steps plus the prefills of joiners. */
   readonly decodeTps: number;
+  /** Rows per second over decode-only steps only: the figure that compares with S_TG. */
+  readonly decodeOnlyTps: number;
   readonly kernelMsP50: number;
   readonly lines: number;
 }
@@ -152,26 +157,29 @@ async function modelName(baseUrl: string): Promise<string | null> {
 }
 
 const STATS_LINE =
-  /Avg generation throughput: ([\d.]+) tokens\/s, Running: (\d+) reqs.*\(([\d.]+) rows\/step\), Kernel time p50: ([\d.]+) ms, Step host time p50\/p99: ([\d.]+)\/[\d.]+ ms, Loop active per step: ([\d.]+) ms/;
+  /Avg generation throughput: ([\d.]+) tokens\/s, Running: (\d+) reqs.*\(([\d.]+) rows\/step\), Decode-only throughput: ([\d.]+) tokens\/s, Kernel time p50: ([\d.]+) ms, Step host time p50\/p99: ([\d.]+)\/[\d.]+ ms, Loop active per step: ([\d.]+) ms/;
 
 /** servellm's step timer and decode rate over the stats lines with all `parallel` rows busy. */
 function stepFiguresFrom(lines: readonly string[], parallel: number): StepFigures {
   const host: number[] = [];
   const active: number[] = [];
   const decode: number[] = [];
+  const decodeOnly: number[] = [];
   const kernel: number[] = [];
   for (const line of lines) {
     const m = STATS_LINE.exec(line);
     if (m === null || Number(m[2]) !== parallel || Number(m[3]) < parallel - 0.5) continue;
     decode.push(Number(m[1]));
-    kernel.push(Number(m[4]));
-    host.push(Number(m[5]));
-    active.push(Number(m[6]));
+    decodeOnly.push(Number(m[4]));
+    kernel.push(Number(m[5]));
+    host.push(Number(m[6]));
+    active.push(Number(m[7]));
   }
   return {
     hostMsP50: median(host),
     loopActiveMsP50: median(active),
     decodeTps: median(decode),
+    decodeOnlyTps: median(decodeOnly),
     kernelMsP50: median(kernel),
     lines: host.length,
   };
@@ -311,11 +319,13 @@ function modelSection(preset: string, description: string): string {
   const steps = stepFigures.get(preset) ?? [];
   if (steps.length > 0) {
     const decode = median(steps.map((s) => s.decodeTps));
+    const decodeOnly = median(steps.map((s) => s.decodeOnlyTps));
     const tg = median(ceiling?.get(PARALLEL) ?? []);
     lines.push(
       '',
       `servellm at ${PARALLEL} running sequences (its stats lines, ${steps.map((s) => s.lines).join('/')} one-second windows per repeat): ` +
-        `aggregate decode ${fmt(decode, 1)} tok/s = **${fmt(decode / tg, 3)}** of llama-batched-bench's ${fmt(tg, 1)}; ` +
+        `aggregate decode over its decode-only steps ${fmt(decodeOnly, 1)} tok/s = **${fmt(decodeOnly / tg, 3)}** of llama-batched-bench's ${fmt(tg, 1)} ` +
+        `(generation throughput of the whole windows, which also prefill the requests that replace finished ones: ${fmt(decode, 1)} tok/s = ${fmt(decode / tg, 3)}); ` +
         `kernel (decode + sampling) time per step p50 ${fmt(median(steps.map((s) => s.kernelMsP50)), 2)} ms, ` +
         `step host time p50 **${fmt(median(steps.map((s) => s.hostMsP50)), 3)} ms**, ` +
         `event-loop active time per step ${fmt(median(steps.map((s) => s.loopActiveMsP50)), 3)} ms.`,

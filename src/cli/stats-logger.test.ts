@@ -21,6 +21,7 @@ const TIMING: StepTimingSummary = {
   hostMsP50: 0.25,
   hostMsP99: 1.5,
   kernelMsP50: 30.25,
+  decodeOnlyTokensPerS: 512.5,
   loopActiveMsPerStep: 0.75,
 };
 
@@ -38,7 +39,7 @@ describe('engine stats line', () => {
       formatStatsLine(IDLE, busy, 2, TIMING),
       'Engine 000: Avg prompt throughput: 150.0 tokens/s, Avg generation throughput: 40.0 tokens/s, ' +
         'Running: 3 reqs, Waiting: 1 reqs, KV cache usage: 25.0%, Steps: 40 (15.5 rows/step), ' +
-        'Kernel time p50: 30.25 ms, Step host time p50/p99: 0.250/1.500 ms, Loop active per step: 0.750 ms',
+        'Decode-only throughput: 512.5 tokens/s, Kernel time p50: 30.25 ms, Step host time p50/p99: 0.250/1.500 ms, Loop active per step: 0.750 ms',
     );
   });
 

@@ -1,7 +1,8 @@
 /**
  * vLLM's periodic engine stats line ("Avg prompt throughput ... Running: N reqs"), logged every
  * interval while the engine has done or has work, plus servellm's step timer: the JavaScript
- * host time per step and the event loop's busy time per step (see engine/step-timer.ts).
+ * host time per step, the decode-only throughput and the event loop's busy time per step (see
+ * engine/step-timer.ts).
  *
  * Owns: the timer, the throughput arithmetic between two snapshots, and the line's format. The
  * line's field names are stable: bench/serve-compare.ts parses them.
@@ -34,6 +35,7 @@ export function formatStatsLine(
     `Running: ${current.running} reqs, Waiting: ${current.waiting} reqs, ` +
     `KV cache usage: ${kv.toFixed(1)}%, ` +
     `Steps: ${timing.steps} (${timing.meanRows.toFixed(1)} rows/step), ` +
+    `Decode-only throughput: ${timing.decodeOnlyTokensPerS.toFixed(1)} tokens/s, ` +
     `Kernel time p50: ${timing.kernelMsP50.toFixed(2)} ms, ` +
     `Step host time p50/p99: ${timing.hostMsP50.toFixed(3)}/${timing.hostMsP99.toFixed(3)} ms, ` +
     `Loop active per step: ${timing.loopActiveMsPerStep.toFixed(3)} ms`

@@ -220,7 +220,7 @@ export class LlmEngine implements EngineClient {
     let result: DecodeResult;
     try {
       const decoding = this.#backend.decode(request);
-      this.#stepTimer.dispatched(expectedRows);
+      this.#stepTimer.dispatched(expectedRows, plan.tokenCount);
       result = await decoding;
     } catch (error) {
       this.#stepTimer.returned(null);
