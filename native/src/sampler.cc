@@ -107,13 +107,13 @@ void Sampler::Run(const float* logits, int32_t vocab, const RowRequest& request,
     result.token = token;
     if (request.scoreSample) {
       result.logprob = static_cast<float>(static_cast<double>(logits[token]) - logZ);
-      result.rank = static_cast<int32_t>(1 + CountGreater(logits, logits[token], n));
+      result.rank = static_cast<int32_t>(CountAtLeast(logits, logits[token], n));
     }
   }
   if (request.targetToken >= 0) {
     const int32_t t = request.targetToken;
     result.targetLogprob = static_cast<float>(static_cast<double>(logits[t]) - logZ);
-    result.targetRank = static_cast<int32_t>(1 + CountGreater(logits, logits[t], n));
+    result.targetRank = static_cast<int32_t>(CountAtLeast(logits, logits[t], n));
   }
   if (request.topLogprobs > 0) {
     TopLogprobs(logits, vocab, logZ, request.topLogprobs, topTokens, topLogprobs);

@@ -2,7 +2,7 @@
 //
 // Owns: the sampler's definition in C++, which implements the TypeScript reference
 // (src/backend/reference-sampler.ts): raw logprobs are the float64 log-softmax of the
-// unprocessed logits; ranks count strictly greater logits; top-N is by descending logprob, ties
+// unprocessed logits; a rank counts the logits at least as high (vLLM's); top-N is by descending logprob, ties
 // by lower id; the draw follows vLLM v1's order (logit bias -> allowed-token mask -> temperature
 // -> min-p -> top-k -> top-p) and takes u = splitmix64(seed) as a 53-bit uniform double, then
 // the inverse CDF over the kept tokens in ascending id order. The result depends on nothing but the row's logits,

@@ -89,8 +89,8 @@ void BlockSumsGreater(const double* values, double threshold, size_t n, size_t b
   SERVELLM_DISPATCH(BlockSumsGreater(values, threshold, n, block, out));
 }
 
-int64_t CountGreater(const float* values, float value, size_t n) {
-  return SERVELLM_DISPATCH(CountGreater(values, value, n));
+int64_t CountAtLeast(const float* values, float value, size_t n) {
+  return SERVELLM_DISPATCH(CountAtLeast(values, value, n));
 }
 
 int64_t CountInvalid(const float* values, size_t n) {

@@ -43,8 +43,8 @@ double ExpShiftedSumMasked(const float* in, const uint32_t* mask, double divisor
 void BlockSumsGreater(const double* values, double threshold, size_t n, size_t block,
                       double* out);
 
-// Number of elements strictly greater than `value`.
-int64_t CountGreater(const float* values, float value, size_t n);
+// Number of elements at least `value` (vLLM's rank of an element equal to `value`).
+int64_t CountAtLeast(const float* values, float value, size_t n);
 
 // Number of NaN or +inf elements.
 int64_t CountInvalid(const float* values, size_t n);

@@ -34,8 +34,9 @@ describe('reference sampler', () => {
 
   it('computes log-softmax, ranks and top logprobs', () => {
     assertClose(logSoftmax([0, Math.log(3)]), [Math.log(0.25), Math.log(0.75)], 1e-12);
-    assert.equal(rankOf([1, 3, 3, 2], 1), 1);
-    assert.equal(rankOf([1, 3, 3, 2], 2), 1);
+    // vLLM's rank: tokens tied with the most likely one share rank 2 here.
+    assert.equal(rankOf([1, 3, 3, 2], 1), 2);
+    assert.equal(rankOf([1, 3, 3, 2], 2), 2);
     assert.equal(rankOf([1, 3, 3, 2], 3), 3);
     assert.equal(rankOf([1, 3, 3, 2], 0), 4);
     const top = topLogprobs(logSoftmax([1, 3, 3, 2]), 3);

@@ -40,12 +40,12 @@ export function logSoftmax(logits: ArrayLike<number>): Float64Array {
   return out;
 }
 
-/** 1 + the number of tokens whose logit is strictly greater than token's. */
+/** vLLM's rank: the number of tokens whose logit is at least token's (1 = most likely). */
 export function rankOf(logits: ArrayLike<number>, token: number): number {
   const value = logits[token]!;
-  let greater = 0;
-  for (let i = 0; i < logits.length; i++) if (logits[i]! > value) greater++;
-  return greater + 1;
+  let atLeast = 0;
+  for (let i = 0; i < logits.length; i++) if (logits[i]! >= value) atLeast++;
+  return atLeast;
 }
 
 /** The `count` most likely tokens, descending logprob, ties by lower id. */

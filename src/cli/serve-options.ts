@@ -24,6 +24,10 @@ export interface ServeOptions {
   /** A file path or an inline Jinja template, or null for the model's own. */
   readonly chatTemplate: string | null;
   readonly responseRole: string;
+  /** Cap on requested logprobs (-1 = the vocabulary). */
+  readonly maxLogprobs: number;
+  /** Logprobs name tokens `token_id:<id>` unless a request says otherwise. */
+  readonly returnTokensAsTokenIds: boolean;
   /** null = the model's context length, at most DEFAULT_MAX_MODEL_LEN_CAP. */
   readonly maxModelLen: number | null;
   readonly maxNumSeqs: number;
@@ -50,6 +54,16 @@ function positiveInteger(flag: string): (value: string) => number {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) {
       throw new InvalidArgumentError(`${flag} must be a positive integer, got ${value}`);
+    }
+    return n;
+  };
+}
+
+function atLeastMinusOne(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < -1) {
+      throw new InvalidArgumentError(`${flag} must be an integer >= -1, got ${value}`);
     }
     return n;
   };
@@ -114,6 +128,10 @@ export function addServeOptions(command: Command): Command {
       '--response-role <role>',
       'the role name returned when add_generation_prompt is true',
     ).default('assistant'),
+    new Option(
+      '--return-tokens-as-token-ids',
+      'name logprobs tokens "token_id:<id>" (a request may still choose with return_tokens_as_token_ids)',
+    ),
     new Option('--uvicorn-log-level <level>', 'log level').choices(LOG_LEVELS).default('info'),
     new Option('--log-level <level>', 'alias of --uvicorn-log-level').choices(LOG_LEVELS),
     new Option('--disable-log-requests', 'do not log each request'),
@@ -136,6 +154,12 @@ export function addServeOptions(command: Command): Command {
       '--dtype <dtype>',
       'accepted for vLLM compatibility; GGUF weights keep the types stored in the file',
     ).default('auto'),
+    new Option(
+      '--max-logprobs <n>',
+      'most logprobs (and prompt logprobs) a request may ask for; -1 = the whole vocabulary',
+    )
+      .default(20)
+      .argParser(atLeastMinusOne('--max-logprobs')),
     new Option('--seed <seed>', 'engine seed for requests that give none')
       .default(0)
       .argParser(integer('--seed')),
@@ -165,6 +189,8 @@ interface RawOptions {
   apiKey?: string[];
   chatTemplate?: string;
   responseRole: string;
+  returnTokensAsTokenIds?: boolean;
+  maxLogprobs: number;
   uvicornLogLevel: LogLevel;
   logLevel?: LogLevel;
   disableLogRequests?: boolean;
@@ -208,6 +234,8 @@ export function toServeOptions(
     servedModelNames: raw.servedModelName ?? [],
     chatTemplate: raw.chatTemplate ?? null,
     responseRole: raw.responseRole,
+    maxLogprobs: raw.maxLogprobs,
+    returnTokensAsTokenIds: raw.returnTokensAsTokenIds ?? false,
     maxModelLen: raw.maxModelLen ?? null,
     maxNumSeqs: raw.maxNumSeqs,
     maxNumBatchedTokens: raw.maxNumBatchedTokens,

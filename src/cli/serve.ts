@@ -98,6 +98,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       servedModelNames,
       chatTemplate: template.template,
       responseRole: options.responseRole,
+      maxLogprobs: options.maxLogprobs,
+      returnTokensAsTokenIds: options.returnTokensAsTokenIds,
       apiKeys: options.apiKeys,
       maxModelLen,
       version: packageVersion(),

@@ -40,6 +40,8 @@ export function params(overrides: Partial<SamplingParams> = {}): SamplingParams 
     ignoreEos: false,
     skipSpecialTokens: true,
     logitBias: null,
+    logprobs: null,
+    promptLogprobs: null,
     ...overrides,
   };
 }

@@ -35,6 +35,31 @@ export interface SamplingParams {
    * (greedy included); the caller has clamped values to [-100, 100]. Logprobs stay raw. null: none.
    */
   readonly logitBias: ReadonlyMap<number, number> | null;
+  /**
+   * Logprobs of each generated token: null for none, else how many of the most likely tokens to
+   * report with it (0 = the token's own logprob only; the caller resolved vLLM's -1 to the
+   * vocabulary size).
+   */
+  readonly logprobs: number | null;
+  /** The same for every prompt token after the first (vLLM's prompt_logprobs); null for none. */
+  readonly promptLogprobs: number | null;
+}
+
+/** A token and its raw logprob (log-softmax of the unprocessed logits). */
+export interface TopLogprob {
+  readonly token: number;
+  readonly logprob: number;
+}
+
+/** The raw logprobs at one position: of the token there, and of the most likely tokens. */
+export interface PositionLogprobs {
+  /** The token at this position (sampled, or the prompt's). */
+  readonly token: number;
+  readonly logprob: number;
+  /** vLLM's rank: how many tokens have a logprob at least as high (1 = most likely). */
+  readonly rank: number;
+  /** The requested number of most likely tokens, descending, ties by lower id. */
+  readonly top: readonly TopLogprob[];
 }
 
 export interface EngineRequest {
@@ -64,6 +89,13 @@ export interface RequestOutput {
   readonly finishReason: FinishReason | null;
   /** vLLM's stop_reason: the matched stop string, the stop token id, or null (EOS, length). */
   readonly stopReason: string | number | null;
+  /** With params.logprobs: one entry per id of `tokenIds`, in order; else null. */
+  readonly logprobs: readonly PositionLogprobs[] | null;
+  /**
+   * With params.promptLogprobs, on the request's first output only: one entry per prompt token,
+   * the first null (nothing predicts it); else null.
+   */
+  readonly promptLogprobs: readonly (PositionLogprobs | null)[] | null;
 }
 
 /** Why the engine refused a request (maps to a 400 in the HTTP layer). */

@@ -14,6 +14,9 @@ import type {
   DecodeResult,
   LogitBias,
   ModelBackend,
+  OutputRow,
+  RowResult,
+  SequenceChunk,
 } from '../backend/model-backend.ts';
 import { validateEngineConfig, type EngineConfig } from './engine-config.ts';
 import {
@@ -21,6 +24,7 @@ import {
   type EngineClient,
   type EngineRequest,
   type EngineStats,
+  type PositionLogprobs,
   type RequestOutput,
 } from './engine-types.ts';
 import { kvAdmissionFor } from './kv-admission.ts';
@@ -29,7 +33,7 @@ import { OutputStream } from './output-stream.ts';
 import { RequestState } from './request-state.ts';
 import { validateEngineRequest } from './request-validation.ts';
 import { RequestSeedSource, rowSamplingFor, toLogitBias } from './row-sampling.ts';
-import { Scheduler, type StepPlan } from './scheduler.ts';
+import { Scheduler, type ScheduledChunk, type StepPlan } from './scheduler.ts';
 import { StepTimer, type StepTimingSummary } from './step-timer.ts';
 
 /** A request the engine is serving. */
@@ -41,6 +45,21 @@ interface LiveRequest {
   readonly logitBias: LogitBias | null;
   readonly processor: RequestOutputProcessor;
   readonly stream: OutputStream<RequestOutput>;
+  /**
+   * With prompt logprobs asked: the prompt's logprobs gathered so far, chunk by chunk (entry 0
+   * null), until the first output takes them; null otherwise.
+   */
+  promptLogprobs: (PositionLogprobs | null)[] | null;
+}
+
+/** A scored row's logprobs, for `token` (the sampled token, or the prompt token it targeted). */
+function positionLogprobs(
+  token: number,
+  logprob: number,
+  rank: number,
+  row: RowResult,
+): PositionLogprobs {
+  return { token, logprob, rank, top: row.top };
 }
 
 function asError(error: unknown): Error {
@@ -106,6 +125,7 @@ export class LlmEngine implements EngineClient {
         maxModelLen: this.maxModelLen,
       }),
       stream: new OutputStream<RequestOutput>(() => this.abort(request.id)),
+      promptLogprobs: request.params.promptLogprobs === null ? null : [null],
     };
     this.#live.set(request.id, live);
     this.#scheduler.add(live.state);
@@ -187,40 +207,16 @@ export class LlmEngine implements EngineClient {
   }
 
   async #executeStep(plan: StepPlan): Promise<void> {
-    const request: DecodeRequest = {
-      chunks: plan.chunks.map((chunk) => {
-        const live = this.#live.get(chunk.request.id)!;
-        return {
-          sequenceId: chunk.sequenceId,
-          startPosition: chunk.startPosition,
-          tokens: chunk.tokens,
-          rows: chunk.samples
-            ? [
-                {
-                  offset: chunk.tokens.length - 1,
-                  sampling: rowSamplingFor(
-                    live.request.params,
-                    live.seed,
-                    chunk.request.outputTokens.length,
-                    live.logitBias,
-                  ),
-                  topLogprobs: 0,
-                  targetToken: null,
-                  returnLogits: false,
-                  // No logprobs API yet: skip scoring the drawn token (a greedy row is one pass).
-                  scoreSample: false,
-                },
-              ]
-            : [],
-        };
-      }),
-    };
-    const expectedRows = this.#countStep(plan);
+    const promptRows: number[] = [];
+    const chunks = plan.chunks.map((chunk) => this.#sequenceChunk(chunk, promptRows));
+    const sampledRows = this.#countStep(plan);
+    let expectedRows = 0;
+    for (const chunk of chunks) expectedRows += chunk.rows.length;
     this.#decodeInFlight = true;
     let result: DecodeResult;
     try {
-      const decoding = this.#backend.decode(request);
-      this.#stepTimer.dispatched(expectedRows, plan.tokenCount);
+      const decoding = this.#backend.decode({ chunks } satisfies DecodeRequest);
+      this.#stepTimer.dispatched(sampledRows, plan.tokenCount);
       result = await decoding;
     } catch (error) {
       this.#stepTimer.returned(null);
@@ -237,7 +233,54 @@ export class LlmEngine implements EngineClient {
       );
       return;
     }
-    this.#processStep(plan, result);
+    this.#processStep(plan, promptRows, result);
+  }
+
+  /**
+   * A scheduled chunk as the backend takes it: a row scoring the next prompt token after each of
+   * its prompt positions when the request asked for prompt logprobs (their count is appended to
+   * `promptRows`), then the sampling row when the chunk reaches the last known token.
+   */
+  #sequenceChunk(chunk: ScheduledChunk, promptRows: number[]): SequenceChunk {
+    const live = this.#live.get(chunk.request.id)!;
+    const { params } = live.request;
+    const rows: OutputRow[] = [];
+    if (live.promptLogprobs !== null) {
+      const prompt = chunk.request.promptTokens;
+      const end = Math.min(chunk.tokens.length, prompt.length - 1 - chunk.startPosition);
+      for (let offset = 0; offset < end; offset++) {
+        rows.push({
+          offset,
+          sampling: null,
+          topLogprobs: params.promptLogprobs ?? 0,
+          targetToken: prompt[chunk.startPosition + offset + 1]!,
+          returnLogits: false,
+        });
+      }
+    }
+    promptRows.push(rows.length);
+    if (chunk.samples) {
+      rows.push({
+        offset: chunk.tokens.length - 1,
+        sampling: rowSamplingFor(
+          params,
+          live.seed,
+          chunk.request.outputTokens.length,
+          live.logitBias,
+        ),
+        topLogprobs: params.logprobs ?? 0,
+        targetToken: null,
+        returnLogits: false,
+        // As vLLM: score the drawn token only when logprobs are asked (a greedy row is one pass).
+        scoreSample: params.logprobs !== null,
+      });
+    }
+    return {
+      sequenceId: chunk.sequenceId,
+      startPosition: chunk.startPosition,
+      tokens: chunk.tokens,
+      rows,
+    };
   }
 
   /** Count the step, its decode and its tokens; returns the number of rows it samples. */
@@ -255,18 +298,42 @@ export class LlmEngine implements EngineClient {
     return rows;
   }
 
-  #processStep(plan: StepPlan, result: DecodeResult): void {
+  #processStep(plan: StepPlan, promptRows: readonly number[], result: DecodeResult): void {
     let row = 0;
-    for (const chunk of plan.chunks) {
-      const sampled = chunk.samples ? result.rows[row++]!.token : null;
+    for (let c = 0; c < plan.chunks.length; c++) {
+      const chunk = plan.chunks[c]!;
+      const firstPromptRow = row;
+      row += promptRows[c]!;
+      const sampleRow = chunk.samples ? result.rows[row++]! : null;
       const live = this.#live.get(chunk.request.id);
       // Aborted while the decode was in flight: its cells are freed before the next schedule.
       if (live === undefined || live.state !== chunk.request) continue;
       try {
+        if (live.promptLogprobs !== null) {
+          const prompt = chunk.request.promptTokens;
+          for (let r = firstPromptRow; r < firstPromptRow + promptRows[c]!; r++) {
+            const scored = result.rows[r]!;
+            if (scored.target === null) throw new Error('the backend scored no prompt token');
+            const token = prompt[chunk.startPosition + (r - firstPromptRow) + 1]!;
+            live.promptLogprobs.push(
+              positionLogprobs(token, scored.target.logprob, scored.target.rank, scored),
+            );
+          }
+        }
+        const sampled = sampleRow === null ? null : sampleRow.token;
         if (chunk.samples && sampled === null) throw new Error('the backend sampled no token');
         live.state.commitStep(chunk.tokens.length, sampled);
         if (sampled === null) continue;
-        const output = live.processor.processToken(sampled);
+        if (live.promptLogprobs !== null) {
+          live.processor.setPromptLogprobs(live.promptLogprobs);
+          live.promptLogprobs = null;
+        }
+        const output = live.processor.processToken(
+          sampled,
+          live.request.params.logprobs === null
+            ? null
+            : positionLogprobs(sampled, sampleRow!.logprob, sampleRow!.rank, sampleRow!),
+        );
         if (output.finishReason === null) live.stream.push(output);
         else this.#finish(live, output);
       } catch (error) {

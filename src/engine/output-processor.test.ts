@@ -64,6 +64,8 @@ describe('RequestOutputProcessor', () => {
       completionTokens: 3,
       finishReason: 'stop',
       stopReason: null,
+      logprobs: null,
+      promptLogprobs: null,
     });
   });
 
@@ -174,7 +176,41 @@ describe('RequestOutputProcessor', () => {
       completionTokens: 1,
       finishReason: 'abort',
       stopReason: null,
+      logprobs: null,
+      promptLogprobs: null,
     });
     assert.throws(() => p.processToken(0x79), /already finished/);
+  });
+
+  it("carries each token's logprobs, and the prompt's on the first output only", () => {
+    const p = new RequestOutputProcessor({
+      requestId: 'r',
+      promptTokens: 2,
+      params: params({ logprobs: 1, promptLogprobs: 0, maxTokens: 2 }),
+      tokenizer,
+      maxModelLen: 100,
+    });
+    const prompt = [null, { token: 0x62, logprob: -2, rank: 3, top: [] }];
+    const first = { token: 0x63, logprob: -0.5, rank: 1, top: [{ token: 0x63, logprob: -0.5 }] };
+    const second = { token: 0x64, logprob: -1.5, rank: 2, top: [{ token: 0x65, logprob: -1 }] };
+    p.setPromptLogprobs(prompt);
+    const a = p.processToken(0x63, first);
+    assert.deepEqual(a.logprobs, [first]);
+    assert.deepEqual(a.promptLogprobs, prompt);
+    const b = p.processToken(0x64, second);
+    assert.deepEqual(b.logprobs, [second]);
+    assert.equal(b.promptLogprobs, null);
+    assert.equal(b.finishReason, 'length');
+    assert.throws(
+      () =>
+        new RequestOutputProcessor({
+          requestId: 'q',
+          promptTokens: 1,
+          params: params({ logprobs: 0 }),
+          tokenizer,
+          maxModelLen: 100,
+        }).processToken(0x63),
+      /asked for logprobs but got none/,
+    );
   });
 });

@@ -11,10 +11,16 @@
  * goes through the stop-string matcher, whose match overrides `length`: `stop` with stopReason =
  * the stop string. When the request ends, everything still held back (incomplete UTF-8, a stop
  * string prefix that never completed) is released. Every generated token is counted and listed,
- * the final EOS/stop token included.
+ * the final EOS/stop token included, with its logprobs when the request asked for them; the
+ * prompt's logprobs go out with the first output.
  */
 import type { Tokenizer } from '../backend/model-backend.ts';
-import type { FinishReason, RequestOutput, SamplingParams } from './engine-types.ts';
+import type {
+  FinishReason,
+  PositionLogprobs,
+  RequestOutput,
+  SamplingParams,
+} from './engine-types.ts';
 import { IncrementalDetokenizer } from './incremental-detokenizer.ts';
 import { StopStringMatcher } from './stop-string-matcher.ts';
 
@@ -35,6 +41,8 @@ export class RequestOutputProcessor {
   readonly #stopMatcher: StopStringMatcher;
   #completionTokens = 0;
   #finished = false;
+  /** The prompt's logprobs until the first output carries them. */
+  #promptLogprobs: readonly (PositionLogprobs | null)[] | null = null;
 
   constructor(options: OutputProcessorOptions) {
     this.#options = options;
@@ -58,8 +66,16 @@ export class RequestOutputProcessor {
     return this.#completionTokens;
   }
 
-  /** Process one generated token; the delta it produces (finishReason set when it ends the request). */
-  processToken(token: number): RequestOutput {
+  /** The prompt's logprobs (first entry null), sent with the next output. */
+  setPromptLogprobs(logprobs: readonly (PositionLogprobs | null)[]): void {
+    this.#promptLogprobs = logprobs;
+  }
+
+  /**
+   * Process one generated token and its logprobs (when the request asked for them); the delta it
+   * produces (finishReason set when it ends the request).
+   */
+  processToken(token: number, logprobs: PositionLogprobs | null = null): RequestOutput {
     if (this.#finished) throw new Error(`request ${this.#options.requestId} already finished`);
     const { params, tokenizer, promptTokens, maxModelLen } = this.#options;
     this.#completionTokens++;
@@ -97,13 +113,16 @@ export class RequestOutputProcessor {
       }
     }
     this.#finished = finishReason !== null;
-    return this.#output(text, [token], finishReason, stopReason);
+    if (params.logprobs !== null && logprobs === null) {
+      throw new Error(`request ${this.#options.requestId} asked for logprobs but got none`);
+    }
+    return this.#output(text, [token], finishReason, stopReason, logprobs);
   }
 
   /** The final delta of an aborted request: no text (held-back text is dropped), reason `abort`. */
   abortOutput(): RequestOutput {
     this.#finished = true;
-    return this.#output('', [], 'abort', null);
+    return this.#output('', [], 'abort', null, null);
   }
 
   #output(
@@ -111,7 +130,10 @@ export class RequestOutputProcessor {
     tokenIds: readonly number[],
     finishReason: FinishReason | null,
     stopReason: string | number | null,
+    logprobs: PositionLogprobs | null,
   ): RequestOutput {
+    const promptLogprobs = this.#promptLogprobs;
+    this.#promptLogprobs = null;
     return {
       requestId: this.#options.requestId,
       text,
@@ -120,6 +142,8 @@ export class RequestOutputProcessor {
       completionTokens: this.#completionTokens,
       finishReason,
       stopReason,
+      logprobs: this.#options.params.logprobs === null ? null : logprobs === null ? [] : [logprobs],
+      promptLogprobs: finishReason === 'abort' ? null : promptLogprobs,
     };
   }
 }

@@ -70,6 +70,14 @@ export function validateEngineRequest(request: EngineRequest, limits: RequestLim
         refuse(`logit_bias[${token}] must be finite, got ${bias}.`, 'logit_bias');
     }
   }
+  for (const [value, parameter] of [
+    [params.logprobs, 'logprobs'],
+    [params.promptLogprobs, 'prompt_logprobs'],
+  ] as const) {
+    if (value !== null && !(Number.isInteger(value) && value >= 0 && value <= limits.vocabSize)) {
+      refuse(`${parameter} must be in [0, ${limits.vocabSize}], got ${value}.`, parameter);
+    }
+  }
   for (const token of params.stopTokenIds) {
     if (!Number.isInteger(token))
       refuse(`stop_token_ids must be integers, got ${token}.`, 'stop_token_ids');

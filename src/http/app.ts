@@ -13,7 +13,9 @@ import { apiKeyHook } from './auth.ts';
 import { ChatTemplate } from './chat/chat-template.ts';
 import { errorResponse } from './errors.ts';
 import { installBodyParsers } from './json-body.ts';
+import { TokenTexts } from './logprobs/token-texts.ts';
 import type { ChatTemplateState } from './params/chat-params.ts';
+import { DEFAULT_MAX_LOGPROBS } from './params/logprobs-params.ts';
 import { registerChatCompletionsRoute } from './routes/chat-completions.ts';
 import { registerCompletionsRoute } from './routes/completions.ts';
 import { registerInfoRoutes } from './routes/info-routes.ts';
@@ -45,6 +47,10 @@ export interface AppOptions {
   readonly modelRoot?: string;
   /** Largest request body in bytes. Default 32 MiB (long prompts). */
   readonly bodyLimit?: number;
+  /** Most logprobs a request may ask for (vLLM's --max-logprobs; -1 = vocabulary). Default 20. */
+  readonly maxLogprobs?: number;
+  /** Name logprobs tokens `token_id:<id>` unless a request says otherwise. Default false. */
+  readonly returnTokensAsTokenIds?: boolean;
 }
 
 /** Default largest request body. */
@@ -92,9 +98,12 @@ export function createApp(options: AppOptions): FastifyInstance {
       tokenizer: options.tokenizer,
       vocabSize: options.model.vocabSize,
       maxModelLen: options.maxModelLen,
+      maxLogprobs: options.maxLogprobs ?? DEFAULT_MAX_LOGPROBS,
+      returnTokensAsTokenIds: options.returnTokensAsTokenIds ?? false,
       chatTemplate,
       responseRole: options.responseRole ?? 'assistant',
     },
+    texts: new TokenTexts(options.tokenizer),
     fingerprint: `servellm-${options.version}`,
   };
 

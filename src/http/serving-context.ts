@@ -3,6 +3,7 @@
  * checked against. Built once by `createApp`.
  */
 import type { EngineClient } from '../engine/engine-types.ts';
+import type { TokenTexts } from './logprobs/token-texts.ts';
 import type { ChatPlanContext } from './params/chat-params.ts';
 import type { ServedModels } from './served-models.ts';
 
@@ -10,8 +11,10 @@ import type { ServedModels } from './served-models.ts';
 export interface ServingContext {
   readonly engine: EngineClient;
   readonly models: ServedModels;
-  /** Tokenizer, vocabulary size, max_model_len, chat template and response role. */
+  /** Tokenizer, vocabulary size, max_model_len, logprobs limits, chat template, response role. */
   readonly plan: ChatPlanContext;
+  /** Token names of logprobs. */
+  readonly texts: TokenTexts;
   /** The `system_fingerprint` of responses. */
   readonly fingerprint: string;
 }

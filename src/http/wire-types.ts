@@ -2,8 +2,8 @@
  * Response wire types: what the API sends, snake_case and in vLLM's field order.
  *
  * Owns: the shapes of completion and chat responses, their stream chunks, usage and the model
- * list. Fields vLLM always serializes but servellm does not produce yet (logprobs, token ids,
- * tool calls, ...) are typed as their null/empty value so a later issue widens the type
+ * list, and the three logprobs formats. Fields vLLM always serializes but servellm does not
+ * produce yet (token ids, tool calls, ...) are typed as their null/empty value so a later issue widens the type
  * deliberately. Request types live with their schemas in `schemas/`.
  */
 import type { FinishReason } from '../engine/engine-types.ts';
@@ -29,15 +29,37 @@ export interface ResponseHeader {
   readonly model: string;
 }
 
+/**
+ * Completions logprobs (also OpenAI's legacy format): per token its text, raw logprob (null for
+ * the first echoed prompt token) and a map of candidate texts to logprobs, and the character
+ * offset of each token's text.
+ */
+export interface CompletionLogprobs {
+  readonly text_offset: number[];
+  readonly token_logprobs: (number | null)[];
+  readonly tokens: string[];
+  readonly top_logprobs: (Record<string, number> | null)[];
+}
+
+/** vLLM's entry of one candidate at one prompt position. */
+export interface PromptLogprobEntry {
+  readonly logprob: number;
+  readonly rank: number;
+  readonly decoded_token: string;
+}
+
+/** vLLM's `prompt_logprobs`: per prompt token, null for the first, else token id -> entry. */
+export type PromptLogprobs = (Record<string, PromptLogprobEntry> | null)[];
+
 /** One choice of a non-streaming completion. */
 export interface CompletionChoice {
   readonly index: number;
   readonly text: string;
-  readonly logprobs: null;
+  readonly logprobs: CompletionLogprobs | null;
   readonly finish_reason: FinishReason;
   readonly stop_reason: StopReason;
   readonly token_ids: null;
-  readonly prompt_logprobs: null;
+  readonly prompt_logprobs: PromptLogprobs | null;
   readonly prompt_token_ids: null;
 }
 
@@ -58,7 +80,7 @@ export interface CompletionResponse {
 export interface CompletionStreamChoice {
   readonly index: number;
   readonly text: string;
-  readonly logprobs: null;
+  readonly logprobs: CompletionLogprobs | null;
   readonly finish_reason: FinishReason | null;
   readonly stop_reason: StopReason;
   readonly prompt_token_ids: null;
@@ -87,11 +109,28 @@ export interface ChatMessage {
   readonly reasoning: null;
 }
 
+/** One candidate token in chat logprobs: its text, raw logprob and the text's UTF-8 bytes. */
+export interface ChatTopLogprob {
+  readonly token: string;
+  readonly logprob: number;
+  readonly bytes: number[] | null;
+}
+
+/** One generated token in chat logprobs, with the most likely candidates at its position. */
+export interface ChatTokenLogprob extends ChatTopLogprob {
+  readonly top_logprobs: ChatTopLogprob[];
+}
+
+/** OpenAI's chat logprobs. */
+export interface ChatLogprobs {
+  readonly content: ChatTokenLogprob[];
+}
+
 /** One choice of a non-streaming chat completion. */
 export interface ChatChoice {
   readonly index: number;
   readonly message: ChatMessage;
-  readonly logprobs: null;
+  readonly logprobs: ChatLogprobs | null;
   readonly finish_reason: FinishReason;
   readonly stop_reason: StopReason;
   readonly token_ids: null;
@@ -107,7 +146,7 @@ export interface ChatCompletionResponse {
   readonly service_tier: null;
   readonly system_fingerprint: string;
   readonly usage: Usage;
-  readonly prompt_logprobs: null;
+  readonly prompt_logprobs: PromptLogprobs | null;
   readonly prompt_token_ids: null;
   readonly kv_transfer_params: null;
 }
@@ -122,7 +161,7 @@ export interface ChatDelta {
 export interface ChatStreamChoice {
   readonly index: number;
   readonly delta: ChatDelta;
-  readonly logprobs: null;
+  readonly logprobs: ChatLogprobs | null;
   readonly finish_reason: FinishReason | null;
   /** Present on the choice's last chunk only. */
   readonly stop_reason?: StopReason;

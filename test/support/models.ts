@@ -61,6 +61,8 @@ export async function testServeOptions(
     servedModelNames: ['successor'],
     chatTemplate: null,
     responseRole: 'assistant',
+    maxLogprobs: 20,
+    returnTokensAsTokenIds: false,
     maxModelLen: 512,
     maxNumSeqs: 8,
     maxNumBatchedTokens: 256,

@@ -1,5 +1,5 @@
 /**
- * Chat-only request rules, with vLLM's messages: logprobs/top_logprobs, tools and tool_choice
+ * Chat-only request rules, with vLLM's messages: the logprobs/top_logprobs pairing, tools and tool_choice
  * (without a tool-call parser, as vLLM answers a server started without one), template controls
  * (request templates are untrusted, `continue_final_message` excludes `add_generation_prompt`),
  * and the template kwargs a request contributes.
@@ -19,7 +19,6 @@ function checkLogprobs(request: ChatRequest): void {
       'top_logprobs',
     );
   }
-  if (request.logprobs === true) throw notSupportedYet('logprobs', 'true');
 }
 
 const NAMED_USAGE = 'Correct usage: `{"type": "function", "function": {"name": "my_function"}}`';
@@ -130,6 +129,9 @@ export function rejectUnsupportedChat(request: ChatRequest): void {
   if (request.bad_words !== undefined && request.bad_words.length > 0) {
     throw notSupportedYet('bad_words', 'a non-empty list');
   }
+  // vLLM's chat `echo` prepends the last message when it has the answer's role (with
+  // continue_final_message); not built yet.
+  if (request.echo === true) throw notSupportedYet('echo', 'true');
 }
 
 /**

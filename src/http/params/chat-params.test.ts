@@ -4,7 +4,7 @@ import { ChatTemplate } from '../chat/chat-template.ts';
 import { ApiError, BadRequestError } from '../errors.ts';
 import { chatRequestSchema } from '../schemas/chat-request.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
-import { CHATML_TEMPLATE, testTokenizer } from '../testing/test-app.ts';
+import { CHATML_TEMPLATE, LOGPROBS_LIMITS, testTokenizer } from '../testing/test-app.ts';
 import { NO_CHAT_TEMPLATE_MESSAGE, toChatPlan, type ChatPlanContext } from './chat-params.ts';
 
 const specials = { bos_token: '<|endoftext|>', eos_token: '<|im_end|>' };
@@ -14,6 +14,7 @@ const context: ChatPlanContext = {
   maxModelLen: 64,
   chatTemplate: { kind: 'ready', template: new ChatTemplate(CHATML_TEMPLATE, specials) },
   responseRole: 'assistant',
+  ...LOGPROBS_LIMITS,
 };
 const user = [{ role: 'user', content: 'Hi' }];
 /** "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n" with specials as one token each. */
@@ -140,7 +141,7 @@ describe('toChatPlan', () => {
     );
   });
 
-  it("validates logprobs fields with vLLM's messages and refuses logprobs until implemented", () => {
+  it("resolves logprobs, top_logprobs and prompt_logprobs with vLLM's messages", () => {
     rejects(
       { messages: user, top_logprobs: 2 },
       'when using `top_logprobs`, `logprobs` must be set to true.',
@@ -148,11 +149,43 @@ describe('toChatPlan', () => {
     );
     rejects({ messages: user, top_logprobs: -2 }, '`top_logprobs` must be a positive value or -1.');
     rejects(
-      { messages: user, logprobs: true, top_logprobs: 2 },
-      /logprobs is not supported yet/,
-      'logprobs',
+      { messages: user, logprobs: true, top_logprobs: 21 },
+      'Requested sample logprobs of 21, which is greater than max allowed: 20',
+      'top_logprobs',
     );
-    assert.ok(plan({ messages: user, logprobs: false, top_logprobs: 0 }));
+    rejects(
+      { messages: user, logprobs: true, top_logprobs: -1 },
+      'Requested sample logprobs of 259, which is greater than max allowed: 20',
+      'top_logprobs',
+    );
+    rejects(
+      { messages: user, prompt_logprobs: -1 },
+      'Requested prompt logprobs of 259, which is greater than max allowed: 20',
+      'prompt_logprobs',
+    );
+    rejects(
+      { messages: user, prompt_logprobs: 1, stream: true },
+      '`prompt_logprobs` are not available when `stream=True`.',
+      'prompt_logprobs',
+    );
+    rejects({ messages: user, echo: true }, /echo is not supported yet/, 'echo');
+    const off = plan({ messages: user, logprobs: false, top_logprobs: 0 });
+    assert.equal(off.logprobs, null);
+    assert.equal(off.request.params.logprobs, null);
+    const on = plan({ messages: user, logprobs: true, prompt_logprobs: 0 });
+    assert.deepEqual(on.logprobs, { topCount: 0, asIds: false });
+    assert.equal(on.request.params.logprobs, 0, 'top_logprobs defaults to 0');
+    assert.equal(on.request.params.promptLogprobs, 0);
+    const all = plan(
+      { messages: user, logprobs: true, top_logprobs: -1, return_tokens_as_token_ids: true },
+      { ...context, maxLogprobs: -1 },
+    );
+    assert.deepEqual(all.logprobs, { topCount: 259, asIds: true }, '-1 is the whole vocabulary');
+    const serverIds = plan(
+      { messages: user, logprobs: true, top_logprobs: 3 },
+      { ...context, returnTokensAsTokenIds: true },
+    );
+    assert.deepEqual(serverIds.logprobs, { topCount: 3, asIds: true });
   });
 
   it('reports schema errors with the location', () => {

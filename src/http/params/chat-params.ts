@@ -5,7 +5,8 @@
  * Owns: rendering through the chat template (add_generation_prompt default true), tokenizing
  * the rendered text with special-token parsing and `add_special_tokens` default false (the
  * template adds the specials), the output budget (`max_completion_tokens` over `max_tokens`;
- * none: the rest of the context), and the response role (`--response-role` when a generation
+ * none: the rest of the context), logprobs (`logprobs` with `top_logprobs`, default 0) and
+ * prompt_logprobs, and the response role (`--response-role` when a generation
  * prompt is added, else the last message's role).
  */
 import { BadRequestError } from '../errors.ts';
@@ -13,8 +14,9 @@ import type { ChatTemplate } from '../chat/chat-template.ts';
 import { toTemplateMessages } from '../chat/chat-messages.ts';
 import type { ChatRequest } from '../schemas/chat-request.ts';
 import { rejectUnsupportedChat, templateKwargs } from './chat-checks.ts';
-import type { PlanContext, PlannedRequest } from './completion-params.ts';
+import type { LogprobsPlan, PlanContext, PlannedRequest } from './completion-params.ts';
 import { checkPromptTokens, resolveMaxTokens } from './context-limit.ts';
+import { resolveLogprobsCount, resolvePromptLogprobs, tokensAsIds } from './logprobs-params.ts';
 import { rejectUnsupportedCommon, resolveStreamMode, type StreamMode } from './request-checks.ts';
 import { resolveSamplingParams } from './sampling-params.ts';
 
@@ -37,6 +39,7 @@ export interface ChatPlan {
   readonly stream: StreamMode;
   /** The role of the answer message. */
   readonly role: string;
+  readonly logprobs: LogprobsPlan | null;
 }
 
 /** vLLM's answer to a chat request when neither the server nor the model has a template. */
@@ -79,8 +82,13 @@ function renderPrompt(
 /** The engine request of a chat request; throws BadRequestError for any bad input. */
 export function toChatPlan(request: ChatRequest, context: ChatPlanContext): ChatPlan {
   const stream = resolveStreamMode(request);
-  rejectUnsupportedCommon(request, stream.stream);
+  rejectUnsupportedCommon(request);
   rejectUnsupportedChat(request);
+  const sample =
+    request.logprobs === true
+      ? resolveLogprobsCount(request.top_logprobs ?? 0, 'sample', 'top_logprobs', context)
+      : null;
+  const prompt = resolvePromptLogprobs(request, stream.stream, context);
   const addGenerationPrompt = request.add_generation_prompt ?? true;
   const promptTokens = renderPrompt(request, context, addGenerationPrompt);
   checkPromptTokens(promptTokens, context.vocabSize);
@@ -95,8 +103,12 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
     ? context.responseRole
     : (request.messages.at(-1)?.role ?? context.responseRole);
   return {
-    request: { promptTokens, params: resolveSamplingParams(request, maxTokens, context.vocabSize) },
+    request: {
+      promptTokens,
+      params: resolveSamplingParams(request, maxTokens, context.vocabSize, { sample, prompt }),
+    },
     stream,
     role,
+    logprobs: sample === null ? null : { topCount: sample, asIds: tokensAsIds(request, context) },
   };
 }

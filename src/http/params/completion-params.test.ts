@@ -3,11 +3,16 @@ import { describe, it } from 'node:test';
 import { ApiError, BadRequestError } from '../errors.ts';
 import { completionRequestSchema } from '../schemas/completion-request.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
-import { testTokenizer } from '../testing/test-app.ts';
+import { LOGPROBS_LIMITS, testTokenizer } from '../testing/test-app.ts';
 import { toCompletionPlan, type PlanContext } from './completion-params.ts';
 import { resolveMaxTokens } from './context-limit.ts';
 
-const context: PlanContext = { tokenizer: testTokenizer(), vocabSize: 259, maxModelLen: 32 };
+const context: PlanContext = {
+  tokenizer: testTokenizer(),
+  vocabSize: 259,
+  maxModelLen: 32,
+  ...LOGPROBS_LIMITS,
+};
 
 function plan(body: unknown, planContext: PlanContext = context) {
   return toCompletionPlan(parseRequest(completionRequestSchema, body), planContext);
@@ -64,10 +69,65 @@ describe('toCompletionPlan: prompts', () => {
     rejects({ prompt: ['a', [1]] }, /prompt must be a string/, 'prompt');
   });
 
-  it('refuses suffix, and logprobs until they are implemented', () => {
+  it("refuses suffix and bad logprobs counts with vLLM's messages", () => {
     rejects({ prompt: 'x', suffix: 's' }, 'suffix is not currently supported', 'suffix');
     rejects({ prompt: 'x', logprobs: -1 }, '`logprobs` must be a positive value.', 'logprobs');
-    rejects({ prompt: 'x', logprobs: 1 }, /logprobs is not supported yet/, 'logprobs');
+    rejects(
+      { prompt: 'x', logprobs: 21 },
+      'Requested sample logprobs of 21, which is greater than max allowed: 20',
+      'logprobs',
+    );
+    rejects(
+      { prompt: 'x', prompt_logprobs: -2 },
+      '`prompt_logprobs` must be a positive value or -1.',
+      'prompt_logprobs',
+    );
+    rejects(
+      { prompt: 'x', prompt_logprobs: 0, stream: true, logprobs: 30 },
+      'Requested sample logprobs of 30, which is greater than max allowed: 20',
+      'logprobs',
+    );
+  });
+
+  it('resolves logprobs and echo: prompt logprobs default to logprobs when echoing', () => {
+    const plain = plan({ prompt: 'ab', logprobs: 2 });
+    assert.deepEqual(plain.logprobs, { topCount: 2, asIds: false });
+    assert.deepEqual(plain.echo, [null]);
+    assert.equal(plain.requests[0]!.params.logprobs, 2);
+    assert.equal(plain.requests[0]!.params.promptLogprobs, null);
+
+    const echoed = plan({
+      prompt: [
+        [97, 98],
+        [99, 258],
+      ],
+      logprobs: 1,
+      echo: true,
+      max_tokens: 3,
+    });
+    assert.deepEqual(echoed.echo, [
+      { text: 'ab', tokens: [97, 98], only: false },
+      { text: 'c<|im_end|>', tokens: [99, 258], only: false },
+    ]);
+    assert.equal(plan({ prompt: 'hi', echo: true }).echo[0]!.text, 'hi', 'a text prompt as given');
+    assert.deepEqual(
+      echoed.requests.map((r) => [r.params.logprobs, r.params.promptLogprobs, r.params.maxTokens]),
+      [
+        [1, 1],
+        [1, 1],
+      ].map((pair) => [...pair, 3]),
+    );
+    const own = plan({ prompt: 'ab', logprobs: 1, echo: true, prompt_logprobs: 4 });
+    assert.equal(own.requests[0]!.params.promptLogprobs, 4, 'an explicit prompt_logprobs wins');
+    const noLogprobs = plan({ prompt: 'ab', echo: true });
+    assert.equal(noLogprobs.requests[0]!.params.promptLogprobs, null);
+  });
+
+  it('answers echo with max_tokens 0 from one generated token, and refuses max_tokens 0 alone', () => {
+    const only = plan({ prompt: 'ab', echo: true, max_tokens: 0 });
+    assert.equal(only.requests[0]!.params.maxTokens, 1);
+    assert.equal(only.echo[0]!.only, true);
+    rejects({ prompt: 'ab', max_tokens: 0 }, 'max_tokens must be at least 1, got 0.', 'max_tokens');
   });
 });
 

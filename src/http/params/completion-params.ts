@@ -4,14 +4,22 @@
  *
  * Owns: the prompt forms (each prompt one engine request, in order), their tokenization
  * (`add_special_tokens`, default true; special-token text parsed as in HF tokenizers), the
- * default `max_tokens` of 16 (explicit null: the rest of the context), and the completion-only
- * refusals (`suffix`, `logprobs`, `prompt_embeds`).
+ * default `max_tokens` of 16 (explicit null: the rest of the context), `logprobs` and `echo`
+ * (the prompt's text, and its logprobs, which `prompt_logprobs` defaults to when echoing;
+ * `max_tokens` 0 with echo generates one token and answers the prompt alone, as vLLM), and the
+ * completion-only refusals (`suffix`, `prompt_embeds`).
  */
 import type { Tokenizer } from '../../backend/model-backend.ts';
 import type { SamplingParams } from '../../engine/engine-types.ts';
 import { BadRequestError } from '../errors.ts';
 import type { CompletionRequest } from '../schemas/completion-request.ts';
 import { checkPromptTokens, resolveMaxTokens } from './context-limit.ts';
+import {
+  resolveLogprobsCount,
+  resolvePromptLogprobs,
+  tokensAsIds,
+  type LogprobsLimits,
+} from './logprobs-params.ts';
 import {
   notSupportedYet,
   rejectUnsupportedCommon,
@@ -21,9 +29,8 @@ import {
 import { resolveSamplingParams } from './sampling-params.ts';
 
 /** What a request is checked against. */
-export interface PlanContext {
+export interface PlanContext extends LogprobsLimits {
   readonly tokenizer: Tokenizer;
-  readonly vocabSize: number;
   readonly maxModelLen: number;
 }
 
@@ -33,11 +40,30 @@ export interface PlannedRequest {
   readonly params: SamplingParams;
 }
 
+/** The prompt a choice echoes. */
+export interface EchoedPrompt {
+  readonly text: string;
+  readonly tokens: readonly number[];
+  /** max_tokens 0: the choice is the prompt alone (the one generated token is dropped). */
+  readonly only: boolean;
+}
+
+/** How the tokens of a response's logprobs are counted and named; null when none are asked. */
+export interface LogprobsPlan {
+  /** Top logprobs per token. */
+  readonly topCount: number;
+  /** Name tokens `token_id:<id>`. */
+  readonly asIds: boolean;
+}
+
 /** The engine requests of one completions call and how to deliver them. */
 export interface CompletionPlan {
   /** One per prompt, in prompt order (choice index = position). */
   readonly requests: readonly PlannedRequest[];
   readonly stream: StreamMode;
+  readonly logprobs: LogprobsPlan | null;
+  /** Per request: the prompt to echo, or null (echo off). */
+  readonly echo: readonly (EchoedPrompt | null)[];
 }
 
 /** vLLM's default max_tokens for completions. */
@@ -49,17 +75,31 @@ function isTokenList(prompt: readonly unknown[]): prompt is readonly number[] {
   return typeof prompt[0] === 'number';
 }
 
-/** The prompts of a request as token lists, in order. */
-function tokenizePrompts(request: CompletionRequest, context: PlanContext): number[][] {
+/** One prompt: its tokens, and its text as echo shows it. */
+interface Prompt {
+  readonly tokens: number[];
+  /** The text given, or the tokens decoded (special tokens included) for a token prompt. */
+  readonly text: () => string;
+}
+
+/** The prompts of a request, in order. */
+function readPrompts(request: CompletionRequest, context: PlanContext): Prompt[] {
   const prompt = request.prompt ?? null;
   if (prompt === null || prompt === '' || (Array.isArray(prompt) && prompt.length === 0)) {
     throw new BadRequestError(EMPTY_PROMPT, 'prompt');
   }
   const options = { addSpecial: request.add_special_tokens ?? true, parseSpecial: true };
-  const tokenize = (text: string): number[] => context.tokenizer.tokenize(text, options);
-  if (typeof prompt === 'string') return [tokenize(prompt)];
-  if (isTokenList(prompt)) return [[...prompt]];
-  return prompt.map((item) => (typeof item === 'string' ? tokenize(item) : [...item]));
+  const fromText = (text: string): Prompt => ({
+    tokens: context.tokenizer.tokenize(text, options),
+    text: () => text,
+  });
+  const fromTokens = (tokens: readonly number[]): Prompt => ({
+    tokens: [...tokens],
+    text: () => context.tokenizer.detokenize(tokens, { skipSpecial: false }),
+  });
+  if (typeof prompt === 'string') return [fromText(prompt)];
+  if (isTokenList(prompt)) return [fromTokens(prompt)];
+  return prompt.map((item) => (typeof item === 'string' ? fromText(item) : fromTokens(item)));
 }
 
 function rejectUnsupportedCompletion(request: CompletionRequest): void {
@@ -69,30 +109,47 @@ function rejectUnsupportedCompletion(request: CompletionRequest): void {
   if (request.prompt_embeds !== null && request.prompt_embeds !== undefined) {
     throw notSupportedYet('prompt_embeds', 'prompt embeddings');
   }
+}
+
+/** Completions' integer `logprobs` as a count, or null when not asked. */
+function resolveSampleLogprobs(request: CompletionRequest, context: PlanContext): number | null {
   const logprobs = request.logprobs ?? null;
-  if (logprobs !== null) {
-    if (logprobs < 0) throw new BadRequestError('`logprobs` must be a positive value.', 'logprobs');
-    throw notSupportedYet('logprobs', `got ${logprobs}`);
-  }
+  if (logprobs === null) return null;
+  if (logprobs < 0) throw new BadRequestError('`logprobs` must be a positive value.', 'logprobs');
+  return resolveLogprobsCount(logprobs, 'sample', 'logprobs', context);
 }
 
 /** The engine requests of a completions request; throws BadRequestError for any bad input. */
 export function toCompletionPlan(request: CompletionRequest, context: PlanContext): CompletionPlan {
   const stream = resolveStreamMode(request);
-  rejectUnsupportedCommon(request, stream.stream);
+  rejectUnsupportedCommon(request);
   rejectUnsupportedCompletion(request);
-  const prompts = tokenizePrompts(request, context);
+  const sample = resolveSampleLogprobs(request, context);
+  const echo = request.echo === true;
+  const prompt = resolvePromptLogprobs(request, stream.stream, context) ?? (echo ? sample : null);
+  const prompts = readPrompts(request, context);
   const requested =
     request.max_tokens === undefined ? DEFAULT_COMPLETION_MAX_TOKENS : request.max_tokens;
-  const requests = prompts.map((promptTokens) => {
+  const echoOnly = echo && requested === 0;
+  const requests = prompts.map(({ tokens: promptTokens }) => {
     checkPromptTokens(promptTokens, context.vocabSize);
     const maxTokens = resolveMaxTokens({
-      requested,
+      requested: echoOnly ? 1 : requested,
       param: 'max_tokens',
       promptTokens: promptTokens.length,
       maxModelLen: context.maxModelLen,
     });
-    return { promptTokens, params: resolveSamplingParams(request, maxTokens, context.vocabSize) };
+    return {
+      promptTokens,
+      params: resolveSamplingParams(request, maxTokens, context.vocabSize, { sample, prompt }),
+    };
   });
-  return { requests, stream };
+  return {
+    requests,
+    stream,
+    logprobs: sample === null ? null : { topCount: sample, asIds: tokensAsIds(request, context) },
+    echo: prompts.map((p, i) =>
+      echo ? { text: p.text(), tokens: requests[i]!.promptTokens, only: echoOnly } : null,
+    ),
+  };
 }

@@ -112,7 +112,7 @@ function checkThinkingBudget(budget: number | null | undefined): void {
  * Throws for every shared field whose value asks for something not implemented yet (after vLLM's
  * own validation of that field, so invalid values get vLLM's message).
  */
-export function rejectUnsupportedCommon(request: CommonRequest, stream: boolean): void {
+export function rejectUnsupportedCommon(request: CommonRequest): void {
   checkN(request.n);
   checkPenalties(request);
   if (request.use_beam_search === true) throw notSupportedYet('use_beam_search', 'true');
@@ -124,22 +124,6 @@ export function rejectUnsupportedCommon(request: CommonRequest, stream: boolean)
   }
   if (request.min_tokens !== undefined && request.min_tokens > 0) {
     throw notSupportedYet('min_tokens', `got ${request.min_tokens}, only 0 is`);
-  }
-  const promptLogprobs = request.prompt_logprobs ?? null;
-  if (promptLogprobs !== null) {
-    if (stream && (promptLogprobs > 0 || promptLogprobs === -1)) {
-      throw new BadRequestError(
-        '`prompt_logprobs` are not available when `stream=True`.',
-        'prompt_logprobs',
-      );
-    }
-    if (promptLogprobs < -1) {
-      throw new BadRequestError(
-        '`prompt_logprobs` must be a positive value or -1.',
-        'prompt_logprobs',
-      );
-    }
-    throw notSupportedYet('prompt_logprobs', `got ${promptLogprobs}`);
   }
   if (request.allowed_token_ids !== null && request.allowed_token_ids !== undefined) {
     throw notSupportedYet('allowed_token_ids', 'a token list');
@@ -168,5 +152,4 @@ export function rejectUnsupportedCommon(request: CommonRequest, stream: boolean)
     throw notSupportedYet('repetition_detection', 'repetition detection');
   }
   checkThinkingBudget(request.thinking_token_budget);
-  if (request.echo === true) throw notSupportedYet('echo', 'true');
 }

@@ -29,6 +29,8 @@ describe('resolveSamplingParams', () => {
       ignoreEos: false,
       skipSpecialTokens: true,
       logitBias: null,
+      logprobs: null,
+      promptLogprobs: null,
     });
   });
 
@@ -183,26 +185,23 @@ describe('resolveStreamMode', () => {
 
 describe('rejectUnsupportedCommon', () => {
   it('accepts defaults and output-neutral fields', () => {
-    rejectUnsupportedCommon(
-      {
-        n: 1,
-        presence_penalty: 0,
-        frequency_penalty: 0,
-        repetition_penalty: 1,
-        logit_bias: {},
-        use_beam_search: false,
-        min_tokens: 0,
-        spaces_between_special_tokens: true,
-        response_format: { type: 'text' },
-        priority: 0,
-        return_token_ids: false,
-        echo: false,
-        user: 'someone',
-        cache_salt: 'salt',
-        length_penalty: 2,
-      },
-      false,
-    );
+    rejectUnsupportedCommon({
+      n: 1,
+      presence_penalty: 0,
+      frequency_penalty: 0,
+      repetition_penalty: 1,
+      logit_bias: {},
+      use_beam_search: false,
+      min_tokens: 0,
+      spaces_between_special_tokens: true,
+      response_format: { type: 'text' },
+      priority: 0,
+      return_token_ids: false,
+      echo: false,
+      user: 'someone',
+      cache_salt: 'salt',
+      length_penalty: 2,
+    });
   });
 
   it('refuses non-default values it cannot honour yet, naming the parameter', () => {
@@ -213,7 +212,6 @@ describe('rejectUnsupportedCommon', () => {
       [{ repetition_penalty: 1.1 }, 'repetition_penalty'],
       [{ use_beam_search: true }, 'use_beam_search'],
       [{ min_tokens: 3 }, 'min_tokens'],
-      [{ prompt_logprobs: 1 }, 'prompt_logprobs'],
       [{ allowed_token_ids: [1] }, 'allowed_token_ids'],
       [{ truncate_prompt_tokens: 5 }, 'truncate_prompt_tokens'],
       [{ spaces_between_special_tokens: false }, 'spaces_between_special_tokens'],
@@ -223,11 +221,10 @@ describe('rejectUnsupportedCommon', () => {
       [{ return_token_ids: true }, 'return_token_ids'],
       [{ repetition_detection: { min_count: 2 } }, 'repetition_detection'],
       [{ thinking_token_budget: 10 }, 'thinking_token_budget'],
-      [{ echo: true }, 'echo'],
     ];
     for (const [request, param] of cases) {
       assert.throws(
-        () => rejectUnsupportedCommon(request, false),
+        () => rejectUnsupportedCommon(request),
         (error: unknown) =>
           error instanceof BadRequestError &&
           error.param === param &&
@@ -239,36 +236,31 @@ describe('rejectUnsupportedCommon', () => {
 
   it("says n > 1 is not supported yet, and n < 1 with vLLM's message", () => {
     rejects(
-      () => rejectUnsupportedCommon({ n: 3 }, false),
+      () => rejectUnsupportedCommon({ n: 3 }),
       'n > 1 is not supported yet by this server (got n=3); send n=1 (one choice per prompt).',
       'n',
     );
-    rejects(() => rejectUnsupportedCommon({ n: 0 }, false), 'n must be at least 1, got 0.', 'n');
+    rejects(() => rejectUnsupportedCommon({ n: 0 }), 'n must be at least 1, got 0.', 'n');
   });
 
   it("validates before refusing, with vLLM's messages", () => {
     rejects(
-      () => rejectUnsupportedCommon({ presence_penalty: 3 }, false),
+      () => rejectUnsupportedCommon({ presence_penalty: 3 }),
       'presence_penalty must be in [-2, 2], got 3.0.',
       'presence_penalty',
     );
     rejects(
-      () => rejectUnsupportedCommon({ repetition_penalty: 0 }, false),
+      () => rejectUnsupportedCommon({ repetition_penalty: 0 }),
       'repetition_penalty must be greater than zero, got 0.0.',
       'repetition_penalty',
     );
     rejects(
-      () => rejectUnsupportedCommon({ response_format: { type: 'json_schema' } }, false),
+      () => rejectUnsupportedCommon({ response_format: { type: 'json_schema' } }),
       "When response_format type is 'json_schema', the 'json_schema' field must be provided.",
       'response_format',
     );
     rejects(
-      () => rejectUnsupportedCommon({ prompt_logprobs: 1 }, true),
-      '`prompt_logprobs` are not available when `stream=True`.',
-      'prompt_logprobs',
-    );
-    rejects(
-      () => rejectUnsupportedCommon({ cache_salt: '' }, false),
+      () => rejectUnsupportedCommon({ cache_salt: '' }),
       "Parameter 'cache_salt' must be a non-empty string if provided.",
       'cache_salt',
     );

@@ -95,6 +95,12 @@ export function resolveLogitBias(
   return resolved.size === 0 ? null : resolved;
 }
 
+/** The logprobs counts an endpoint resolved (see logprobs-params.ts); null = none. */
+export interface LogprobsCounts {
+  readonly sample: number | null;
+  readonly prompt: number | null;
+}
+
 /**
  * SamplingParams for one engine request. `maxTokens` is the resolved output budget (already
  * within the context); below 1 it is refused with vLLM's message.
@@ -103,6 +109,7 @@ export function resolveSamplingParams(
   request: CommonRequest,
   maxTokens: number,
   vocabSize: number,
+  logprobs: LogprobsCounts = { sample: null, prompt: null },
 ): SamplingParams {
   const temperature = resolveTemperature(request.temperature);
   const topP = resolveTopP(request.top_p);
@@ -126,5 +133,7 @@ export function resolveSamplingParams(
     ignoreEos: request.ignore_eos ?? false,
     skipSpecialTokens: request.skip_special_tokens ?? true,
     logitBias: resolveLogitBias(request.logit_bias, vocabSize),
+    logprobs: logprobs.sample,
+    promptLogprobs: logprobs.prompt,
   };
 }

@@ -143,6 +143,9 @@ describe('POST /v1/chat/completions', () => {
         ignore_eos: true,
         skip_special_tokens: false,
         logit_bias: { '97': 150, '98': -3 },
+        logprobs: true,
+        top_logprobs: 3,
+        prompt_logprobs: 2,
       },
     });
     assert.equal(response.statusCode, 200);
@@ -162,6 +165,8 @@ describe('POST /v1/chat/completions', () => {
         [97, 100],
         [98, -3],
       ]),
+      logprobs: 3,
+      promptLogprobs: 2,
     });
   });
 
@@ -218,10 +223,13 @@ describe('POST /v1/chat/completions', () => {
     const logprobs = await app.inject({
       method: 'POST',
       url: URL,
-      payload: { messages, logprobs: true },
+      payload: { messages, logprobs: true, top_logprobs: 30 },
     });
     assert.equal(logprobs.statusCode, 400);
-    assert.match(logprobs.json<ErrorBody>().error.message, /not supported yet/);
+    assert.equal(
+      logprobs.json<ErrorBody>().error.message,
+      'Requested sample logprobs of 30, which is greater than max allowed: 20',
+    );
     assert.equal(engine.added.length, 0);
   });
 

@@ -35,8 +35,14 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
       },
     ]);
     abortOnDisconnect(reply.raw, generation);
-    const events = streamEvents(generation.outputs, new ChatStreamState(header, plan.role, 1));
-    if (!plan.stream.stream) return assembleChat(events, header, context.fingerprint);
+    const state = new ChatStreamState(header, {
+      role: plan.role,
+      choiceCount: 1,
+      logprobs: plan.logprobs === null ? null : { ...plan.logprobs, texts: context.texts },
+      texts: context.texts,
+    });
+    const events = streamEvents(generation.outputs, state);
+    if (!plan.stream.stream) return assembleChat(events, state, header, context.fingerprint);
     const frames = sseFrames(events, {
       mode: plan.stream,
       usageChunk: (usage) => chatUsageChunk(header, usage, context.fingerprint),

@@ -192,7 +192,11 @@ describe('POST /v1/completions', () => {
         /presence_penalty is not supported yet/,
         'presence_penalty',
       ],
-      [{ prompt: 'x', logprobs: 2 }, /logprobs is not supported yet/, 'logprobs'],
+      [
+        { prompt: 'x', logprobs: 21 },
+        /^Requested sample logprobs of 21, which is greater than max allowed: 20$/,
+        'logprobs',
+      ],
     ];
     for (const [payload, message, param] of cases) {
       const response = await app.inject({ method: 'POST', url: URL, payload: payload as object });

@@ -39,8 +39,13 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServingC
       })),
     );
     abortOnDisconnect(reply.raw, generation);
-    const events = streamEvents(generation.outputs, new CompletionStreamState(header));
-    if (!plan.stream.stream) return assembleCompletion(events, header, context.fingerprint);
+    const state = new CompletionStreamState(header, {
+      logprobs: plan.logprobs === null ? null : { ...plan.logprobs, texts: context.texts },
+      echo: plan.echo,
+      texts: context.texts,
+    });
+    const events = streamEvents(generation.outputs, state);
+    if (!plan.stream.stream) return assembleCompletion(events, state, header, context.fingerprint);
     const frames = sseFrames(events, {
       mode: plan.stream,
       usageChunk: (usage) => completionUsageChunk(header, usage, context.fingerprint),

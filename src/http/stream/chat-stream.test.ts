@@ -2,10 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RequestOutput } from '../../engine/engine-types.ts';
 import type { ChatCompletionChunk } from '../wire-types.ts';
-import { assembleChat, ChatStreamState } from './chat-stream.ts';
+import { TokenTexts } from '../logprobs/token-texts.ts';
+import { testTokenizer } from '../testing/test-app.ts';
+import { assembleChat, ChatStreamState, type ChatResponseOptions } from './chat-stream.ts';
 import type { StreamEvent } from './stream-events.ts';
 
 const header = { id: 'chatcmpl-1', created: 1700000000, model: 'm' };
+
+function chatOptions(role: string, choiceCount: number): ChatResponseOptions {
+  return { role, choiceCount, logprobs: null, texts: new TokenTexts(testTokenizer()) };
+}
 
 function output(
   text: string,
@@ -21,6 +27,8 @@ function output(
     completionTokens,
     finishReason: finish,
     stopReason: stop,
+    logprobs: null,
+    promptLogprobs: null,
   };
 }
 
@@ -41,7 +49,7 @@ async function* replay<T>(items: readonly T[]): AsyncGenerator<T> {
 
 describe('ChatStreamState', () => {
   it('sends the role chunk first, then content, then exactly one finish', () => {
-    const state = new ChatStreamState(header, 'assistant', 1);
+    const state = new ChatStreamState(header, chatOptions('assistant', 1));
     const chunks = [
       output('Hel', 1),
       output('', 2),
@@ -98,7 +106,7 @@ describe('ChatStreamState', () => {
   });
 
   it('finishes on an empty final update and counts usage per chunk', () => {
-    const state = new ChatStreamState(header, 'assistant', 1);
+    const state = new ChatStreamState(header, chatOptions('assistant', 1));
     const events = [output('a', 1), output('', 1, 'length')].flatMap((o) => state.push(0, o));
     assert.equal(events.length, 3);
     assert.deepEqual(events[2]!.chunk.choices[0].delta, { content: '' });
@@ -110,7 +118,7 @@ describe('ChatStreamState', () => {
   });
 
   it('gives every choice its role chunk on the first output', () => {
-    const state = new ChatStreamState(header, 'bot', 2);
+    const state = new ChatStreamState(header, chatOptions('bot', 2));
     const first = state.push(1, output('x', 1));
     assert.deepEqual(
       first.map((event) => [event.chunk.choices[0].index, event.chunk.choices[0].delta]),
@@ -125,9 +133,9 @@ describe('ChatStreamState', () => {
 
 describe('assembleChat', () => {
   it('joins the deltas into one message with vLLM fields', async () => {
-    const state = new ChatStreamState(header, 'assistant', 1);
+    const state = new ChatStreamState(header, chatOptions('assistant', 1));
     const events = feed(state, [output('Hel', 1), output('lo', 2, 'stop', null)]);
-    const response = await assembleChat(replay(events), header, 'fp');
+    const response = await assembleChat(replay(events), state, header, 'fp');
     assert.deepEqual(response, {
       id: 'chatcmpl-1',
       object: 'chat.completion',
@@ -167,8 +175,58 @@ describe('assembleChat', () => {
   });
 
   it('refuses a stream whose choice never finished', async () => {
-    const state = new ChatStreamState(header, 'assistant', 1);
+    const state = new ChatStreamState(header, chatOptions('assistant', 1));
     const events = feed(state, [output('Hel', 1)]);
-    await assert.rejects(assembleChat(replay(events), header, 'fp'), /did not finish/);
+    await assert.rejects(assembleChat(replay(events), state, header, 'fp'), /did not finish/);
+  });
+});
+
+describe('chat logprobs', () => {
+  it('puts each token in its chunk and joins them, with prompt_logprobs at the top level', async () => {
+    const texts = new TokenTexts(testTokenizer());
+    const state = new ChatStreamState(header, {
+      role: 'assistant',
+      choiceCount: 1,
+      logprobs: { topCount: 1, texts, asIds: false },
+      texts,
+    });
+    const at = (token: number, logprob: number) => ({
+      token,
+      logprob,
+      rank: 1,
+      top: [{ token, logprob }],
+    });
+    const withLogprobs = (
+      token: number,
+      text: string,
+      n: number,
+      finish: RequestOutput['finishReason'] = null,
+    ): RequestOutput => ({
+      ...output(text, n, finish),
+      tokenIds: [token],
+      logprobs: [at(token, -n)],
+      promptLogprobs: n === 1 ? [null, at(0x62, -2)] : null,
+    });
+    const events = feed(state, [
+      withLogprobs(0x68, 'h', 1),
+      withLogprobs(0xe2, '', 2),
+      withLogprobs(258, '', 3, 'stop'),
+    ]);
+    const contents = events.flatMap((e) =>
+      e.type === 'chunk' ? [e.chunk.choices[0].logprobs?.content.map((c) => c.token) ?? null] : [],
+    );
+    assert.deepEqual(contents, [null, ['h'], ['\ufffd'], ['<|im_end|>']], 'role chunk first');
+    const response = await assembleChat(replay(events), state, header, 'fp');
+    assert.deepEqual(response.choices[0]!.logprobs?.content[0], {
+      token: 'h',
+      logprob: -1,
+      bytes: [0x68],
+      top_logprobs: [{ token: 'h', logprob: -1, bytes: [0x68] }],
+    });
+    assert.equal(response.choices[0]!.logprobs?.content.length, 3);
+    assert.deepEqual(response.prompt_logprobs, [
+      null,
+      { '98': { logprob: -2, rank: 1, decoded_token: 'b' } },
+    ]);
   });
 });

@@ -4,17 +4,25 @@
  *
  * Owns: the chat stream's state as a small pure class: on the first engine output one role
  * chunk per choice (`delta: {role, content: ""}`, as vLLM sends it once generation has
- * started), then one content chunk per output that carries text, and exactly one last chunk per
- * choice with `finish_reason` and `stop_reason`; plus the assembly of the whole message from
- * the same events.
+ * started), then one content chunk per output that carries text (or tokens, with logprobs
+ * asked), and exactly one last chunk per choice with `finish_reason` and `stop_reason`, each
+ * with the logprobs of its tokens; plus the assembly of the whole message (and its logprobs and
+ * prompt_logprobs) from the same events.
  */
 import type { RequestOutput } from '../../engine/engine-types.ts';
 import { InternalServerError } from '../errors.ts';
+import { chatLogprobContent } from '../logprobs/chat-logprobs.ts';
+import type { LogprobsFormat } from '../logprobs/completion-logprobs.ts';
+import { promptLogprobsField } from '../logprobs/prompt-logprobs.ts';
+import type { TokenTexts } from '../logprobs/token-texts.ts';
 import type {
   ChatChoice,
+  ChatLogprobs,
+  ChatTokenLogprob,
   ChatCompletionChunk,
   ChatCompletionResponse,
   ChatStreamChoice,
+  PromptLogprobs,
   ResponseHeader,
   StopReason,
   Usage,
@@ -28,22 +36,34 @@ import {
   type StreamEvent,
 } from './stream-events.ts';
 
+/** What shapes a chat response beyond the engine's outputs. */
+export interface ChatResponseOptions {
+  /** The answer's role (`--response-role`, or the last message's role). */
+  readonly role: string;
+  /** Choices in the response (each gets a role chunk first). */
+  readonly choiceCount: number;
+  /** Null: no logprobs asked. */
+  readonly logprobs: LogprobsFormat | null;
+  /** Names the tokens of prompt_logprobs. */
+  readonly texts: TokenTexts;
+}
+
 /** Pure state of one chat stream. */
 export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
   readonly #header: ResponseHeader;
-  readonly #role: string;
-  readonly #choiceCount: number;
+  readonly #options: ChatResponseOptions;
   readonly #usage = new UsageCounter();
   #started = false;
+  #promptLogprobs: PromptLogprobs | null = null;
 
-  /**
-   * @param role the answer's role (`--response-role`, or the last message's role)
-   * @param choiceCount choices in the response (each gets a role chunk first)
-   */
-  constructor(header: ResponseHeader, role: string, choiceCount: number) {
+  constructor(header: ResponseHeader, options: ChatResponseOptions) {
     this.#header = header;
-    this.#role = role;
-    this.#choiceCount = choiceCount;
+    this.#options = options;
+  }
+
+  /** The prompt's logprobs (vLLM's top-level prompt_logprobs), once the first output came. */
+  get promptLogprobs(): PromptLogprobs | null {
+    return this.#promptLogprobs;
   }
 
   push(index: number, output: RequestOutput): readonly ChunkEvent<ChatCompletionChunk>[] {
@@ -51,29 +71,37 @@ export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
     if (!this.#started) {
       this.#started = true;
       const usage = usageOf(output.promptTokens, 0);
-      for (let choice = 0; choice < this.#choiceCount; choice += 1) {
-        const delta = { role: this.#role, content: '' };
+      for (let choice = 0; choice < this.#options.choiceCount; choice += 1) {
+        const delta = { role: this.#options.role, content: '' };
         const roleChoice = { index: choice, delta, logprobs: null, finish_reason: null };
         events.push({ type: 'chunk', chunk: this.#chunk(roleChoice, true), usage });
       }
     }
     this.#usage.record(index, output);
+    if (output.promptLogprobs !== null) {
+      this.#promptLogprobs = promptLogprobsField(output.promptLogprobs, this.#options.texts);
+    }
     const usage = this.#usage.choice(index);
+    const format = this.#options.logprobs;
+    const logprobs: ChatLogprobs | null =
+      format === null
+        ? null
+        : { content: chatLogprobContent(output.tokenIds, output.logprobs ?? [], format) };
     if (output.finishReason !== null) {
       const last: ChatStreamChoice = {
         index,
         delta: { content: output.text },
-        logprobs: null,
+        logprobs,
         finish_reason: output.finishReason,
         stop_reason: output.stopReason,
         token_ids: null,
       };
       events.push({ type: 'chunk', chunk: this.#chunk(last, false), usage });
-    } else if (output.text !== '') {
+    } else if (output.text !== '' || (logprobs !== null && logprobs.content.length > 0)) {
       const content: ChatStreamChoice = {
         index,
         delta: { content: output.text },
-        logprobs: null,
+        logprobs,
         finish_reason: null,
         token_ids: null,
       };
@@ -118,12 +146,15 @@ export function chatUsageChunk(
 interface ChoiceParts {
   role: string | null;
   content: string[];
+  /** Null until a chunk carried logprobs. */
+  logprobs: ChatTokenLogprob[] | null;
   end: { finish: ChatChoice['finish_reason']; stop: StopReason } | null;
 }
 
-/** Consumes a chat event stream into the non-streaming response. */
+/** Consumes a chat event stream (made by `state`) into the non-streaming response. */
 export async function assembleChat(
   events: AsyncIterable<StreamEvent<ChatCompletionChunk>>,
+  state: ChatStreamState,
   header: ResponseHeader,
   fingerprint: string,
 ): Promise<ChatCompletionResponse> {
@@ -135,10 +166,11 @@ export async function assembleChat(
       continue;
     }
     const choice = event.chunk.choices[0];
-    const entry = parts.get(choice.index) ?? { role: null, content: [], end: null };
+    const entry = parts.get(choice.index) ?? { role: null, content: [], logprobs: null, end: null };
     parts.set(choice.index, entry);
     if (choice.delta.role !== undefined) entry.role = choice.delta.role;
     if (choice.delta.content !== undefined) entry.content.push(choice.delta.content);
+    if (choice.logprobs !== null) (entry.logprobs ??= []).push(...choice.logprobs.content);
     if (choice.finish_reason !== null) {
       entry.end = { finish: choice.finish_reason, stop: choice.stop_reason ?? null };
     }
@@ -162,7 +194,7 @@ export async function assembleChat(
           tool_calls: [],
           reasoning: null,
         },
-        logprobs: null,
+        logprobs: entry.logprobs === null ? null : { content: entry.logprobs },
         finish_reason: entry.end.finish,
         stop_reason: entry.end.stop,
         token_ids: null,
@@ -177,7 +209,7 @@ export async function assembleChat(
     service_tier: null,
     system_fingerprint: fingerprint,
     usage,
-    prompt_logprobs: null,
+    prompt_logprobs: state.promptLogprobs,
     prompt_token_ids: null,
     kv_transfer_params: null,
   };

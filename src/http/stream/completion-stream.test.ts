@@ -2,10 +2,21 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RequestOutput } from '../../engine/engine-types.ts';
 import type { CompletionChunk } from '../wire-types.ts';
-import { assembleCompletion, CompletionStreamState } from './completion-stream.ts';
+import { TokenTexts } from '../logprobs/token-texts.ts';
+import { testTokenizer } from '../testing/test-app.ts';
+import {
+  assembleCompletion,
+  CompletionStreamState,
+  type CompletionResponseOptions,
+} from './completion-stream.ts';
 import type { StreamEvent } from './stream-events.ts';
 
 const header = { id: 'cmpl-1', created: 1700000000, model: 'm' };
+const PLAIN: CompletionResponseOptions = {
+  logprobs: null,
+  echo: [],
+  texts: new TokenTexts(testTokenizer()),
+};
 
 function output(
   prompt: number,
@@ -22,6 +33,8 @@ function output(
     completionTokens: completion,
     finishReason: finish,
     stopReason: stop,
+    logprobs: null,
+    promptLogprobs: null,
   };
 }
 
@@ -31,7 +44,7 @@ async function* replay<T>(items: readonly T[]): AsyncGenerator<T> {
 
 describe('CompletionStreamState', () => {
   it('sends one chunk per output with text, finish only on the last, skipping empty updates', () => {
-    const state = new CompletionStreamState(header);
+    const state = new CompletionStreamState(header, PLAIN);
     const chunks = [
       state.push(0, output(3, 'a', 1)),
       state.push(0, output(3, '', 2)),
@@ -70,7 +83,7 @@ describe('CompletionStreamState', () => {
 
 describe('assembleCompletion', () => {
   it('orders choices by prompt index and sums usage over prompts', async () => {
-    const state = new CompletionStreamState(header);
+    const state = new CompletionStreamState(header, PLAIN);
     const events: StreamEvent<CompletionChunk>[] = [
       ...state.push(1, output(2, 'x', 1)),
       ...state.push(0, output(4, 'p', 1)),
@@ -78,7 +91,7 @@ describe('assembleCompletion', () => {
       ...state.push(0, output(4, 'q', 2, 'stop', 'END')),
       { type: 'usage', usage: state.usage() },
     ];
-    const response = await assembleCompletion(replay(events), header, 'fp');
+    const response = await assembleCompletion(replay(events), state, header, 'fp');
     assert.deepEqual(
       response.choices.map((c) => [c.index, c.text, c.finish_reason, c.stop_reason]),
       [
@@ -107,12 +120,113 @@ describe('assembleCompletion', () => {
   });
 
   it('keeps an empty text for a choice that finished without any', async () => {
-    const state = new CompletionStreamState(header);
+    const state = new CompletionStreamState(header, PLAIN);
     const events: StreamEvent<CompletionChunk>[] = [
       ...state.push(0, output(2, '', 0, 'stop')),
       { type: 'usage', usage: state.usage() },
     ];
-    const response = await assembleCompletion(replay(events), header, 'fp');
+    const response = await assembleCompletion(replay(events), state, header, 'fp');
     assert.equal(response.choices[0]!.text, '');
+  });
+});
+
+describe('completions logprobs and echo', () => {
+  const texts = new TokenTexts(testTokenizer());
+  /** A position whose own token is the only top token. */
+  const sure = (token: number, logprob: number) => ({
+    token,
+    logprob,
+    rank: 1,
+    top: [{ token, logprob }],
+  });
+  /** An output of one token 'x' or 'y' (text held back when `text` is ''). */
+  function tokenOutput(
+    token: number,
+    text: string,
+    completion: number,
+    finish: RequestOutput['finishReason'] = null,
+    promptLogprobs: RequestOutput['promptLogprobs'] = null,
+  ): RequestOutput {
+    return {
+      ...output(2, text, completion, finish),
+      tokenIds: [token],
+      logprobs: [sure(token, -0.25 * completion)],
+      promptLogprobs,
+    };
+  }
+  const promptLogprobs = [null, sure(0x62, -1)];
+
+  it('streams the echoed prompt first, a chunk per token, offsets continuing the text sent', async () => {
+    const state = new CompletionStreamState(header, {
+      logprobs: { topCount: 0, texts, asIds: false },
+      echo: [{ text: 'ab', tokens: [0x61, 0x62], only: false }],
+      texts,
+    });
+    const events: StreamEvent<CompletionChunk>[] = [
+      ...state.push(0, tokenOutput(0x78, 'x', 1, null, promptLogprobs)),
+      // A token whose text is held back still sends its logprobs.
+      ...state.push(0, tokenOutput(0xe2, '', 2)),
+      ...state.push(0, tokenOutput(0x79, 'y', 3, 'length')),
+      { type: 'usage', usage: state.usage() },
+    ];
+    const choices = events.flatMap((e) => (e.type === 'chunk' ? [e.chunk.choices[0]] : []));
+    assert.deepEqual(
+      choices.map((c) => [c.text, c.logprobs]),
+      [
+        [
+          'abx',
+          {
+            text_offset: [0, 1, 2],
+            token_logprobs: [null, -1, -0.25],
+            tokens: ['a', 'b', 'x'],
+            top_logprobs: [null, { b: -1 }, { x: -0.25 }],
+          },
+        ],
+        [
+          '',
+          {
+            text_offset: [3],
+            token_logprobs: [-0.5],
+            tokens: ['\ufffd'],
+            top_logprobs: [{ '\ufffd': -0.5 }],
+          },
+        ],
+        [
+          'y',
+          {
+            text_offset: [3],
+            token_logprobs: [-0.75],
+            tokens: ['y'],
+            top_logprobs: [{ y: -0.75 }],
+          },
+        ],
+      ],
+    );
+    const response = await assembleCompletion(replay(events), state, header, 'fp');
+    const choice = response.choices[0]!;
+    assert.equal(choice.text, 'abxy');
+    assert.deepEqual(choice.logprobs?.text_offset, [0, 1, 2, 3, 4], 'offsets of the joined names');
+    assert.deepEqual(choice.logprobs?.tokens, ['a', 'b', 'x', '\ufffd', 'y']);
+    assert.deepEqual(choice.prompt_logprobs, [
+      null,
+      { '98': { logprob: -1, rank: 1, decoded_token: 'b' } },
+    ]);
+  });
+
+  it('answers max_tokens 0 with the prompt alone', async () => {
+    const state = new CompletionStreamState(header, {
+      logprobs: { topCount: 0, texts, asIds: false },
+      echo: [{ text: 'ab', tokens: [0x61, 0x62], only: true }],
+      texts,
+    });
+    const events: StreamEvent<CompletionChunk>[] = [
+      ...state.push(0, tokenOutput(0x78, 'x', 1, 'length', promptLogprobs)),
+      { type: 'usage', usage: state.usage() },
+    ];
+    const response = await assembleCompletion(replay(events), state, header, 'fp');
+    assert.equal(response.choices[0]!.text, 'ab');
+    assert.deepEqual(response.choices[0]!.logprobs?.tokens, ['a', 'b']);
+    assert.equal(response.choices[0]!.finish_reason, 'length');
+    assert.equal(response.usage.completion_tokens, 1, 'vLLM counts the token it generated');
   });
 });

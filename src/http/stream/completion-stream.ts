@@ -2,16 +2,29 @@
  * `/v1/completions` responses: engine outputs to `text_completion` chunks, and chunks to the
  * non-streaming response.
  *
- * Owns: one chunk per output that carries text or ends its choice (vLLM sends no empty
- * intermediate chunks), `finish_reason`/`stop_reason` on the choice's last chunk only, and the
- * assembly of a whole response from the same events (texts joined per choice, choices by index).
+ * Owns: one chunk per output that carries text, tokens with logprobs asked, or the end of its
+ * choice (vLLM sends no empty intermediate chunks), `finish_reason`/`stop_reason` on the choice's
+ * last chunk only, echo (the prompt's text, tokens and logprobs in front of the choice's first
+ * chunk; only those when the request asked for no output), each chunk's logprobs with offsets
+ * that continue the text sent so far, and the assembly of a whole response from the same events
+ * (texts and logprobs joined per choice, choices by index, each choice's prompt_logprobs).
  */
-import type { RequestOutput } from '../../engine/engine-types.ts';
+import type { PositionLogprobs, RequestOutput } from '../../engine/engine-types.ts';
 import { InternalServerError } from '../errors.ts';
+import type { EchoedPrompt } from '../params/completion-params.ts';
+import {
+  completionLogprobs,
+  joinCompletionLogprobs,
+  type LogprobsFormat,
+} from '../logprobs/completion-logprobs.ts';
+import { promptLogprobsField } from '../logprobs/prompt-logprobs.ts';
+import { codePointLength, type TokenTexts } from '../logprobs/token-texts.ts';
 import type {
   CompletionChoice,
   CompletionChunk,
+  CompletionLogprobs,
   CompletionResponse,
+  PromptLogprobs,
   ResponseHeader,
   StopReason,
   Usage,
@@ -24,19 +37,64 @@ import {
   type StreamEvent,
 } from './stream-events.ts';
 
+/** What shapes a completions response beyond the engine's outputs. */
+export interface CompletionResponseOptions {
+  /** Null: no logprobs asked. */
+  readonly logprobs: LogprobsFormat | null;
+  /** Per choice index: the prompt to echo, or null. */
+  readonly echo: readonly (EchoedPrompt | null)[];
+  /** Names the tokens of prompt_logprobs. */
+  readonly texts: TokenTexts;
+}
+
+interface ChoiceProgress {
+  /** Code points of text sent so far (the next chunk's first text offset). */
+  sentLength: number;
+  echoed: boolean;
+  promptLogprobs: PromptLogprobs | null;
+}
+
 /** Pure state of one completions stream; choice index = prompt position. */
 export class CompletionStreamState implements ChunkState<CompletionChunk> {
   readonly #header: ResponseHeader;
+  readonly #options: CompletionResponseOptions;
   readonly #usage = new UsageCounter();
+  readonly #choices = new Map<number, ChoiceProgress>();
 
-  constructor(header: ResponseHeader) {
+  constructor(header: ResponseHeader, options: CompletionResponseOptions) {
     this.#header = header;
+    this.#options = options;
   }
 
   push(index: number, output: RequestOutput): readonly ChunkEvent<CompletionChunk>[] {
     this.#usage.record(index, output);
+    let progress = this.#choices.get(index);
+    if (progress === undefined) {
+      progress = { sentLength: 0, echoed: false, promptLogprobs: null };
+      this.#choices.set(index, progress);
+    }
+    if (output.promptLogprobs !== null) {
+      progress.promptLogprobs = promptLogprobsField(output.promptLogprobs, this.#options.texts);
+    }
+    let text = output.text;
+    let tokens: readonly number[] = output.tokenIds;
+    let positions: readonly (PositionLogprobs | null)[] = output.logprobs ?? [];
+    const echo = this.#options.echo[index] ?? null;
+    if (echo !== null && (echo.only || !progress.echoed)) {
+      const promptPositions = progress.echoed ? [] : (output.promptLogprobs ?? []);
+      const echoText = progress.echoed ? '' : echo.text;
+      const echoTokens = progress.echoed ? [] : echo.tokens;
+      text = echo.only ? echoText : echoText + text;
+      tokens = echo.only ? echoTokens : [...echoTokens, ...tokens];
+      positions = echo.only ? promptPositions : [...promptPositions, ...positions];
+      progress.echoed = true;
+    }
     const finished = output.finishReason !== null;
-    if (!finished && output.text === '') return [];
+    const format = this.#options.logprobs;
+    if (!finished && text === '' && (format === null || tokens.length === 0)) return [];
+    const logprobs =
+      format === null ? null : completionLogprobs(tokens, positions, format, progress.sentLength);
+    progress.sentLength += codePointLength(text);
     const chunk: CompletionChunk = {
       id: this.#header.id,
       object: 'text_completion',
@@ -45,8 +103,8 @@ export class CompletionStreamState implements ChunkState<CompletionChunk> {
       choices: [
         {
           index,
-          text: output.text,
-          logprobs: null,
+          text,
+          logprobs,
           finish_reason: output.finishReason,
           stop_reason: finished ? output.stopReason : null,
           prompt_token_ids: null,
@@ -59,6 +117,11 @@ export class CompletionStreamState implements ChunkState<CompletionChunk> {
 
   usage(): Usage {
     return this.#usage.total();
+  }
+
+  /** The prompt_logprobs of choice `index`, once its first output arrived with them. */
+  promptLogprobs(index: number): PromptLogprobs | null {
+    return this.#choices.get(index)?.promptLogprobs ?? null;
   }
 }
 
@@ -79,14 +142,20 @@ export function completionUsageChunk(
   };
 }
 
-/** Consumes a completions event stream into the non-streaming response. */
+interface ChoiceParts {
+  readonly texts: string[];
+  readonly logprobs: CompletionLogprobs[];
+  end: { finish: CompletionChoice['finish_reason']; stop: StopReason } | null;
+}
+
+/** Consumes a completions event stream (made by `state`) into the non-streaming response. */
 export async function assembleCompletion(
   events: AsyncIterable<StreamEvent<CompletionChunk>>,
+  state: CompletionStreamState,
   header: ResponseHeader,
   fingerprint: string,
 ): Promise<CompletionResponse> {
-  const texts = new Map<number, string[]>();
-  const ends = new Map<number, { finish: CompletionChoice['finish_reason']; stop: StopReason }>();
+  const parts = new Map<number, ChoiceParts>();
   let usage: Usage | null = null;
   for await (const event of events) {
     if (event.type === 'usage') {
@@ -94,27 +163,30 @@ export async function assembleCompletion(
       continue;
     }
     const choice = event.chunk.choices[0];
-    const parts = texts.get(choice.index) ?? [];
-    parts.push(choice.text);
-    texts.set(choice.index, parts);
+    let entry = parts.get(choice.index);
+    if (entry === undefined) {
+      entry = { texts: [], logprobs: [], end: null };
+      parts.set(choice.index, entry);
+    }
+    entry.texts.push(choice.text);
+    if (choice.logprobs !== null) entry.logprobs.push(choice.logprobs);
     if (choice.finish_reason !== null) {
-      ends.set(choice.index, { finish: choice.finish_reason, stop: choice.stop_reason });
+      entry.end = { finish: choice.finish_reason, stop: choice.stop_reason };
     }
   }
   if (usage === null) throw new InternalServerError('No output received from the engine.');
-  const choices = [...texts.keys()]
-    .sort((a, b) => a - b)
-    .map((index): CompletionChoice => {
-      const end = ends.get(index);
-      if (end === undefined) throw new InternalServerError(`Choice ${index} did not finish.`);
+  const choices = [...parts.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([index, entry]): CompletionChoice => {
+      if (entry.end === null) throw new InternalServerError(`Choice ${index} did not finish.`);
       return {
         index,
-        text: texts.get(index)!.join(''),
-        logprobs: null,
-        finish_reason: end.finish,
-        stop_reason: end.stop,
+        text: entry.texts.join(''),
+        logprobs: entry.logprobs.length === 0 ? null : joinCompletionLogprobs(entry.logprobs),
+        finish_reason: entry.end.finish,
+        stop_reason: entry.end.stop,
         token_ids: null,
-        prompt_logprobs: null,
+        prompt_logprobs: state.promptLogprobs(index),
         prompt_token_ids: null,
       };
     });

@@ -135,6 +135,8 @@ export class ScriptedEngine implements EngineClient {
       completionTokens,
       finishReason: finish,
       stopReason: stop,
+      logprobs: null,
+      promptLogprobs: null,
     });
     try {
       if (this.#options.gate !== undefined) await Promise.race([this.#options.gate, aborted]);

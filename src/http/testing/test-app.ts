@@ -19,6 +19,9 @@ export const CHATML_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
+/** vLLM's default logprobs limits (--max-logprobs 20, tokens named by their text). */
+export const LOGPROBS_LIMITS = { maxLogprobs: 20, returnTokensAsTokenIds: false } as const;
+
 /** Bytes 0..255 plus TEST_SPECIALS; 256 and 258 end generation. */
 export function testTokenizer(): ByteTokenizer {
   return new ByteTokenizer(TEST_SPECIALS, [256, 258]);
