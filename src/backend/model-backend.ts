@@ -69,6 +69,31 @@ export interface RowSampling {
    * logprobs, ranks and top-N stay those of the unbiased logits. Token ids distinct, in-vocabulary.
    */
   readonly logitBias: LogitBias | null;
+  /**
+   * Optional vLLM penalties over the sequence's tokens, applied after the logit bias and before
+   * the mask and temperature (greedy included); raw logprobs stay unpenalized. Absent or null:
+   * none.
+   */
+  readonly penalties?: Penalties | null | undefined;
+}
+
+/**
+ * vLLM's repetition, frequency and presence penalties of one row (vLLM's `apply_penalties`):
+ * for each listed token t (every distinct token of the prompt and the output so far), first
+ * logit = logit > 0 ? logit / repetition : logit * repetition, then
+ * logit -= frequency * outputCounts[i] + presence * (outputCounts[i] > 0 ? 1 : 0).
+ */
+export interface Penalties {
+  /** Distinct, in-vocabulary token ids. */
+  readonly tokens: Int32Array;
+  /** Per token: how many times it occurs in the generated output (0: in the prompt only). */
+  readonly outputCounts: Int32Array;
+  /** > 0; 1 disables. */
+  readonly repetition: number;
+  /** [-2, 2]; 0 disables. */
+  readonly frequency: number;
+  /** [-2, 2]; 0 disables. */
+  readonly presence: number;
 }
 
 /** Sparse additive logit biases: parallel arrays of token ids and the values added to them. */
