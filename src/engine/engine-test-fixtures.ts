@@ -42,6 +42,12 @@ export function params(overrides: Partial<SamplingParams> = {}): SamplingParams 
     logitBias: null,
     logprobs: null,
     promptLogprobs: null,
+    presencePenalty: 0,
+    frequencyPenalty: 0,
+    repetitionPenalty: 1,
+    minTokens: 0,
+    allowedTokenIds: null,
+    badWords: [],
     ...overrides,
   };
 }

@@ -43,6 +43,27 @@ export interface SamplingParams {
   readonly logprobs: number | null;
   /** The same for every prompt token after the first (vLLM's prompt_logprobs); null for none. */
   readonly promptLogprobs: number | null;
+  /** [-2, 2], 0 disables: subtracted once from the logit of every token already generated. */
+  readonly presencePenalty: number;
+  /** [-2, 2], 0 disables: subtracted per occurrence from the logit of generated tokens. */
+  readonly frequencyPenalty: number;
+  /**
+   * > 0, 1 disables: divides the positive logits (multiplies the negative ones) of every token of
+   * the prompt or the output.
+   */
+  readonly repetitionPenalty: number;
+  /**
+   * Tokens generated before end-of-generation and stop tokens may be drawn (they are masked until
+   * then) and before stop strings are looked for; 0 disables. At most maxTokens.
+   */
+  readonly minTokens: number;
+  /** Only these tokens may be drawn (vLLM's allowed_token_ids); null: any. Non-empty. */
+  readonly allowedTokenIds: readonly number[] | null;
+  /**
+   * Token sequences that must not be generated: a sequence's last token is masked whenever the
+   * output ends with the rest of it (a one-token sequence is always masked). Empty: none.
+   */
+  readonly badWords: readonly (readonly number[])[];
 }
 
 /** A token and its raw logprob (log-softmax of the unprocessed logits). */

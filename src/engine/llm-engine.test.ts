@@ -184,6 +184,7 @@ describe('LlmEngine outputs', { timeout: 10_000 }, () => {
         seed: deriveRowSeed(77n, i),
         allowedTokens: null,
         logitBias: null,
+        penalties: null,
       });
       assert.equal(row.topLogprobs, 0);
       assert.equal(row.returnLogits, false);

@@ -33,6 +33,7 @@ import { OutputStream } from './output-stream.ts';
 import { RequestState } from './request-state.ts';
 import { validateEngineRequest } from './request-validation.ts';
 import { RequestSeedSource, rowSamplingFor, toLogitBias } from './row-sampling.ts';
+import { SamplingConstraints } from './sampling-constraints.ts';
 import { Scheduler, type ScheduledChunk, type StepPlan } from './scheduler.ts';
 import { StepTimer, type StepTimingSummary } from './step-timer.ts';
 
@@ -43,6 +44,8 @@ interface LiveRequest {
   readonly seed: bigint;
   /** The request's logit_bias in the backend's form, built once. */
   readonly logitBias: LogitBias | null;
+  /** Masks and penalties from the request's history; null when it asked for none. */
+  readonly constraints: SamplingConstraints | null;
   readonly processor: RequestOutputProcessor;
   readonly stream: OutputStream<RequestOutput>;
   /**
@@ -117,6 +120,9 @@ export class LlmEngine implements EngineClient {
       state: new RequestState(request.id, [...request.promptTokens], request.params.maxTokens),
       seed: request.params.seed ?? this.#seeds.next(),
       logitBias: toLogitBias(request.params.logitBias),
+      constraints: SamplingConstraints.isNone(request.params)
+        ? null
+        : new SamplingConstraints(request.params, request.promptTokens, this.#backend.info),
       processor: new RequestOutputProcessor({
         requestId: request.id,
         promptTokens: request.promptTokens.length,
@@ -267,6 +273,12 @@ export class LlmEngine implements EngineClient {
           live.seed,
           chunk.request.outputTokens.length,
           live.logitBias,
+          live.constraints === null
+            ? undefined
+            : {
+                allowedTokens: live.constraints.mask(chunk.request.outputTokens),
+                penalties: live.constraints.penalties(chunk.request.outputTokens),
+              },
         ),
         topLogprobs: params.logprobs ?? 0,
         targetToken: null,

@@ -6,6 +6,8 @@
  *  1. `length`: maxTokens reached (or the context end, maxModelLen);
  *  2. `stop` with stopReason null: an end-of-generation token (EOS/EOT) unless ignoreEos;
  *  3. `stop` with stopReason = the token id: a token of stopTokenIds.
+ * Rules 2 and 3 wait until minTokens tokens were generated, and stop strings until more than
+ * that (vLLM's check_stop and detokenizer).
  * The token that ended the request by rule 2 or 3 adds no text unless includeStopStrInOutput
  * (vLLM skips detokenizing it), and no stop-string check follows it. Otherwise the token's text
  * goes through the stop-string matcher, whose match overrides `length`: `stop` with stopReason =
@@ -87,6 +89,8 @@ export class RequestOutputProcessor {
       promptTokens + this.#completionTokens >= maxModelLen
     ) {
       finishReason = 'length';
+    } else if (this.#completionTokens < params.minTokens) {
+      // vLLM: no stop before min_tokens (its stop tokens are masked until then anyway).
     } else if (!params.ignoreEos && tokenizer.isEndOfGeneration(token)) {
       finishReason = 'stop';
       stoppedByToken = true;
@@ -103,7 +107,8 @@ export class RequestOutputProcessor {
     if (stoppedByToken) {
       text = this.#stopMatcher.flush() + text;
     } else {
-      const match = this.#stopMatcher.push(text);
+      // As vLLM's detokenizer: stop strings count only once more than min_tokens were generated.
+      const match = this.#stopMatcher.push(text, this.#completionTokens > params.minTokens);
       text = match.text;
       if (match.stop !== null) {
         finishReason = 'stop';

@@ -78,6 +78,43 @@ export function validateEngineRequest(request: EngineRequest, limits: RequestLim
       refuse(`${parameter} must be in [0, ${limits.vocabSize}], got ${value}.`, parameter);
     }
   }
+  for (const [value, parameter] of [
+    [params.presencePenalty, 'presence_penalty'],
+    [params.frequencyPenalty, 'frequency_penalty'],
+  ] as const) {
+    if (!(value >= -2 && value <= 2))
+      refuse(`${parameter} must be in [-2, 2], got ${value}.`, parameter);
+  }
+  if (!(params.repetitionPenalty > 0) || !Number.isFinite(params.repetitionPenalty)) {
+    refuse(
+      `repetition_penalty must be greater than zero, got ${params.repetitionPenalty}.`,
+      'repetition_penalty',
+    );
+  }
+  if (!Number.isInteger(params.minTokens) || params.minTokens < 0) {
+    refuse(`min_tokens must be greater than or equal to 0, got ${params.minTokens}.`, 'min_tokens');
+  }
+  if (params.minTokens > params.maxTokens) {
+    refuse(
+      `min_tokens must be less than or equal to max_tokens=${params.maxTokens}, got ${params.minTokens}.`,
+      'min_tokens',
+    );
+  }
+  const inVocabulary = (token: number) =>
+    Number.isInteger(token) && token >= 0 && token < limits.vocabSize;
+  if (params.allowedTokenIds !== null) {
+    if (params.allowedTokenIds.length === 0) {
+      refuse('allowed_token_ids is not None and empty!', 'allowed_token_ids');
+    }
+    if (!params.allowedTokenIds.every(inVocabulary)) {
+      refuse('allowed_token_ids contains out-of-vocab token id!', 'allowed_token_ids');
+    }
+  }
+  for (const word of params.badWords) {
+    if (word.length === 0 || !word.every(inVocabulary)) {
+      refuse(`bad_words must be non-empty token sequences within the vocabulary.`, 'bad_words');
+    }
+  }
   for (const token of params.stopTokenIds) {
     if (!Number.isInteger(token))
       refuse(`stop_token_ids must be integers, got ${token}.`, 'stop_token_ids');

@@ -58,6 +58,7 @@ describe('row sampling', () => {
       seed: deriveRowSeed(9n, 4),
       allowedTokens: null,
       logitBias: null,
+      penalties: null,
     });
   });
 

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import {
   GREEDY_TEMPERATURE_EPSILON,
   type LogitBias,
+  type Penalties,
   type RowSampling,
 } from '../backend/model-backend.ts';
 import type { SamplingParams } from './engine-types.ts';
@@ -80,6 +81,7 @@ export function rowSamplingFor(
   requestSeed: bigint,
   tokenIndex: number,
   logitBias: LogitBias | null = null,
+  constraints: RowConstraints = NO_CONSTRAINTS,
 ): RowSampling {
   return {
     temperature: params.temperature,
@@ -88,7 +90,16 @@ export function rowSamplingFor(
     minP: params.minP,
     seed:
       params.temperature < GREEDY_TEMPERATURE_EPSILON ? 0n : deriveRowSeed(requestSeed, tokenIndex),
-    allowedTokens: null,
+    allowedTokens: constraints.allowedTokens,
     logitBias,
+    penalties: constraints.penalties,
   };
 }
+
+/** The history-dependent parts of a row (see sampling-constraints.ts). */
+export interface RowConstraints {
+  readonly allowedTokens: Uint32Array | null;
+  readonly penalties: Penalties | null;
+}
+
+const NO_CONSTRAINTS: RowConstraints = { allowedTokens: null, penalties: null };

@@ -33,12 +33,15 @@ export class StopStringMatcher {
     return this.#held;
   }
 
-  /** Add newly decoded text. */
-  push(text: string): StopMatch {
+  /**
+   * Add newly decoded text. With `match` false (min_tokens not reached yet) no stop string can
+   * end here, but a possible start is still held back for the pushes that follow.
+   */
+  push(text: string, match = true): StopMatch {
     if (this.#matched) throw new Error('a stop string already matched');
     const buffer = this.#held + text;
     let best: { at: number; stop: string } | null = null;
-    for (const stop of this.#stops) {
+    for (const stop of match ? this.#stops : []) {
       const at = buffer.indexOf(stop);
       if (at < 0) continue;
       if (best === null || at < best.at || (at === best.at && stop.length < best.stop.length)) {

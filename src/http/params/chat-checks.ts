@@ -126,9 +126,6 @@ export function rejectUnsupportedChat(request: ChatRequest): void {
   checkLogprobs(request);
   checkTools(request);
   checkTemplateControls(request);
-  if (request.bad_words !== undefined && request.bad_words.length > 0) {
-    throw notSupportedYet('bad_words', 'a non-empty list');
-  }
   // vLLM's chat `echo` prepends the last message when it has the answer's role (with
   // continue_final_message); not built yet.
   if (request.echo === true) throw notSupportedYet('echo', 'true');

@@ -18,6 +18,7 @@ import type { LogprobsPlan, PlanContext, PlannedRequest } from './completion-par
 import { checkPromptTokens, resolveMaxTokens } from './context-limit.ts';
 import { resolveLogprobsCount, resolvePromptLogprobs, tokensAsIds } from './logprobs-params.ts';
 import { rejectUnsupportedCommon, resolveStreamMode, type StreamMode } from './request-checks.ts';
+import { resolveBadWords } from './bad-words.ts';
 import { resolveSamplingParams } from './sampling-params.ts';
 
 /** The server's chat template: compiled, absent, or present but unparseable. */
@@ -105,7 +106,10 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
   return {
     request: {
       promptTokens,
-      params: resolveSamplingParams(request, maxTokens, context.vocabSize, { sample, prompt }),
+      params: resolveSamplingParams(request, maxTokens, context.vocabSize, {
+        logprobs: { sample, prompt },
+        badWords: resolveBadWords(request.bad_words, context.tokenizer),
+      }),
     },
     stream,
     role,

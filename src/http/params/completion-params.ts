@@ -141,7 +141,9 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
     });
     return {
       promptTokens,
-      params: resolveSamplingParams(request, maxTokens, context.vocabSize, { sample, prompt }),
+      params: resolveSamplingParams(request, maxTokens, context.vocabSize, {
+        logprobs: { sample, prompt },
+      }),
     };
   });
   return {

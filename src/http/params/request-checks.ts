@@ -49,30 +49,6 @@ export function resolveStreamMode(request: CommonRequest): StreamMode {
   };
 }
 
-/** vLLM's range checks of the penalties, then a 400 for any value other than the neutral one. */
-function checkPenalties(request: CommonRequest): void {
-  for (const param of ['presence_penalty', 'frequency_penalty'] as const) {
-    const value = request[param];
-    if (value === null || value === undefined) continue;
-    if (value < -2 || value > 2) {
-      throw new BadRequestError(`${param} must be in [-2, 2], got ${pyFloat(value)}.`, param);
-    }
-    if (value !== 0) throw notSupportedYet(param, `got ${pyFloat(value)}, only 0 is`);
-  }
-  const repetition = request.repetition_penalty;
-  if (repetition !== null && repetition !== undefined) {
-    if (repetition <= 0) {
-      throw new BadRequestError(
-        `repetition_penalty must be greater than zero, got ${pyFloat(repetition)}.`,
-        'repetition_penalty',
-      );
-    }
-    if (repetition !== 1) {
-      throw notSupportedYet('repetition_penalty', `got ${pyFloat(repetition)}, only 1 is`);
-    }
-  }
-}
-
 /** Checks `n`: vLLM's lower bound, then n > 1 is refused until multiple choices exist. */
 function checkN(n: number | null | undefined): void {
   if (n === null || n === undefined || n === 1) return;
@@ -114,20 +90,7 @@ function checkThinkingBudget(budget: number | null | undefined): void {
  */
 export function rejectUnsupportedCommon(request: CommonRequest): void {
   checkN(request.n);
-  checkPenalties(request);
   if (request.use_beam_search === true) throw notSupportedYet('use_beam_search', 'true');
-  if (request.min_tokens !== undefined && request.min_tokens < 0) {
-    throw new BadRequestError(
-      `min_tokens must be greater than or equal to 0, got ${request.min_tokens}.`,
-      'min_tokens',
-    );
-  }
-  if (request.min_tokens !== undefined && request.min_tokens > 0) {
-    throw notSupportedYet('min_tokens', `got ${request.min_tokens}, only 0 is`);
-  }
-  if (request.allowed_token_ids !== null && request.allowed_token_ids !== undefined) {
-    throw notSupportedYet('allowed_token_ids', 'a token list');
-  }
   if (request.truncate_prompt_tokens !== null && request.truncate_prompt_tokens !== undefined) {
     throw notSupportedYet('truncate_prompt_tokens', `got ${request.truncate_prompt_tokens}`);
   }

@@ -31,7 +31,63 @@ describe('resolveSamplingParams', () => {
       logitBias: null,
       logprobs: null,
       promptLogprobs: null,
+      presencePenalty: 0,
+      frequencyPenalty: 0,
+      repetitionPenalty: 1,
+      minTokens: 0,
+      allowedTokenIds: null,
+      badWords: [],
     });
+  });
+
+  it("resolves penalties, min_tokens and allowed_token_ids with vLLM's ranges and messages", () => {
+    const p = resolveSamplingParams(
+      {
+        presence_penalty: 0.5,
+        frequency_penalty: -2,
+        repetition_penalty: 1.3,
+        min_tokens: 4,
+        allowed_token_ids: [3, 1],
+      },
+      4,
+      259,
+    );
+    assert.deepEqual(
+      [p.presencePenalty, p.frequencyPenalty, p.repetitionPenalty, p.minTokens, p.allowedTokenIds],
+      [0.5, -2, 1.3, 4, [3, 1]],
+    );
+    const cases: [CommonRequest, string, string][] = [
+      [
+        { presence_penalty: 3 },
+        'presence_penalty must be in [-2, 2], got 3.0.',
+        'presence_penalty',
+      ],
+      [
+        { frequency_penalty: -2.5 },
+        'frequency_penalty must be in [-2, 2], got -2.5.',
+        'frequency_penalty',
+      ],
+      [
+        { repetition_penalty: 0 },
+        'repetition_penalty must be greater than zero, got 0.0.',
+        'repetition_penalty',
+      ],
+      [{ min_tokens: -1 }, 'min_tokens must be greater than or equal to 0, got -1.', 'min_tokens'],
+      [
+        { min_tokens: 5 },
+        'min_tokens must be less than or equal to max_tokens=4, got 5.',
+        'min_tokens',
+      ],
+      [{ allowed_token_ids: [] }, 'allowed_token_ids is not None and empty!', 'allowed_token_ids'],
+      [
+        { allowed_token_ids: [1, 259] },
+        'allowed_token_ids contains out-of-vocab token id!',
+        'allowed_token_ids',
+      ],
+    ];
+    for (const [request, message, param] of cases) {
+      rejects(() => resolveSamplingParams(request, 4, 259), message, param);
+    }
   });
 
   it('treats null like absent', () => {
@@ -207,12 +263,7 @@ describe('rejectUnsupportedCommon', () => {
   it('refuses non-default values it cannot honour yet, naming the parameter', () => {
     const cases: [CommonRequest, string][] = [
       [{ n: 2 }, 'n'],
-      [{ presence_penalty: 0.5 }, 'presence_penalty'],
-      [{ frequency_penalty: -0.5 }, 'frequency_penalty'],
-      [{ repetition_penalty: 1.1 }, 'repetition_penalty'],
       [{ use_beam_search: true }, 'use_beam_search'],
-      [{ min_tokens: 3 }, 'min_tokens'],
-      [{ allowed_token_ids: [1] }, 'allowed_token_ids'],
       [{ truncate_prompt_tokens: 5 }, 'truncate_prompt_tokens'],
       [{ spaces_between_special_tokens: false }, 'spaces_between_special_tokens'],
       [{ response_format: { type: 'json_object' } }, 'response_format'],
@@ -244,16 +295,6 @@ describe('rejectUnsupportedCommon', () => {
   });
 
   it("validates before refusing, with vLLM's messages", () => {
-    rejects(
-      () => rejectUnsupportedCommon({ presence_penalty: 3 }),
-      'presence_penalty must be in [-2, 2], got 3.0.',
-      'presence_penalty',
-    );
-    rejects(
-      () => rejectUnsupportedCommon({ repetition_penalty: 0 }),
-      'repetition_penalty must be greater than zero, got 0.0.',
-      'repetition_penalty',
-    );
     rejects(
       () => rejectUnsupportedCommon({ response_format: { type: 'json_schema' } }),
       "When response_format type is 'json_schema', the 'json_schema' field must be provided.",

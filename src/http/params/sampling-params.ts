@@ -5,7 +5,9 @@
  * Owns: temperature (default 1.0; 0 < t < 0.01 raised to 0.01; 0 is greedy and then disables
  * top_p/top_k/min_p as vLLM does), top_p (default 1), top_k (default 0; -1 and 0 disable), min_p
  * (default 0), seed (-1 means none), stop strings, stop token ids, logit_bias (clamped to
- * [-100, 100], ids checked against the vocabulary) and the boolean switches.
+ * [-100, 100], ids checked against the vocabulary), the penalties (presence and frequency in
+ * [-2, 2], default 0; repetition > 0, default 1), min_tokens (0 to max_tokens),
+ * allowed_token_ids and the boolean switches.
  * `max_tokens` arrives resolved against the context (`context-limit.ts`) and is checked here.
  */
 import type { SamplingParams } from '../../engine/engine-types.ts';
@@ -101,6 +103,76 @@ export interface LogprobsCounts {
   readonly prompt: number | null;
 }
 
+/** vLLM's penalty ranges, checked with its messages; absent or null is the neutral value. */
+function resolvePenalties(request: CommonRequest): {
+  presence: number;
+  frequency: number;
+  repetition: number;
+} {
+  const additive = (param: 'presence_penalty' | 'frequency_penalty'): number => {
+    const value = request[param] ?? 0;
+    if (!(value >= -2 && value <= 2)) {
+      throw new BadRequestError(`${param} must be in [-2, 2], got ${pyFloat(value)}.`, param);
+    }
+    return value;
+  };
+  const repetition = request.repetition_penalty ?? 1;
+  if (!(repetition > 0)) {
+    throw new BadRequestError(
+      `repetition_penalty must be greater than zero, got ${pyFloat(repetition)}.`,
+      'repetition_penalty',
+    );
+  }
+  return {
+    presence: additive('presence_penalty'),
+    frequency: additive('frequency_penalty'),
+    repetition,
+  };
+}
+
+/** min_tokens within [0, max_tokens], with vLLM's messages. */
+function resolveMinTokens(value: number | undefined, maxTokens: number): number {
+  const minTokens = value ?? 0;
+  if (minTokens < 0) {
+    throw new BadRequestError(
+      `min_tokens must be greater than or equal to 0, got ${minTokens}.`,
+      'min_tokens',
+    );
+  }
+  if (minTokens > maxTokens) {
+    throw new BadRequestError(
+      `min_tokens must be less than or equal to max_tokens=${maxTokens}, got ${minTokens}.`,
+      'min_tokens',
+    );
+  }
+  return minTokens;
+}
+
+/** allowed_token_ids: null for any token; empty or out-of-vocabulary lists are vLLM's 400s. */
+function resolveAllowedTokenIds(
+  ids: readonly number[] | null | undefined,
+  vocabSize: number,
+): readonly number[] | null {
+  if (ids === null || ids === undefined) return null;
+  if (ids.length === 0) {
+    throw new BadRequestError('allowed_token_ids is not None and empty!', 'allowed_token_ids');
+  }
+  if (ids.some((id) => id < 0 || id >= vocabSize)) {
+    throw new BadRequestError(
+      'allowed_token_ids contains out-of-vocab token id!',
+      'allowed_token_ids',
+    );
+  }
+  return [...ids];
+}
+
+/** What an endpoint resolved beyond the shared fields. */
+export interface EndpointSampling {
+  readonly logprobs?: LogprobsCounts;
+  /** bad_words as token sequences (chat only). */
+  readonly badWords?: readonly (readonly number[])[];
+}
+
 /**
  * SamplingParams for one engine request. `maxTokens` is the resolved output budget (already
  * within the context); below 1 it is refused with vLLM's message.
@@ -109,8 +181,10 @@ export function resolveSamplingParams(
   request: CommonRequest,
   maxTokens: number,
   vocabSize: number,
-  logprobs: LogprobsCounts = { sample: null, prompt: null },
+  endpoint: EndpointSampling = {},
 ): SamplingParams {
+  const logprobs = endpoint.logprobs ?? { sample: null, prompt: null };
+  const penalties = resolvePenalties(request);
   const temperature = resolveTemperature(request.temperature);
   const topP = resolveTopP(request.top_p);
   const topK = resolveTopK(request.top_k);
@@ -135,5 +209,11 @@ export function resolveSamplingParams(
     logitBias: resolveLogitBias(request.logit_bias, vocabSize),
     logprobs: logprobs.sample,
     promptLogprobs: logprobs.prompt,
+    presencePenalty: penalties.presence,
+    frequencyPenalty: penalties.frequency,
+    repetitionPenalty: penalties.repetition,
+    minTokens: resolveMinTokens(request.min_tokens, maxTokens),
+    allowedTokenIds: resolveAllowedTokenIds(request.allowed_token_ids, vocabSize),
+    badWords: endpoint.badWords ?? [],
   };
 }

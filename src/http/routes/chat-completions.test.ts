@@ -146,6 +146,12 @@ describe('POST /v1/chat/completions', () => {
         logprobs: true,
         top_logprobs: 3,
         prompt_logprobs: 2,
+        presence_penalty: 0.25,
+        frequency_penalty: 0.5,
+        repetition_penalty: 1.25,
+        min_tokens: 2,
+        allowed_token_ids: [97, 98, 258],
+        bad_words: ['ab', ' <|im_end|>'],
       },
     });
     assert.equal(response.statusCode, 200);
@@ -167,6 +173,13 @@ describe('POST /v1/chat/completions', () => {
       ]),
       logprobs: 3,
       promptLogprobs: 2,
+      presencePenalty: 0.25,
+      frequencyPenalty: 0.5,
+      repetitionPenalty: 1.25,
+      minTokens: 2,
+      allowedTokenIds: [97, 98, 258],
+      // A byte tokenizer spells " ab" with one more token, so only the bare forms are banned.
+      badWords: [[97, 98], [258]],
     });
   });
 

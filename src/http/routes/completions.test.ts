@@ -188,8 +188,8 @@ describe('POST /v1/completions', () => {
         'input_tokens',
       ],
       [
-        { prompt: 'x', presence_penalty: 0.5 },
-        /presence_penalty is not supported yet/,
+        { prompt: 'x', presence_penalty: 2.5 },
+        /^presence_penalty must be in \[-2, 2\], got 2\.5\.$/,
         'presence_penalty',
       ],
       [
