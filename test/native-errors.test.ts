@@ -223,6 +223,141 @@ describe('addon argument validation', () => {
     await assertAlive();
   });
 
+  it('rejects bad penalty arrays naming the field, and applies good ones', async () => {
+    const one = batch([97], [0], [0], [1]);
+    const penalties = (
+      offsets: number[],
+      tokens: number[],
+      counts: number[],
+      repetition = [1],
+      frequency = [0],
+      presence = [0],
+    ): Partial<NativeSamplingSpec> => ({
+      penaltyOffsets: Int32Array.from(offsets),
+      penaltyTokens: Int32Array.from(tokens),
+      penaltyCounts: Int32Array.from(counts),
+      repetitionPenalties: Float32Array.from(repetition),
+      frequencyPenalties: Float32Array.from(frequency),
+      presencePenalties: Float32Array.from(presence),
+    });
+    const good = penalties([0, 1], [5], [1]);
+    const cases: [string, Partial<NativeSamplingSpec>, RegExp][] = [
+      [
+        'only tokens',
+        { penaltyTokens: Int32Array.of(1) },
+        /penaltyOffsets, .*presencePenalties must be given together/,
+      ],
+      [
+        'parameters missing',
+        { ...good, frequencyPenalties: undefined },
+        /must be given together \(or all omitted\)/,
+      ],
+      [
+        'offsets of the wrong type',
+        { ...good, penaltyOffsets: Uint32Array.of(0, 1) as unknown as Int32Array },
+        /penaltyOffsets must be a Int32Array/,
+      ],
+      [
+        'counts of the wrong type',
+        { ...good, penaltyCounts: Float32Array.of(1) as unknown as Int32Array },
+        /penaltyCounts must be a Int32Array/,
+      ],
+      [
+        'repetition of the wrong type',
+        { ...good, repetitionPenalties: Float64Array.of(1) as unknown as Float32Array },
+        /repetitionPenalties must be a Float32Array/,
+      ],
+      ['offsets not rows + 1', penalties([0], [], []), /penaltyOffsets must have 2 elements/],
+      ['first offset not 0', penalties([1, 1], [1], [0]), /penaltyOffsets\[0\] must be 0, got 1/],
+      ['decreasing offsets', penalties([0, -1], [], []), /penaltyOffsets must be non-decreasing/],
+      [
+        'last offset short',
+        penalties([0, 1], [1, 2], [0, 0]),
+        /penaltyOffsets\[1\] must equal .*penaltyTokens\.length \(2\)/,
+      ],
+      ['counts length', penalties([0, 1], [1], [0, 1]), /penaltyCounts must have 1 elements/],
+      [
+        'parameters not one per row',
+        penalties([0, 1], [1], [0], [1, 1]),
+        /repetitionPenalties must have 1 elements/,
+      ],
+      ['token out of vocabulary', penalties([0, 1], [vocab], [0]), /penaltyTokens\[0\] must be in/],
+      ['negative token', penalties([0, 1], [-1], [0]), /penaltyTokens\[0\] must be in/],
+      [
+        'duplicate token',
+        penalties([0, 3], [5, 6, 5], [0, 0, 1]),
+        /penaltyTokens\[2\]: token 5 appears twice in row 0/,
+      ],
+      ['negative count', penalties([0, 1], [1], [-1]), /penaltyCounts\[0\] must be >= 0, got -1/],
+      [
+        'zero repetition',
+        penalties([0, 1], [1], [0], [0]),
+        /repetitionPenalties\[0\] must be finite and > 0, got 0/,
+      ],
+      [
+        'negative repetition',
+        penalties([0, 1], [1], [0], [-1]),
+        /repetitionPenalties\[0\] must be finite and > 0/,
+      ],
+      [
+        'infinite repetition',
+        penalties([0, 1], [1], [0], [Infinity]),
+        /repetitionPenalties\[0\] must be finite/,
+      ],
+      [
+        'NaN frequency',
+        penalties([0, 1], [1], [0], [1], [NaN]),
+        /frequencyPenalties\[0\] must be finite, got nan/i,
+      ],
+      [
+        'infinite presence',
+        penalties([0, 1], [1], [0], [1], [0], [-Infinity]),
+        /presencePenalties\[0\] must be finite/,
+      ],
+    ];
+    for (const [name, fields, message] of cases) {
+      context.kvClear();
+      const bad = sampling(1, fields);
+      await assert.rejects(async () => context.decode(one, bad), message, name);
+      assert.throws(() => context.decodeSync(one, bad), message, name);
+      assert.equal(context.kvMaxPosition(0), -1, `${name}: nothing was decoded`);
+      assert.throws(() => addon.sampleLogits(new Float32Array(vocab), vocab, bad), message, name);
+    }
+    const wrongType = sampling(1, { penaltyTokens: Int32Array.of(1) });
+    assert.throws(() => addon.sampleLogits(new Float32Array(vocab), vocab, wrongType), TypeError);
+    const badRange = sampling(1, penalties([0, 1], [1], [-1]));
+    assert.throws(() => addon.sampleLogits(new Float32Array(vocab), vocab, badRange), RangeError);
+    // The same token may be penalized in different rows; rows without penalties are neutral.
+    const twoRows = sampling(2, penalties([0, 1, 2], [5, 5], [0, 1], [2, 1], [0, 1], [0, 1]));
+    assert.equal(addon.sampleLogits(new Float32Array(2 * vocab), vocab, twoRows).tokens.length, 2);
+    // A penalized logit that overflows to +Infinity fails its row (the process lives).
+    assert.throws(
+      () =>
+        addon.sampleLogits(
+          Float32Array.of(1e30, 0),
+          2,
+          sampling(1, penalties([0, 1], [0], [0], [1e-10])),
+        ),
+      /logits\[0\] with its penalties is \+Infinity/,
+    );
+
+    // Greedy after 97 is 98 on the successor model; a presence penalty on 98 moves it, and the
+    // reported logprob and rank stay those of the raw logits.
+    context.kvClear();
+    const penalized = await context.decode(
+      one,
+      sampling(1, {
+        temperature: Float32Array.of(0),
+        targetTokens: Int32Array.of(98),
+        ...penalties([0, 2], [98, 3], [1, 0], [1], [0], [100]),
+      }),
+    );
+    assert.notEqual(penalized.tokens[0], 98);
+    assert.equal(penalized.targetRanks[0], 1, 'the raw rank of token 98');
+    assert.ok(penalized.ranks[0]! > 1, 'the raw rank of the drawn token');
+    await assertAlive();
+  });
+
   it('rejects bad KV operations', async () => {
     await context.decode(batch([1, 2, 3], [0, 1, 2], [0, 0, 0]));
     assert.throws(() => context.kvCopy(0, 4, -1, -1), Error);

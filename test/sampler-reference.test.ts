@@ -13,6 +13,10 @@
  * that are exact only in real arithmetic (n equal tokens, n not a power of 2). A quarter of the
  * grid rows carry logit biases (+-100, bans and small random values): they change the draw only,
  * so the logprobs, ranks, top-N and targets both samplers report stay those of the raw logits.
+ * Independently, a third of the grid rows carry vLLM's penalties (repetition, frequency and
+ * presence over up to 300 distinct tokens with output counts, parameters not exact in float32),
+ * so they meet biases, masks, greedy and sampled settings; crafted cases make greedy decisions
+ * hinge on the penalties' order of operations and on the float32 rounding of each step.
  *
  * The reference gets the parameters exactly as the addon sees them: rounded to float32.
  */
@@ -20,7 +24,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadAddon } from '../src/backend/llama/load-addon.ts';
 import type { NativeDecodeResult, NativeSamplingSpec } from '../src/backend/llama/native-addon.ts';
-import type { LogitBias, RowSampling } from '../src/backend/model-backend.ts';
+import type { LogitBias, Penalties, RowSampling } from '../src/backend/model-backend.ts';
 import {
   sampleRow,
   samplingDistribution,
@@ -149,6 +153,26 @@ function randomBias(random: Random, vocab: number): LogitBias | null {
   return { tokens: Int32Array.from(tokens), values: Float32Array.from(values) };
 }
 
+/**
+ * Penalties for one row, or null for two rows in three: 1 to 300 distinct tokens (at most the
+ * vocabulary), each with an output count of 0 (prompt only) to 5, and parameters that are not
+ * exact in float32 (the reference rounds them as the addon's Float32Arrays do), each disabled
+ * now and then.
+ */
+function randomPenalties(random: Random, vocab: number): Penalties | null {
+  if (random() < 2 / 3) return null;
+  const count = Math.min(vocab, 1 + randomInt(random, 300));
+  const tokens = shuffle(range(vocab), random).slice(0, count);
+  const pick = (values: readonly number[]) => values[randomInt(random, values.length)]!;
+  return {
+    tokens: Int32Array.from(tokens),
+    outputCounts: Int32Array.from(tokens, () => (random() < 0.4 ? 0 : 1 + randomInt(random, 5))),
+    repetition: pick([1, 1.1, 1.3, 2, 0.8, 1 + random()]),
+    frequency: pick([0, 0.1, -0.3, 1.7, (random() - 0.5) * 4]),
+    presence: pick([0, 0.2, -1.1, 2, (random() - 0.5) * 4]),
+  };
+}
+
 /** Sampling settings as the addon receives them (float32 arrays). */
 function float32Settings(
   temperature: number,
@@ -211,6 +235,8 @@ function gridPoints(vocab: number): GridPoint[] {
  */
 function gridCases(vocab: number, rows: number, random: Random): Case[] {
   const points = shuffle(gridPoints(vocab), random);
+  // Its own generator: the rest of each case is what it was before penalties existed.
+  const penaltyRandom = seededRandom(vocab * 31 + rows);
   return Array.from({ length: rows }, (_, row) => {
     const point = points[row % points.length]!;
     const logits = LOGIT_SHAPES[point.shape](random, vocab);
@@ -225,13 +251,20 @@ function gridCases(vocab: number, rows: number, random: Random): Case[] {
       bias,
     );
     const seed = randomSeed(random);
+    const penalties = randomPenalties(penaltyRandom, vocab);
     const biasName = bias === null ? 'no bias' : `${bias.tokens.length} biases`;
+    const penaltyName =
+      penalties === null
+        ? 'no penalties'
+        : `${penalties.tokens.length} penalized (repetition ${penalties.repetition}, ` +
+          `frequency ${penalties.frequency}, presence ${penalties.presence})`;
     return {
       name:
         `vocab ${vocab}, ${point.shape}, temperature ${point.temperature}, top-k ${point.topK}, ` +
-        `top-p ${point.topP}, min-p ${point.minP}, ${point.mask}, ${biasName}, seed ${seed}`,
+        `top-p ${point.topP}, min-p ${point.minP}, ${point.mask}, ${biasName}, ` +
+        `${penaltyName}, seed ${seed}`,
       logits,
-      sampling: { ...settings, seed },
+      sampling: { ...settings, penalties, seed },
       topLogprobs: Math.min(row % 21, vocab),
       targetToken: random() < 1 / 3 ? null : randomInt(random, vocab),
     };
@@ -271,6 +304,7 @@ function sampleNative(cases: readonly Case[], scoreSampled = true): NativeDecode
     biasValues.set(bias.values, biasOffsets[row]);
   });
   const spec: NativeSamplingSpec = {
+    ...packPenalties(cases),
     sample: new Uint8Array(cases.length).fill(1),
     temperature: Float32Array.from(cases, (c) => c.sampling.temperature),
     topK: Int32Array.from(cases, (c) => c.sampling.topK),
@@ -286,6 +320,31 @@ function sampleNative(cases: readonly Case[], scoreSampled = true): NativeDecode
     ...(biasTokens.length > 0 ? { biasOffsets, biasTokens, biasValues } : {}),
   };
   return loadAddon('cpu').addon.sampleLogits(logits, vocab, spec);
+}
+
+/** The spec's penalty arrays for `cases`; none when no case has a penalized token. */
+function packPenalties(cases: readonly Case[]): Partial<NativeSamplingSpec> {
+  const all = cases.map(({ sampling }) => sampling.penalties ?? null);
+  const penaltyOffsets = new Int32Array(cases.length + 1);
+  all.forEach((penalties, row) => {
+    penaltyOffsets[row + 1] = penaltyOffsets[row]! + (penalties?.tokens.length ?? 0);
+  });
+  if (penaltyOffsets[cases.length] === 0) return {};
+  const penaltyTokens = new Int32Array(penaltyOffsets[cases.length]!);
+  const penaltyCounts = new Int32Array(penaltyTokens.length);
+  all.forEach((penalties, row) => {
+    if (penalties === null) return;
+    penaltyTokens.set(penalties.tokens, penaltyOffsets[row]);
+    penaltyCounts.set(penalties.outputCounts, penaltyOffsets[row]);
+  });
+  return {
+    penaltyOffsets,
+    penaltyTokens,
+    penaltyCounts,
+    repetitionPenalties: Float32Array.from(all, (p) => p?.repetition ?? 1),
+    frequencyPenalties: Float32Array.from(all, (p) => p?.frequency ?? 0),
+    presencePenalties: Float32Array.from(all, (p) => p?.presence ?? 0),
+  };
 }
 
 /**
@@ -376,6 +435,22 @@ function maskOf(vocab: number, tokens: readonly number[]): Uint32Array {
   const mask = new Uint32Array(maskWords(vocab));
   for (const t of tokens) allow(mask, t);
   return mask;
+}
+
+/** Penalties on `tokens` with their output counts; neutral parameters unless given. */
+function penalties(
+  tokens: number[],
+  outputCounts: number[],
+  parameters: Partial<Pick<Penalties, 'repetition' | 'frequency' | 'presence'>> = {},
+): Penalties {
+  return {
+    tokens: Int32Array.from(tokens),
+    outputCounts: Int32Array.from(outputCounts),
+    repetition: 1,
+    frequency: 0,
+    presence: 0,
+    ...parameters,
+  };
 }
 
 const range = (count: number, step = 1): number[] =>
@@ -614,6 +689,114 @@ describe('native sampler against the reference sampler', () => {
       assert.equal(together.tokens[2 * i + 1], alone.tokens[i], `seed ${i}: unbiased row`);
       assert.ok(together.tokens[2 * i]! >= 200, `seed ${i}: banned tokens are not drawn`);
     });
+  });
+
+  it('applies penalties after the bias: the order decides a greedy draw', () => {
+    // Token 0: 2 + 2 = 4, then / 2 = 2 < 2.5 (token 1 wins); the other order, 2 / 2 + 2 = 3, would
+    // keep token 0.
+    const logits = Float32Array.of(2, 2.5, -1, 0.5);
+    const c: Case = {
+      name: 'bias +2 then repetition 2 on token 0',
+      logits,
+      sampling: {
+        ...float32Settings(0, 0, 1, 0, null, {
+          tokens: Int32Array.of(0),
+          values: Float32Array.of(2),
+        }),
+        penalties: penalties([0], [0], { repetition: 2 }),
+        seed: 0n,
+      },
+      topLogprobs: 2,
+      targetToken: 0,
+    };
+    const result = sampleNative([c]);
+    assert.equal(result.tokens[0], 1);
+    assertRowMatches(result, 0, c);
+  });
+
+  it('rounds each penalty step to float32, as the reference does', () => {
+    const greedyWith = (logits: number[], p: Penalties, name: string): Case => ({
+      name,
+      logits: Float32Array.from(logits),
+      sampling: { ...float32Settings(0, 0, 1, 0), penalties: p, seed: 0n },
+      topLogprobs: 0,
+      targetToken: null,
+    });
+    const cases = [
+      // 1 - 2^-25 rounds to 1 (a tie, to even), twice: token 1 keeps 1 > 1 - 2^-24. One rounded
+      // subtraction of 2^-24 would tie the two, and the lower id would win.
+      greedyWith(
+        [1 - 2 ** -24, 1],
+        penalties([1], [1], { repetition: 1, frequency: 2 ** -25, presence: 2 ** -25 }),
+        'frequency and presence subtracted one at a time',
+      ),
+      // fround(1/3) * 3 rounds to 1, so token 0 drops to exactly 0 and ties token 1 (lower id
+      // wins); an unrounded product would leave it just below 0.
+      greedyWith(
+        [1, 0],
+        penalties([0], [3], { repetition: 1, frequency: Math.fround(1 / 3), presence: 0 }),
+        'frequency * count rounded before the subtraction',
+      ),
+      // Repetition 1.1 is used as float32 (1.10000002384): 1 / it is one float32 step below
+      // fround(1 / 1.1), token 1's logit, so token 1 wins (with the double 1.1 they would tie).
+      greedyWith(
+        [1, Math.fround(1 / 1.1)],
+        penalties([0], [0], { repetition: 1.1 }),
+        'repetition as float32',
+      ),
+    ];
+    const result = sampleNative(cases);
+    assert.deepEqual(Array.from(result.tokens), [1, 0, 1]);
+    cases.forEach((c, row) => assertRowMatches(result, row, c));
+  });
+
+  it('lets a penalty move greedy off the argmax, reporting raw scores; other rows unchanged', () => {
+    const random = seededRandom(13);
+    const logits = gaussians(random, 2000, 2);
+    const best = logits.indexOf(Math.max(...logits));
+    const settings = float32Settings(0, 0, 1, 0);
+    const plainRow = (seed: bigint): Case => ({
+      name: `unpenalized, seed ${seed}`,
+      logits,
+      sampling: { ...settings, seed },
+      topLogprobs: 3,
+      targetToken: best,
+    });
+    const penalizedRow = (seed: bigint): Case => ({
+      ...plainRow(seed),
+      name: `argmax penalized, seed ${seed}`,
+      sampling: {
+        ...settings,
+        penalties: penalties([best], [4], { repetition: 1.2, frequency: 2, presence: 2 }),
+        seed,
+      },
+    });
+    const seeds = range(4).map(BigInt);
+    const mixed = seeds.flatMap((seed) => [penalizedRow(seed), plainRow(seed)]);
+    const result = sampleNative(mixed);
+    mixed.forEach((c, row) => assertRowMatches(result, row, c));
+    seeds.forEach((_, i) => {
+      assert.notEqual(result.tokens[2 * i], best, `seed ${i}: penalized row leaves the argmax`);
+      assert.equal(result.tokens[2 * i + 1], best, `seed ${i}: unpenalized row keeps it`);
+      assert.equal(result.targetRanks[2 * i], 1, 'the raw rank of the penalized token');
+    });
+  });
+
+  it('both reject a penalized logit that overflows to +Infinity', () => {
+    const logits = Float32Array.of(1e30, 0);
+    const row: Case = {
+      name: 'repetition 1e-10 on 1e30',
+      logits,
+      sampling: {
+        ...float32Settings(1, 0, 1, 0),
+        penalties: penalties([0], [0], { repetition: 1e-10 }),
+        seed: 0n,
+      },
+      topLogprobs: 0,
+      targetToken: null,
+    };
+    assert.throws(() => sampleNative([row]), /logits\[0\] with its penalties is \+Infinity/);
+    assert.throws(() => samplingDistribution(logits, row.sampling), RangeError);
   });
 
   it('both reject a sampled row whose allowed tokens all have logit -Infinity', () => {

@@ -61,8 +61,8 @@ void Sampler::Run(const float* logits, int32_t vocab, const RowRequest& request,
       static_cast<double>(request.temperature) < kGreedyTemperatureEpsilon;
   if (request.sample && greedy && !request.scoreSample && request.topLogprobs == 0 &&
       request.targetToken < 0) {
-    // Nothing to score: the argmax of the (biased, masked) logits is the whole answer.
-    result.token = Greedy(BiasedLogits(logits, vocab, request, row), vocab, request.allowedMask,
+    // Nothing to score: the argmax of the (biased, penalized, masked) logits is the whole answer.
+    result.token = Greedy(DrawLogits(logits, vocab, request, row), vocab, request.allowedMask,
                           row);
     return;
   }
@@ -78,8 +78,8 @@ void Sampler::Run(const float* logits, int32_t vocab, const RowRequest& request,
   if (request.sample) {
     int32_t token;
     const uint32_t* mask = request.allowedMask;
-    // Biases change the draw only: the scores below keep reading the raw logits.
-    const float* draw = BiasedLogits(logits, vocab, request, row);
+    // Biases and penalties change the draw only: the scores below keep reading the raw logits.
+    const float* draw = DrawLogits(logits, vocab, request, row);
     if (greedy) {
       token = Greedy(draw, vocab, mask, row);
     } else {
@@ -120,20 +120,45 @@ void Sampler::Run(const float* logits, int32_t vocab, const RowRequest& request,
   }
 }
 
-const float* Sampler::BiasedLogits(const float* logits, int32_t vocab, const RowRequest& request,
-                                   int32_t row) {
-  if (request.biasCount == 0) return logits;
-  biased_.assign(logits, logits + vocab);
+const float* Sampler::DrawLogits(const float* logits, int32_t vocab, const RowRequest& request,
+                                 int32_t row) {
+  if (request.biasCount == 0 && request.penaltyCount == 0) return logits;
+  processed_.assign(logits, logits + vocab);
+  constexpr float kFloatInf = std::numeric_limits<float>::infinity();
   for (int32_t i = 0; i < request.biasCount; ++i) {
     const int32_t t = request.biasTokens[i];
-    const float value = biased_[static_cast<size_t>(t)] + request.biasValues[i];
-    if (value == std::numeric_limits<float>::infinity()) {
+    const float value = processed_[static_cast<size_t>(t)] + request.biasValues[i];
+    if (value == kFloatInf) {
       throw SamplingError("row " + std::to_string(row) + ": logits[" + std::to_string(t) +
                           "] plus its logit bias overflows to +Infinity");
     }
-    biased_[static_cast<size_t>(t)] = value;
+    processed_[static_cast<size_t>(t)] = value;
   }
-  return biased_.data();
+  // vLLM's apply_penalties, every step a float operation rounded to float (no FMA contraction:
+  // the build passes -ffp-contract=off), in the reference's order (applyPenalties):
+  // repetition (divide a positive logit, multiply the others), then, for tokens of the output
+  // (count > 0), minus frequency * count (the product rounded first), then minus presence.
+  const float repetition = request.repetition;
+  const float frequency = request.frequency;
+  const float presence = request.presence;
+  for (int32_t i = 0; i < request.penaltyCount; ++i) {
+    const int32_t t = request.penaltyTokens[i];
+    const float x = processed_[static_cast<size_t>(t)];
+    float value = x > 0.0f ? x / repetition : x * repetition;
+    const int32_t count = request.penaltyCounts[i];
+    if (count > 0) {
+      const float scaled = frequency * static_cast<float>(count);
+      value = value - scaled;
+      value = value - presence;
+    }
+    if (!(value < kFloatInf)) {
+      throw SamplingError("row " + std::to_string(row) + ": logits[" + std::to_string(t) +
+                          "] with its penalties is " + (std::isnan(value) ? "NaN" : "+Infinity") +
+                          " (logits must stay finite or -Infinity)");
+    }
+    processed_[static_cast<size_t>(t)] = value;
+  }
+  return processed_.data();
 }
 
 int32_t Sampler::Greedy(const float* logits, int32_t vocab, const uint32_t* mask,

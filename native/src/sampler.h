@@ -3,9 +3,11 @@
 // Owns: the sampler's definition in C++, which implements the TypeScript reference
 // (src/backend/reference-sampler.ts): raw logprobs are the float64 log-softmax of the
 // unprocessed logits; a rank counts the logits at least as high (vLLM's); top-N is by descending logprob, ties
-// by lower id; the draw follows vLLM v1's order (logit bias -> allowed-token mask -> temperature
-// -> min-p -> top-k -> top-p) and takes u = splitmix64(seed) as a 53-bit uniform double, then
-// the inverse CDF over the kept tokens in ascending id order. The result depends on nothing but the row's logits,
+// by lower id; the draw follows vLLM v1's order (logit bias -> penalties -> allowed-token mask ->
+// temperature -> min-p -> top-k -> top-p) and takes u = splitmix64(seed) as a 53-bit uniform
+// double, then the inverse CDF over the kept tokens in ascending id order. Biases and penalties
+// are float operations in the reference's order (see DrawLogits), so the draw's logits are
+// bit-identical to the reference's. The result depends on nothing but the row's logits,
 // parameters and seed (not on the batch or the thread; see vector-math.h for the last-bit
 // difference between instruction sets). It agrees with the reference up to float64 rounding:
 // only a cumulative sum landing within ~1e-15 of a top-p cut or of u can differ. Nothing here
@@ -51,6 +53,14 @@ struct RowRequest {
   int32_t biasCount = 0;
   const int32_t* biasTokens = nullptr;
   const float* biasValues = nullptr;
+  // vLLM's penalties over penaltyCount distinct tokens (each with its output count >= 0),
+  // applied after the biases in the same scratch copy (see DrawLogits). penaltyCount = 0: none.
+  int32_t penaltyCount = 0;
+  const int32_t* penaltyTokens = nullptr;
+  const int32_t* penaltyCounts = nullptr;
+  float repetition = 1.0f;  // > 0
+  float frequency = 0.0f;
+  float presence = 0.0f;
 };
 
 struct RowResult {
@@ -84,9 +94,10 @@ class Sampler {
     int32_t tieBelow = -1;
   };
 
-  // The draw's logits: `logits` itself, or biased_ holding logits + the request's biases.
-  const float* BiasedLogits(const float* logits, int32_t vocab, const RowRequest& request,
-                            int32_t row);
+  // The draw's logits: `logits` itself when the request has no biases and no penalties, else
+  // processed_ holding the logits with the request's biases, then its penalties, applied.
+  const float* DrawLogits(const float* logits, int32_t vocab, const RowRequest& request,
+                          int32_t row);
   int32_t Greedy(const float* logits, int32_t vocab, const uint32_t* mask, int32_t row) const;
   Kept Truncate(int32_t vocab, const RowRequest& request);
   int32_t Draw(int32_t vocab, const Kept& kept, uint64_t seed);
@@ -99,8 +110,8 @@ class Sampler {
   bool ScanRegion(std::vector<Candidate>& region, double cumulative, double budget,
                   int32_t protectedId, Candidate& cut);
 
-  std::vector<float> biased_;    // the row's logits plus its biases (rows with biases only)
-  std::vector<double> weights_;  // exp(l / T - max): unnormalized probabilities
+  std::vector<float> processed_;  // biased / penalized logits (rows with either only)
+  std::vector<double> weights_;   // exp(l / T - max): unnormalized probabilities
   std::vector<double> values_;
   std::vector<double> histogram_;
   std::vector<double> blockSums_;

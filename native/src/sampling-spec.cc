@@ -1,8 +1,8 @@
 // NativeSamplingSpec checked and copied into C++ (see sampling-spec.h).
 //
 // Owns: the rules. Sampling parameters are checked only on rows that sample (sample[r] = 1);
-// scoring fields (topLogprobs, targetTokens, returnLogits, scoreSampled) and the logit-bias arrays
-// on every row.
+// scoring fields (topLogprobs, targetTokens, returnLogits, scoreSampled), the logit-bias arrays and
+// the penalty arrays (per-row parameters included) on every row.
 #include "sampling-spec.h"
 
 #include <algorithm>
@@ -21,9 +21,62 @@ std::string Num(double value) {
   return buffer;
 }
 
-// The optional CSR logit biases: all three arrays or none; offsets rows + 1 long, from 0,
-// non-decreasing, ending at the (equal) token and value counts; tokens in [0, vocab) and distinct
-// within a row; values finite.
+// A CSR list of token ids per row (the logit biases, the penalties): offsets rows + 1 long, from
+// 0, non-decreasing, ending at tokens.size(); tokens in [0, vocab) and distinct within a row.
+// `offsetsKey` and `tokensKey` name the two arrays in messages (built only on failure: this runs
+// on every decode).
+void CheckCsrTokens(Napi::Env env, const SamplingSpec& spec, const std::vector<int32_t>& offsets,
+                    const std::vector<int32_t>& tokens, const std::string& base,
+                    const char* offsetsKey, const char* tokensKey) {
+  const auto field = [&](const char* key) { return base + "." + key; };
+  RequireLength(env, offsets.size(), spec.rows + 1, ArgName(base, offsetsKey), "output rows + 1");
+  if (offsets[0] != 0) {
+    ThrowRangeError(env, field(offsetsKey) + "[0] must be 0, got " + std::to_string(offsets[0]));
+  }
+  for (size_t r = 0; r < spec.rows; ++r) {
+    if (offsets[r + 1] < offsets[r]) {
+      ThrowRangeError(env, field(offsetsKey) + " must be non-decreasing, got " +
+                               std::to_string(offsets[r + 1]) + " at [" + std::to_string(r + 1) +
+                               "] after " + std::to_string(offsets[r]));
+    }
+  }
+  const size_t count = tokens.size();
+  if (static_cast<size_t>(offsets[spec.rows]) != count) {
+    ThrowRangeError(env, field(offsetsKey) + "[" + std::to_string(spec.rows) + "] must equal " +
+                             field(tokensKey) + ".length (" + std::to_string(count) + "), got " +
+                             std::to_string(offsets[spec.rows]));
+  }
+  if (count == 0) return;
+  // Duplicates through one bit per vocabulary token, set while a row is scanned and cleared
+  // after it: linear in the entries (a penalty row lists every distinct token of a sequence, so
+  // sorting a copy per row would cost more than the rest of the checks).
+  std::vector<uint64_t> seen((static_cast<size_t>(spec.vocab) + 63) / 64);
+  const auto at = [](int32_t i) { return "[" + std::to_string(i) + "]"; };
+  for (size_t r = 0; r < spec.rows; ++r) {
+    const int32_t begin = offsets[r];
+    const int32_t end = offsets[r + 1];
+    for (int32_t i = begin; i < end; ++i) {
+      const int32_t token = tokens[static_cast<size_t>(i)];
+      if (token < 0 || token >= spec.vocab) {
+        ThrowRangeError(env, field(tokensKey) + at(i) + " must be in [0, " +
+                                 std::to_string(spec.vocab) + "), got " + std::to_string(token));
+      }
+      uint64_t& word = seen[static_cast<size_t>(token) >> 6];
+      const uint64_t bit = uint64_t{1} << (token & 63);
+      if ((word & bit) != 0) {
+        ThrowRangeError(env, field(tokensKey) + at(i) + ": token " + std::to_string(token) +
+                                 " appears twice in row " + std::to_string(r));
+      }
+      word |= bit;
+    }
+    for (int32_t i = begin; i < end; ++i) {
+      seen[static_cast<size_t>(tokens[static_cast<size_t>(i)]) >> 6] = 0;
+    }
+  }
+}
+
+// The optional CSR logit biases: all three arrays or none; the CSR rules of CheckCsrTokens; one
+// value per token, each finite.
 void ParseLogitBias(Napi::Env env, Napi::Object object, const std::string& base,
                     SamplingSpec& spec) {
   const auto field = [&](const char* key) { return base + "." + key; };
@@ -41,68 +94,84 @@ void ParseLogitBias(Napi::Env env, Napi::Object object, const std::string& base,
   spec.biasOffsets = RequireInt32Array(env, offsets, name("biasOffsets"));
   spec.biasTokens = RequireInt32Array(env, tokens, name("biasTokens"));
   spec.biasValues = RequireFloat32Array(env, values, name("biasValues"));
-  RequireLength(env, spec.biasOffsets.size(), spec.rows + 1, name("biasOffsets"),
-                "output rows + 1");
   const size_t count = spec.biasTokens.size();
   if (spec.biasValues.size() != count) {
     RequireLength(env, spec.biasValues.size(), count, name("biasValues"),
                   ("one per entry of " + field("biasTokens")).c_str());
   }
-  if (spec.biasOffsets[0] != 0) {
-    ThrowRangeError(env, field("biasOffsets") + "[0] must be 0, got " +
-                             std::to_string(spec.biasOffsets[0]));
-  }
-  for (size_t r = 0; r < spec.rows; ++r) {
-    if (spec.biasOffsets[r + 1] < spec.biasOffsets[r]) {
-      ThrowRangeError(env, field("biasOffsets") + " must be non-decreasing, got " +
-                               std::to_string(spec.biasOffsets[r + 1]) + " at [" +
-                               std::to_string(r + 1) + "] after " +
-                               std::to_string(spec.biasOffsets[r]));
+  CheckCsrTokens(env, spec, spec.biasOffsets, spec.biasTokens, base, "biasOffsets", "biasTokens");
+  for (size_t i = 0; i < count; ++i) {
+    const float value = spec.biasValues[i];
+    if (!std::isfinite(value)) {
+      ThrowRangeError(env, field("biasValues") + "[" + std::to_string(i) +
+                               "] must be finite, got " + Num(value));
     }
   }
-  if (static_cast<size_t>(spec.biasOffsets[spec.rows]) != count) {
-    ThrowRangeError(env, field("biasOffsets") + "[" + std::to_string(spec.rows) +
-                             "] must equal " + field("biasTokens") + ".length (" +
-                             std::to_string(count) + "), got " +
-                             std::to_string(spec.biasOffsets[spec.rows]));
+}
+
+// The optional penalties: all six arrays or none. penaltyOffsets / penaltyTokens follow the CSR
+// rules of CheckCsrTokens; penaltyCounts has one count >= 0 per token; the three per-row
+// parameter arrays have one entry per output row (every row, as the packing fills neutral values
+// for rows without penalties): repetition finite and > 0, frequency and presence finite.
+void ParsePenalties(Napi::Env env, Napi::Object object, const std::string& base,
+                    SamplingSpec& spec) {
+  static constexpr const char* kKeys[] = {"penaltyOffsets",     "penaltyTokens",
+                                          "penaltyCounts",      "repetitionPenalties",
+                                          "frequencyPenalties", "presencePenalties"};
+  constexpr int kCount = static_cast<int>(sizeof kKeys / sizeof kKeys[0]);
+  Napi::Value values[kCount];
+  int present = 0;
+  for (int k = 0; k < kCount; ++k) {
+    values[k] = GetProperty(env, object, kKeys[k]);
+    if (!values[k].IsUndefined()) ++present;
   }
-  // Per entry: the range and finiteness checks (messages are built only on failure: this runs
-  // on every decode). Per row: duplicates, found by sorting a copy of the row's tokens (rows are
-  // short; a vocabulary-sized table would cost more than the checks).
-  const auto at = [](int32_t i) { return "[" + std::to_string(i) + "]"; };
-  std::vector<int32_t> sorted;
-  for (size_t r = 0; r < spec.rows; ++r) {
-    const int32_t begin = spec.biasOffsets[r];
-    const int32_t end = spec.biasOffsets[r + 1];
-    for (int32_t i = begin; i < end; ++i) {
-      const int32_t token = spec.biasTokens[static_cast<size_t>(i)];
-      if (token < 0 || token >= spec.vocab) {
-        ThrowRangeError(env, field("biasTokens") + at(i) + " must be in [0, " +
-                                 std::to_string(spec.vocab) + "), got " + std::to_string(token));
-      }
-      const float value = spec.biasValues[static_cast<size_t>(i)];
-      if (!std::isfinite(value)) {
-        ThrowRangeError(env, field("biasValues") + at(i) + " must be finite, got " + Num(value));
-      }
+  if (present == 0) return;
+  const auto field = [&](const char* key) { return base + "." + key; };
+  if (present != kCount) {
+    std::string names;
+    for (int k = 0; k < kCount; ++k) {
+      names += (k == 0 ? "" : k + 1 == kCount ? " and " : ", ") + field(kKeys[k]);
     }
-    sorted.assign(spec.biasTokens.begin() + begin, spec.biasTokens.begin() + end);
-    std::sort(sorted.begin(), sorted.end());
-    const auto duplicate = std::adjacent_find(sorted.begin(), sorted.end());
-    if (duplicate != sorted.end()) {
-      // The second occurrence, for the message.
-      int32_t second = end - 1;
-      bool seen = false;
-      for (int32_t i = begin; i < end; ++i) {
-        if (spec.biasTokens[static_cast<size_t>(i)] != *duplicate) continue;
-        if (seen) {
-          second = i;
-          break;
-        }
-        seen = true;
-      }
-      ThrowRangeError(env, field("biasTokens") + at(second) + ": token " +
-                               std::to_string(*duplicate) + " appears twice in row " +
-                               std::to_string(r));
+    ThrowTypeError(env, names + " must be given together (or all omitted)");
+  }
+  const auto name = [&](const char* key) { return ArgName(base, key); };
+  spec.penaltyOffsets = RequireInt32Array(env, values[0], name("penaltyOffsets"));
+  spec.penaltyTokens = RequireInt32Array(env, values[1], name("penaltyTokens"));
+  spec.penaltyCounts = RequireInt32Array(env, values[2], name("penaltyCounts"));
+  spec.repetitionPenalties = RequireFloat32Array(env, values[3], name("repetitionPenalties"));
+  spec.frequencyPenalties = RequireFloat32Array(env, values[4], name("frequencyPenalties"));
+  spec.presencePenalties = RequireFloat32Array(env, values[5], name("presencePenalties"));
+  const size_t count = spec.penaltyTokens.size();
+  if (spec.penaltyCounts.size() != count) {
+    RequireLength(env, spec.penaltyCounts.size(), count, name("penaltyCounts"),
+                  ("one per entry of " + field("penaltyTokens")).c_str());
+  }
+  const char* why = "one per output row";
+  RequireLength(env, spec.repetitionPenalties.size(), spec.rows, name("repetitionPenalties"), why);
+  RequireLength(env, spec.frequencyPenalties.size(), spec.rows, name("frequencyPenalties"), why);
+  RequireLength(env, spec.presencePenalties.size(), spec.rows, name("presencePenalties"), why);
+  CheckCsrTokens(env, spec, spec.penaltyOffsets, spec.penaltyTokens, base, "penaltyOffsets",
+                 "penaltyTokens");
+  const auto at = [](size_t i) { return "[" + std::to_string(i) + "]"; };
+  for (size_t i = 0; i < count; ++i) {
+    if (spec.penaltyCounts[i] < 0) {
+      ThrowRangeError(env, field("penaltyCounts") + at(i) + " must be >= 0, got " +
+                               std::to_string(spec.penaltyCounts[i]));
+    }
+  }
+  for (size_t r = 0; r < spec.rows; ++r) {
+    const float repetition = spec.repetitionPenalties[r];
+    if (!(repetition > 0.0f && std::isfinite(repetition))) {
+      ThrowRangeError(env, field("repetitionPenalties") + at(r) +
+                               " must be finite and > 0, got " + Num(repetition));
+    }
+    if (!std::isfinite(spec.frequencyPenalties[r])) {
+      ThrowRangeError(env, field("frequencyPenalties") + at(r) + " must be finite, got " +
+                               Num(spec.frequencyPenalties[r]));
+    }
+    if (!std::isfinite(spec.presencePenalties[r])) {
+      ThrowRangeError(env, field("presencePenalties") + at(r) + " must be finite, got " +
+                               Num(spec.presencePenalties[r]));
     }
   }
 }
@@ -128,6 +197,15 @@ RowRequest SamplingSpec::Request(size_t row) const {
     request.biasCount = biasOffsets[row + 1] - biasOffsets[row];
     request.biasTokens = biasTokens.data() + begin;
     request.biasValues = biasValues.data() + begin;
+  }
+  if (!penaltyOffsets.empty()) {
+    const size_t begin = static_cast<size_t>(penaltyOffsets[row]);
+    request.penaltyCount = penaltyOffsets[row + 1] - penaltyOffsets[row];
+    request.penaltyTokens = penaltyTokens.data() + begin;
+    request.penaltyCounts = penaltyCounts.data() + begin;
+    request.repetition = repetitionPenalties[row];
+    request.frequency = frequencyPenalties[row];
+    request.presence = presencePenalties[row];
   }
   return request;
 }
@@ -183,6 +261,7 @@ SamplingSpec ParseSamplingSpec(Napi::Env env, Napi::Value value, size_t rows, in
     maskCount = spec.allowedMasks.size() / spec.maskWords;
   }
   ParseLogitBias(env, object, base, spec);
+  ParsePenalties(env, object, base, spec);
 
   for (size_t r = 0; r < rows; ++r) {
     const auto at = [r] { return "[" + std::to_string(r) + "]"; };

@@ -2,7 +2,7 @@
 //
 // Owns: the validation of every per-row sampling array against the number of output rows and the
 // vocabulary (lengths, types, ranges, mask sizes and indices, masks that allow no token, the CSR
-// logit-bias arrays). The
+// logit-bias and penalty arrays). The
 // copy is what the decode worker reads, so JS may reuse its arrays as soon as decode() returns.
 #pragma once
 
@@ -36,6 +36,15 @@ struct SamplingSpec {
   std::vector<int32_t> biasOffsets;
   std::vector<int32_t> biasTokens;
   std::vector<float> biasValues;
+  // CSR penalties: row r's tokens and output counts are [penaltyOffsets[r],
+  // penaltyOffsets[r + 1]); its parameters are repetition / frequency / presencePenalties[r].
+  // Empty = no penalties.
+  std::vector<int32_t> penaltyOffsets;
+  std::vector<int32_t> penaltyTokens;
+  std::vector<int32_t> penaltyCounts;
+  std::vector<float> repetitionPenalties;
+  std::vector<float> frequencyPenalties;
+  std::vector<float> presencePenalties;
   int32_t topCount = 0;       // max over rows of topLogprobs
   size_t logitRows = 0;       // rows with returnLogits
 

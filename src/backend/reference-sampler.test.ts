@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Penalties } from './model-backend.ts';
 import {
+  applyPenalties,
   drawFromDistribution,
+  drawLogits,
   logSoftmax,
   rankOf,
   sampleRow,
@@ -11,6 +14,22 @@ import {
 } from './reference-sampler.ts';
 
 const plain = { temperature: 1, topK: 0, topP: 1, minP: 0, allowedTokens: null, logitBias: null };
+
+/** Penalties on `tokens` with their output counts; neutral parameters unless given. */
+function penalties(
+  tokens: number[],
+  outputCounts: number[],
+  parameters: Partial<Pick<Penalties, 'repetition' | 'frequency' | 'presence'>> = {},
+): Penalties {
+  return {
+    tokens: Int32Array.from(tokens),
+    outputCounts: Int32Array.from(outputCounts),
+    repetition: 1,
+    frequency: 0,
+    presence: 0,
+    ...parameters,
+  };
+}
 
 /** Logits whose softmax is exactly `probs` (up to rounding). */
 const logitsOf = (probs: number[]): Float32Array => Float32Array.from(probs, Math.log);
@@ -182,6 +201,172 @@ describe('reference sampler', () => {
     );
     assertClose([row.target!.logprob], [-z]);
     assert.deepEqual([...row.logits!], [...logits]);
+  });
+
+  it("applies vLLM's repetition penalty: divides positive logits, multiplies the others", () => {
+    const logits = Float32Array.of(2, -1, 0.5, 3);
+    const twice = penalties([0, 1], [0, 0], { repetition: 2 });
+    assert.deepEqual(Array.from(applyPenalties(logits, twice)), [1, -2, 0.5, 3]);
+    // -Infinity stays banned; 0 is not positive (0 * 2 = 0).
+    assert.deepEqual(
+      Array.from(
+        applyPenalties(
+          Float32Array.of(-Infinity, 0, 4),
+          penalties([0, 1, 2], [0, 0, 3], { repetition: 2 }),
+        ),
+      ),
+      [-Infinity, 0, 2],
+    );
+    // Below 1 the penalty rewards: 2 / 0.5 = 4, -1 * 0.5 = -0.5.
+    assert.deepEqual(
+      Array.from(applyPenalties(logits, penalties([0, 1], [1, 1], { repetition: 0.5 }))),
+      [4, -0.5, 0.5, 3],
+    );
+  });
+
+  it('subtracts frequency * count and presence for output tokens only', () => {
+    const logits = Float32Array.of(2, -1, 0.5, 3);
+    // Token 0 is in the prompt only (count 0): untouched by frequency and presence.
+    const counted = { repetition: 1, frequency: 0.5, presence: 0.25 };
+    // 3 - 0.5 * 2 - 0.25 = 1.75; 0.5 - 0.5 * 1 - 0.25 = -0.25.
+    assert.deepEqual(
+      Array.from(applyPenalties(logits, penalties([0, 3, 2], [0, 2, 1], counted))),
+      [2, -1, -0.25, 1.75],
+    );
+    // Repetition first: 2 / 2 = 1; 3 / 2 - 1 - 0.25 = 0.25; 0.5 / 2 - 0.5 - 0.25 = -0.5.
+    assert.deepEqual(
+      Array.from(
+        applyPenalties(logits, penalties([0, 3, 2], [0, 2, 1], { ...counted, repetition: 2 })),
+      ),
+      [1, -1, -0.5, 0.25],
+    );
+    // Negative frequency and presence raise the logits of repeated tokens.
+    assert.deepEqual(
+      Array.from(
+        applyPenalties(
+          logits,
+          penalties([1], [3], { repetition: 1, frequency: -1, presence: -0.5 }),
+        ),
+      ),
+      [2, 2.5, 0.5, 3],
+    );
+  });
+
+  it('rounds every penalty step to float32, with the parameters as float32', () => {
+    const third = applyPenalties(Float32Array.of(1), penalties([0], [0], { repetition: 3 }));
+    assert.equal(third[0], Math.fround(1 / 3));
+    // 1.1 is used as float32 (as the addon receives it): 1 / fround(1.1), rounded.
+    const tenth = applyPenalties(Float32Array.of(1), penalties([0], [0], { repetition: 1.1 }));
+    assert.equal(tenth[0], Math.fround(1 / Math.fround(1.1)));
+    assert.notEqual(tenth[0], Math.fround(1 / 1.1));
+    // 1 - 2^-30 is 1 in float32, so a tiny frequency leaves the logit alone...
+    const tiny = applyPenalties(
+      Float32Array.of(1),
+      penalties([0], [1], { repetition: 1, frequency: 2 ** -30, presence: 0 }),
+    );
+    assert.equal(tiny[0], 1);
+    // ...and the two subtractions round separately: 1 - 2^-25 is a tie that rounds to even
+    // (1), twice, where one subtraction of their sum 2^-24 would give 1 - 2^-24.
+    const split = applyPenalties(
+      Float32Array.of(1),
+      penalties([0], [1], { repetition: 1, frequency: 2 ** -25, presence: 2 ** -25 }),
+    );
+    assert.equal(split[0], 1);
+    assert.equal(Math.fround(1 - 2 ** -24), 1 - 2 ** -24, 'one subtraction of the sum would not');
+    // frequency * count is rounded before the subtraction: 3 * fround(1/3) rounds to 1.
+    const third3 = Math.fround(1 / 3);
+    const product = applyPenalties(
+      Float32Array.of(1),
+      penalties([0], [3], { repetition: 1, frequency: third3, presence: 0 }),
+    );
+    assert.equal(Math.fround(3 * third3), 1);
+    assert.equal(product[0], 0);
+    assert.notEqual(1 - 3 * third3, 0, 'unrounded, the product would leave a remainder');
+  });
+
+  it('applies the penalties after the logit bias and before the mask', () => {
+    const logits = Float32Array.of(2, -1, 0.5, 3);
+    // Bias +1 on token 0 gives 3, then repetition 2 gives 1.5 (penalty first would give 2).
+    const biased = {
+      logitBias: { tokens: Int32Array.of(0), values: Float32Array.of(1) },
+      penalties: penalties([0], [0], { repetition: 2 }),
+    };
+    assert.deepEqual(Array.from(drawLogits(logits, biased)), [1.5, -1, 0.5, 3]);
+    // No bias and no penalties: the raw logits themselves, not a copy.
+    assert.equal(drawLogits(logits, { logitBias: null, penalties: null }), logits);
+    assert.equal(drawLogits(logits, { logitBias: null }), logits);
+    assert.equal(applyPenalties(logits, penalties([], [])), logits);
+    // A masked-out token stays out whatever its penalties reward.
+    assertClose(
+      samplingDistribution(Float32Array.of(0, Math.log(3), 0), {
+        ...plain,
+        allowedTokens: Uint32Array.of(0b110),
+        penalties: penalties([0], [5], { repetition: 1, frequency: -10, presence: 0 }),
+      }),
+      [0, 0.75, 0.25],
+    );
+    // Temperature sees the penalized logits: [ln 3, ln 3] with presence ln 3 on token 0, T 0.5.
+    const ln3 = Math.fround(Math.log(3));
+    const probs = samplingDistribution(Float32Array.of(ln3, ln3), {
+      ...plain,
+      temperature: 0.5,
+      penalties: penalties([0], [1], { repetition: 1, frequency: 0, presence: ln3 }),
+    });
+    assertClose(probs, [1 / 10, 9 / 10]);
+  });
+
+  it('makes greedy pick another token when a penalty lowers the argmax', () => {
+    const logits = Float32Array.of(2, -1, 0.5, 3);
+    const greedy = { ...plain, temperature: 0 };
+    assertClose(samplingDistribution(logits, greedy), [0, 0, 0, 1]);
+    // 3 / 2 = 1.5 < 2: token 0.
+    assertClose(
+      samplingDistribution(logits, {
+        ...greedy,
+        penalties: penalties([3], [0], { repetition: 2 }),
+      }),
+      [1, 0, 0, 0],
+    );
+    // 3 - 0.4 * 2 - 0.3 = 1.9 < 2: token 0; with counts 1, 3 - 0.4 - 0.3 = 2.3 stays the argmax.
+    const mild = { repetition: 1, frequency: 0.4, presence: 0.3 };
+    assertClose(
+      samplingDistribution(logits, { ...greedy, penalties: penalties([3], [2], mild) }),
+      [1, 0, 0, 0],
+    );
+    assertClose(
+      samplingDistribution(logits, { ...greedy, penalties: penalties([3], [1], mild) }),
+      [0, 0, 0, 1],
+    );
+    // A row's result: the penalized draw, the raw scores.
+    const row = sampleRow(logits, {
+      sampling: { ...greedy, seed: 0n, penalties: penalties([3], [0], { repetition: 2 }) },
+      topLogprobs: 1,
+      targetToken: 3,
+      returnLogits: false,
+    });
+    const raw = logSoftmax(logits);
+    assert.equal(row.token, 0);
+    assert.equal(row.logprob, raw[0]);
+    assert.equal(row.rank, 2);
+    assert.deepEqual(row.top, [{ token: 3, logprob: raw[3] }]);
+    assert.deepEqual(row.target, { logprob: raw[3], rank: 1 });
+  });
+
+  it('rejects a penalized logit that becomes +Infinity or NaN', () => {
+    // 1e30 / 1e-10 overflows float32.
+    assert.throws(
+      () => applyPenalties(Float32Array.of(1e30), penalties([0], [0], { repetition: 1e-10 })),
+      /logits\[0\] with its penalties is Infinity/,
+    );
+    // -Infinity minus (-3e38 * 2 = -Infinity in float32) is NaN.
+    assert.throws(
+      () =>
+        applyPenalties(
+          Float32Array.of(-Infinity),
+          penalties([0], [2], { repetition: 1, frequency: -3e38, presence: 0 }),
+        ),
+      /logits\[0\] with its penalties is NaN/,
+    );
   });
 
   it('scores a row: raw logprobs whatever the sampling settings', () => {

@@ -3,15 +3,19 @@
  * against, and the sampler of the fake backend.
  *
  * Owns: raw logprobs (float64 log-softmax of unprocessed logits), ranks, top-N, and the draw in
- * vLLM v1's order: logit bias -> allowed-token mask -> temperature -> min-p -> top-k -> top-p ->
- * draw. Logit biases are added in float32 (as llama.cpp and the addon do) and change the draw
- * only: logprobs, ranks, top-N and targets stay those of the raw logits. The draw
+ * vLLM v1's order: logit bias -> penalties (repetition, frequency, presence) -> allowed-token
+ * mask -> temperature (or greedy) -> min-p -> top-k -> top-p -> draw. Logit biases and penalties
+ * are computed in float32, every operation rounded (as llama.cpp and the addon do in float), and
+ * change the draw only: logprobs, ranks, top-N and targets stay those of the raw logits. The
+ * exact float32 steps per token are those of `applyLogitBias` and `applyPenalties`; the addon
+ * performs the same operations in the same order, so both draw from bit-identical logits. The draw
  * uses one uniform number from splitmix64(seed) and the inverse CDF over the kept tokens in
  * ascending id order, so a row's token depends on its logits, parameters and seed only.
  */
 import {
   GREEDY_TEMPERATURE_EPSILON,
   type LogitBias,
+  type Penalties,
   type RowResult,
   type RowSampling,
   type TokenLogprob,
@@ -90,8 +94,60 @@ export function applyLogitBias(
 }
 
 /**
+ * `logits` with vLLM's penalties applied to the listed tokens; `logits` itself when there are
+ * none (null, or no tokens). The parameters are used as float32 (as the addon receives them), and
+ * each listed token's logit x (float32) becomes, each step rounded to float32:
+ *
+ *   1. x = x > 0 ? x / repetition : x * repetition
+ *   2. only if its output count c > 0: x = x - (frequency * c), the product rounded first
+ *   3. only if c > 0: x = x - presence
+ *
+ * (vLLM subtracts frequency * 0 and presence * 0 for prompt-only tokens; skipping them differs at
+ * most in the sign of a zero.) Throws a RangeError when a result is +Infinity or NaN (a tiny
+ * repetition or a huge frequency can overflow); -Infinity is a ban, as for the raw logits.
+ */
+export function applyPenalties(
+  logits: ArrayLike<number>,
+  penalties: Penalties | null | undefined,
+): ArrayLike<number> {
+  if (penalties === null || penalties === undefined || penalties.tokens.length === 0) return logits;
+  const penalized = Float32Array.from(logits);
+  const repetition = Math.fround(penalties.repetition);
+  const frequency = Math.fround(penalties.frequency);
+  const presence = Math.fround(penalties.presence);
+  penalties.tokens.forEach((token, i) => {
+    const x = penalized[token]!;
+    let value = Math.fround(x > 0 ? x / repetition : x * repetition);
+    const count = penalties.outputCounts[i]!;
+    if (count > 0) {
+      value = Math.fround(value - Math.fround(frequency * Math.fround(count)));
+      value = Math.fround(value - presence);
+    }
+    if (!(value < Infinity)) {
+      throw new RangeError(
+        `logits[${token}] with its penalties is ${value} (repetition ${repetition}, ` +
+          `frequency ${frequency}, presence ${presence}, output count ${count})`,
+      );
+    }
+    penalized[token] = value;
+  });
+  return penalized;
+}
+
+/**
+ * The logits the draw sees: the raw logits plus the row's logit bias, then its penalties (vLLM
+ * v1's order). The raw logits themselves when the row has neither.
+ */
+export function drawLogits(
+  rawLogits: ArrayLike<number>,
+  sampling: Pick<RowSampling, 'logitBias' | 'penalties'>,
+): ArrayLike<number> {
+  return applyPenalties(applyLogitBias(rawLogits, sampling.logitBias), sampling.penalties);
+}
+
+/**
  * The probabilities the draw uses (zero for removed tokens, summing to 1), after logit bias,
- * mask, temperature, min-p, top-k and top-p. Greedy settings give a one-hot vector.
+ * penalties, mask, temperature, min-p, top-k and top-p. Greedy settings give a one-hot vector.
  *
  * The filters work on the unnormalized weights w = exp(l / T - max l / T) (so w_max = 1) and
  * normalize once at the end: min-p drops w < minP (p < minP * p_max), and top-p's cumulative sum
@@ -101,7 +157,7 @@ export function samplingDistribution(
   rawLogits: ArrayLike<number>,
   sampling: Omit<RowSampling, 'seed'>,
 ): Float64Array {
-  const logits = applyLogitBias(rawLogits, sampling.logitBias);
+  const logits = drawLogits(rawLogits, sampling);
   const n = logits.length;
   const weights = new Float64Array(n);
   if (sampling.temperature < GREEDY_TEMPERATURE_EPSILON) {
@@ -183,7 +239,7 @@ export interface ReferenceRowRequest {
 
 /**
  * Score and (optionally) sample one row of logits: the reference for a backend's RowResult. The
- * draw sees the row's logit bias; every score is of the raw `logits`.
+ * draw sees the row's logit bias and penalties; every score is of the raw `logits`.
  */
 export function sampleRow(logits: Float32Array, request: ReferenceRowRequest): RowResult {
   const logprobs = logSoftmax(logits);

@@ -4,7 +4,7 @@
  *
  * Owns: the rules every backend shares (the llama backend and the fake one call this).
  */
-import type { DecodeRequest, KvLayout, LogitBias, OutputRow } from './model-backend.ts';
+import type { DecodeRequest, KvLayout, LogitBias, OutputRow, Penalties } from './model-backend.ts';
 
 function fail(message: string): never {
   throw new RangeError(`invalid decode request: ${message}`);
@@ -46,6 +46,65 @@ function checkRow(row: OutputRow, c: number, r: number, length: number, vocabSiz
     }
   }
   if (sampling.logitBias !== null) checkLogitBias(sampling.logitBias, c, r, vocabSize);
+  if (sampling.penalties !== null && sampling.penalties !== undefined) {
+    checkPenalties(sampling.penalties, c, r, vocabSize);
+  }
+}
+
+/**
+ * Duplicate detection without a Set (a row's penalties list every distinct token of its prompt
+ * and output, thousands of tokens, on every step): `stamps[t] === generation` marks token t as
+ * seen in the list being checked; a new generation forgets every mark at once.
+ */
+let stamps = new Uint32Array(0);
+let generation = 0;
+
+function nextGeneration(vocabSize: number): number {
+  if (stamps.length < vocabSize) {
+    stamps = new Uint32Array(vocabSize);
+    generation = 0;
+  }
+  if (generation === 0xffffffff) {
+    stamps.fill(0);
+    generation = 0;
+  }
+  return ++generation;
+}
+
+/**
+ * Penalties change on every step (the output counts grow), so unlike logit biases they are
+ * checked every time. The parameters must stay valid as float32 (the addon's arrays).
+ */
+function checkPenalties(penalties: Penalties, c: number, r: number, vocabSize: number): void {
+  const where = () => `${rowName(c, r)}.penalties`;
+  const { tokens, outputCounts } = penalties;
+  if (outputCounts.length !== tokens.length) {
+    fail(
+      `${where()}.outputCounts must have one entry per token (${tokens.length}), got ${outputCounts.length}`,
+    );
+  }
+  const mark = nextGeneration(vocabSize);
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (!isToken(token, vocabSize)) {
+      fail(`${where()}.tokens[${i}] must be in [0, ${vocabSize}), got ${token}`);
+    }
+    if (stamps[token] === mark) fail(`${where()}.tokens[${i}]: token ${token} appears twice`);
+    stamps[token] = mark;
+    const count = outputCounts[i]!;
+    if (!Number.isInteger(count) || count < 0) {
+      fail(`${where()}.outputCounts[${i}] must be a non-negative integer, got ${count}`);
+    }
+  }
+  const repetition = Math.fround(penalties.repetition);
+  if (!(repetition > 0 && repetition < Infinity)) {
+    fail(`${where()}.repetition must be finite and > 0 as a float32, got ${penalties.repetition}`);
+  }
+  for (const key of ['frequency', 'presence'] as const) {
+    if (!Number.isFinite(Math.fround(penalties[key]))) {
+      fail(`${where()}.${key} must be finite as a float32, got ${penalties[key]}`);
+    }
+  }
 }
 
 /**

@@ -12,6 +12,7 @@ const IDLE: EngineStats = {
   steps: 0,
   decodes: 0,
   promptTokens: 0,
+  forkedPromptTokens: 0,
   generationTokens: 0,
 };
 

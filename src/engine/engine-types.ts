@@ -88,6 +88,12 @@ export interface EngineRequest {
   readonly id: string;
   readonly promptTokens: readonly number[];
   readonly params: SamplingParams;
+  /**
+   * The id of a request added just before with the same prompt (another of `n` samples): this
+   * one copies that request's prompt KV instead of computing it again, when the engine can
+   * (not when this one asks for its prompt logprobs).
+   */
+  readonly sharesPromptWith?: string | undefined;
 }
 
 /**
@@ -143,6 +149,8 @@ export interface EngineStats {
   readonly decodes: number;
   /** Prompt tokens evaluated so far (prefill), and tokens sampled so far. */
   readonly promptTokens: number;
+  /** Prompt tokens copied from another request's KV (`n` samples) instead of evaluated. */
+  readonly forkedPromptTokens: number;
   readonly generationTokens: number;
 }
 

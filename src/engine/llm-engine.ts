@@ -83,6 +83,8 @@ export class LlmEngine implements EngineClient {
   #steps = 0;
   #decodes = 0;
   #promptTokens = 0;
+  /** Prompt tokens copied from a sibling's KV instead of computed. */
+  #forkedPromptTokens = 0;
   #generationTokens = 0;
   readonly #stepTimer = new StepTimer();
   #decodeInFlight = false;
@@ -134,7 +136,12 @@ export class LlmEngine implements EngineClient {
       promptLogprobs: request.params.promptLogprobs === null ? null : [null],
     };
     this.#live.set(request.id, live);
-    this.#scheduler.add(live.state);
+    // A request that reports its prompt's logprobs computes its prompt itself.
+    const leader =
+      request.sharesPromptWith === undefined || request.params.promptLogprobs !== null
+        ? undefined
+        : this.#live.get(request.sharesPromptWith);
+    this.#scheduler.add(live.state, leader?.state ?? null);
     this.#startLoop();
     return live.stream;
   }
@@ -160,6 +167,7 @@ export class LlmEngine implements EngineClient {
       steps: this.#steps,
       decodes: this.#decodes,
       promptTokens: this.#promptTokens,
+      forkedPromptTokens: this.#forkedPromptTokens,
       generationTokens: this.#generationTokens,
     };
   }
@@ -197,6 +205,7 @@ export class LlmEngine implements EngineClient {
       this.#stepTimer.loopStarted();
       for (;;) {
         this.#freeReleasedKv();
+        this.#forkParked();
         const plan = this.#scheduler.schedule();
         if (plan.chunks.length === 0) {
           if (this.#scheduler.hasWork) throw new Error('the scheduler planned an empty step');
@@ -388,6 +397,23 @@ export class LlmEngine implements EngineClient {
       this.#freeReleasedKv();
     } catch {
       // Retried (and reported by failing requests) by the next step loop before it schedules.
+    }
+  }
+
+  /**
+   * Siblings whose leader computed the shared prompt (but its last token) get a copy of the
+   * leader's KV cells; a sibling whose copy fails fails alone.
+   */
+  #forkParked(): void {
+    for (const { leader, child } of this.#scheduler.forkParked()) {
+      const live = this.#live.get(child.id)!;
+      try {
+        this.#backend.kv.copy(leader.sequenceId!, child.sequenceId!, 0, null);
+        child.adoptComputedPrompt(leader.computedTokens);
+        this.#forkedPromptTokens += leader.computedTokens;
+      } catch (error) {
+        this.#fail(live, new Error(`copying the shared prompt failed: ${asError(error).message}`));
+      }
     }
   }
 

@@ -20,6 +20,11 @@ export class RequestState {
   sequenceId: number | null = null;
   readonly #outputTokens: number[] = [];
   #computedTokens = 0;
+  /**
+   * Prompt tokens at the end that must not be computed yet: 1 while this request leads siblings
+   * that will copy its KV of all but the last prompt token (see Scheduler.add), else 0.
+   */
+  heldBackTokens = 0;
 
   constructor(id: string, promptTokens: readonly number[], maxTokens: number) {
     if (promptTokens.length === 0) throw new RangeError('a request needs at least one token');
@@ -54,6 +59,26 @@ export class RequestState {
   /** Tokens a step could feed now: the rest of the prompt, or the last sampled token. */
   get uncomputedTokens(): number {
     return this.totalTokens - this.#computedTokens;
+  }
+
+  /** Tokens a step may feed now: the uncomputed ones, less those held back for a fork. */
+  get schedulableTokens(): number {
+    return this.uncomputedTokens - this.heldBackTokens;
+  }
+
+  /**
+   * A forked sibling starts with `count` prompt tokens already in its KV cells (copied from the
+   * request it shares its prompt with). Only before it computed anything, and never the whole
+   * prompt (the last prompt token is always fed, so the request samples its own first token).
+   */
+  adoptComputedPrompt(count: number): void {
+    if (this.#computedTokens !== 0 || this.#outputTokens.length !== 0) {
+      throw new Error(`request ${this.id} already computed tokens`);
+    }
+    if (!Number.isInteger(count) || count < 0 || count >= this.promptTokens.length) {
+      throw new RangeError(`count must be in [0, ${this.promptTokens.length - 1}], got ${count}`);
+    }
+    this.#computedTokens = count;
   }
 
   /** KV cells the request can ever occupy: prompt + maxTokens (its unified-KV reservation). */

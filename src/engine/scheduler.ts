@@ -13,6 +13,12 @@
  * requests are admitted in FIFO order while a sequence is free, fewer than maxNumSeqs run, the KV
  * admits the head of the queue and tokens are left, and get their first chunk. The head of the
  * queue is never overtaken.
+ *
+ * Shared prompts (the `n` samples of one prompt): a request added with a leader that has the same
+ * prompt waits parked beside the queue; the leader computes all of its prompt but the last token,
+ * then `forkParked` admits the parked siblings (as many as fit; the rest go back to the head of
+ * the queue and prefill on their own) so the engine can copy the leader's KV cells into theirs.
+ * From there each feeds the last prompt token itself and samples its own first token.
  */
 import type { KvAdmission } from './kv-admission.ts';
 import type { RequestState } from './request-state.ts';
@@ -35,10 +41,28 @@ export interface ScheduledChunk {
   readonly samples: boolean;
 }
 
+/** A parked sibling admitted next to its leader: the engine copies the leader's KV into it. */
+export interface Fork {
+  readonly leader: RequestState;
+  readonly child: RequestState;
+}
+
 /** Everything one decode executes: decode chunks first, then prefill chunks. */
 export interface StepPlan {
   readonly chunks: readonly ScheduledChunk[];
   readonly tokenCount: number;
+}
+
+/** Whether `leader` can still share its prompt with `request` (see Scheduler.add). */
+function canLead(leader: RequestState, request: RequestState): boolean {
+  const prompt = leader.promptTokens;
+  return (
+    leader.status === 'waiting' &&
+    leader.computedTokens === 0 &&
+    prompt.length >= 2 &&
+    prompt.length === request.promptTokens.length &&
+    prompt.every((token, i) => token === request.promptTokens[i])
+  );
 }
 
 export class Scheduler {
@@ -50,6 +74,10 @@ export class Scheduler {
   readonly #running: RequestState[] = [];
   /** Released sequences whose KV cells are still in the cache: id -> cells they hold. */
   readonly #toFree = new Map<number, number>();
+  /** Leaders -> the siblings parked until the leader's prompt (but its last token) is computed. */
+  readonly #parked = new Map<RequestState, RequestState[]>();
+  /** Parked sibling -> its leader. */
+  readonly #leaderOf = new Map<RequestState, RequestState>();
 
   constructor(config: SchedulerConfig, admission: KvAdmission) {
     if (config.maxNumSeqs > config.maxNumBatchedTokens) {
@@ -61,7 +89,7 @@ export class Scheduler {
   }
 
   get waitingCount(): number {
-    return this.#waiting.length;
+    return this.#waiting.length + this.#leaderOf.size;
   }
 
   get runningCount(): number {
@@ -86,12 +114,70 @@ export class Scheduler {
     return cells;
   }
 
-  /** Queue a new request at the back. */
-  add(request: RequestState): void {
+  /**
+   * Queue a new request at the back, or park it beside `sharesPromptWith` (a request added just
+   * before, still waiting, with the same prompt of at least 2 tokens) to copy its prompt's KV.
+   * Returns whether it was parked.
+   */
+  add(request: RequestState, sharesPromptWith: RequestState | null = null): boolean {
     if (request.status !== 'waiting' || request.computedTokens !== 0) {
       throw new Error(`request ${request.id} is not new`);
     }
+    const leader = sharesPromptWith;
+    if (leader !== null && canLead(leader, request)) {
+      const siblings = this.#parked.get(leader) ?? [];
+      siblings.push(request);
+      this.#parked.set(leader, siblings);
+      this.#leaderOf.set(request, leader);
+      leader.heldBackTokens = 1;
+      return true;
+    }
     this.#waiting.push(request);
+    return false;
+  }
+
+  /**
+   * Admit the parked siblings of every leader whose prompt is computed but for its last token,
+   * as far as sequences, maxNumSeqs and the KV admit them; the others return to the head of the
+   * queue (they prefill on their own). The leader's last prompt token is released. The engine
+   * must copy each fork's leader KV into the child's sequence and call adoptComputedPrompt.
+   */
+  forkParked(): Fork[] {
+    const forks: Fork[] = [];
+    for (const [leader, siblings] of this.#parked) {
+      if (leader.status !== 'running' || leader.schedulableTokens > 0) continue;
+      this.#parked.delete(leader);
+      leader.heldBackTokens = 0;
+      const left: RequestState[] = [];
+      for (const child of siblings) {
+        this.#leaderOf.delete(child);
+        if (left.length === 0 && this.#canAdmitNow(child)) {
+          this.#admit(child);
+          forks.push({ leader, child });
+        } else {
+          left.push(child);
+        }
+      }
+      this.#waiting.unshift(...left);
+    }
+    return forks;
+  }
+
+  #canAdmitNow(request: RequestState): boolean {
+    return (
+      this.#running.length < this.#config.maxNumSeqs &&
+      this.#pool.freeCount > 0 &&
+      this.#admission.canAdmit(request)
+    );
+  }
+
+  /** Give `request` a sequence and its KV reservation; it is running from now on. */
+  #admit(request: RequestState): void {
+    const sequenceId = this.#pool.acquire()!;
+    this.#admission.admit(sequenceId, request);
+    request.status = 'running';
+    request.sequenceId = sequenceId;
+    this.#running.push(request);
   }
 
   /** Plan the next step. Admits waiting requests (they are running from now on). */
@@ -106,22 +192,17 @@ export class Scheduler {
     for (const request of this.#running) {
       if (budget === 0) break;
       if (!request.isPrefilling) continue;
-      const count = Math.min(budget, request.uncomputedTokens);
+      const count = Math.min(budget, request.schedulableTokens);
+      if (count === 0) continue; // a leader waiting for its siblings to fork
       chunks.push(this.#chunk(request, count));
       budget -= count;
     }
-    while (budget > 0 && this.#running.length < this.#config.maxNumSeqs) {
+    while (budget > 0) {
       const head = this.#waiting[0];
-      if (head === undefined || this.#pool.freeCount === 0 || !this.#admission.canAdmit(head)) {
-        break;
-      }
+      if (head === undefined || !this.#canAdmitNow(head)) break;
       this.#waiting.shift();
-      const sequenceId = this.#pool.acquire()!;
-      this.#admission.admit(sequenceId, head);
-      head.status = 'running';
-      head.sequenceId = sequenceId;
-      this.#running.push(head);
-      const count = Math.min(budget, head.uncomputedTokens);
+      this.#admit(head);
+      const count = Math.min(budget, head.schedulableTokens);
       chunks.push(this.#chunk(head, count));
       budget -= count;
     }
@@ -144,6 +225,25 @@ export class Scheduler {
    */
   release(request: RequestState): void {
     if (request.status === 'finished') return;
+    const leader = this.#leaderOf.get(request);
+    if (leader !== undefined) {
+      this.#leaderOf.delete(request);
+      const siblings = this.#parked.get(leader)!;
+      siblings.splice(siblings.indexOf(request), 1);
+      if (siblings.length === 0) {
+        this.#parked.delete(leader);
+        leader.heldBackTokens = 0;
+      }
+      request.status = 'finished';
+      return;
+    }
+    const siblings = this.#parked.get(request);
+    if (siblings !== undefined) {
+      // The leader leaves before the fork: its siblings prefill on their own, first in line.
+      this.#parked.delete(request);
+      for (const sibling of siblings) this.#leaderOf.delete(sibling);
+      this.#waiting.unshift(...siblings);
+    }
     const queue = request.status === 'waiting' ? this.#waiting : this.#running;
     const index = queue.indexOf(request);
     if (index < 0) throw new Error(`request ${request.id} is not ${request.status}`);

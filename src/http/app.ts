@@ -16,6 +16,7 @@ import { installBodyParsers } from './json-body.ts';
 import { TokenTexts } from './logprobs/token-texts.ts';
 import type { ChatTemplateState } from './params/chat-params.ts';
 import { DEFAULT_MAX_LOGPROBS } from './params/logprobs-params.ts';
+import { DEFAULT_MAX_N_SEQUENCES } from './params/n-samples.ts';
 import { registerChatCompletionsRoute } from './routes/chat-completions.ts';
 import { registerCompletionsRoute } from './routes/completions.ts';
 import { registerInfoRoutes } from './routes/info-routes.ts';
@@ -51,6 +52,8 @@ export interface AppOptions {
   readonly maxLogprobs?: number;
   /** Name logprobs tokens `token_id:<id>` unless a request says otherwise. Default false. */
   readonly returnTokensAsTokenIds?: boolean;
+  /** The largest `n` (vLLM's VLLM_MAX_N_SEQUENCES). Default 16384. */
+  readonly maxNSequences?: number;
 }
 
 /** Default largest request body. */
@@ -100,6 +103,7 @@ export function createApp(options: AppOptions): FastifyInstance {
       maxModelLen: options.maxModelLen,
       maxLogprobs: options.maxLogprobs ?? DEFAULT_MAX_LOGPROBS,
       returnTokensAsTokenIds: options.returnTokensAsTokenIds ?? false,
+      maxN: options.maxNSequences ?? DEFAULT_MAX_N_SEQUENCES,
       chatTemplate,
       responseRole: options.responseRole ?? 'assistant',
     },

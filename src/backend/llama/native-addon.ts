@@ -121,8 +121,10 @@ export interface NativeBatch {
  * Every per-row array has length = number of output rows. Omit the whole object to only decode.
  * An optional field that is undefined counts as omitted.
  *
- * Per row, in vLLM (v1) sampler's order: raw logits -> logit bias -> allowed-token mask ->
- * temperature -> min-p -> top-k -> top-p -> draw. Logprobs are always of the raw logits.
+ * Per row, in vLLM (v1) sampler's order: raw logits -> logit bias -> penalties ->
+ * allowed-token mask -> temperature -> min-p -> top-k -> top-p -> draw. Logprobs are always of
+ * the raw logits. Biases and penalties are float32 operations in the order of the reference
+ * sampler (`applyLogitBias`, `applyPenalties` in src/backend/reference-sampler.ts).
  */
 export interface NativeSamplingSpec {
   /** 1 = draw a token for this row; 0 = only score it (logprobs / target). */
@@ -161,6 +163,23 @@ export interface NativeSamplingSpec {
   readonly biasOffsets?: Int32Array | undefined;
   readonly biasTokens?: Int32Array | undefined;
   readonly biasValues?: Float32Array | undefined;
+  /**
+   * Optional vLLM penalties (repetition, frequency, presence), CSR-style like the biases: row
+   * r's penalized tokens are entries [penaltyOffsets[r], penaltyOffsets[r + 1]) of
+   * `penaltyTokens` (distinct within a row, in [0, vocab)) with their output counts (>= 0) in
+   * `penaltyCounts`; its parameters are `repetitionPenalties[r]` (finite, > 0; 1 disables),
+   * `frequencyPenalties[r]` and `presencePenalties[r]` (finite; 0 disables), one entry per row.
+   * Per listed token, after the biases, each step rounded to float32: x = x > 0 ? x / repetition
+   * : x * repetition; then, if its count c > 0, x -= frequency * c, then x -= presence.
+   * Logprobs, ranks, top-N and targets stay raw. All six present or none; a row with neither
+   * biases nor penalties draws from its raw logits without a copy.
+   */
+  readonly penaltyOffsets?: Int32Array | undefined;
+  readonly penaltyTokens?: Int32Array | undefined;
+  readonly penaltyCounts?: Int32Array | undefined;
+  readonly repetitionPenalties?: Float32Array | undefined;
+  readonly frequencyPenalties?: Float32Array | undefined;
+  readonly presencePenalties?: Float32Array | undefined;
 }
 
 /** Per-row results, same row order as NativeSamplingSpec. */

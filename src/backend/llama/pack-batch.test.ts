@@ -134,6 +134,117 @@ describe('packStep', () => {
     assert.equal(packed.sampling!.biasValues, undefined);
   });
 
+  it('packs penalties as CSR arrays with per-row parameters, neutral for other rows', () => {
+    const penalized = (
+      tokens: number[],
+      outputCounts: number[],
+      repetition: number,
+      frequency: number,
+      presence: number,
+    ): RowSampling => ({
+      ...sampling,
+      penalties: {
+        tokens: Int32Array.from(tokens),
+        outputCounts: Int32Array.from(outputCounts),
+        repetition,
+        frequency,
+        presence,
+      },
+    });
+    const row = (offset: number, s: RowSampling | null) => ({
+      offset,
+      sampling: s,
+      topLogprobs: 0,
+      targetToken: null,
+      returnLogits: false,
+    });
+    const packed = packStep(
+      {
+        chunks: [
+          {
+            sequenceId: 0,
+            startPosition: 0,
+            tokens: [1, 2, 3],
+            rows: [
+              row(0, penalized([4, 9, 1], [0, 2, 1], 1.1, 0.5, -0.25)),
+              row(1, null),
+              row(2, { ...sampling, penalties: null }),
+            ],
+          },
+          {
+            sequenceId: 1,
+            startPosition: 0,
+            tokens: [4],
+            rows: [row(0, penalized([39], [3], 2, 0, 0))],
+          },
+          { sequenceId: 2, startPosition: 0, tokens: [5], rows: [row(0, sampling)] },
+          {
+            sequenceId: 3,
+            startPosition: 0,
+            tokens: [6],
+            rows: [row(0, penalized([], [], 3, 1, 1))],
+          },
+        ],
+      },
+      40,
+      6,
+    );
+    const s = packed.sampling!;
+    assert.deepEqual([...s.penaltyOffsets!], [0, 3, 3, 3, 4, 4, 4]);
+    assert.deepEqual([...s.penaltyTokens!], [4, 9, 1, 39]);
+    assert.deepEqual([...s.penaltyCounts!], [0, 2, 1, 3]);
+    assert.deepEqual([...s.repetitionPenalties!], [Math.fround(1.1), 1, 1, 2, 1, 1]);
+    assert.deepEqual([...s.frequencyPenalties!], [0.5, 0, 0, 0, 0, 0]);
+    assert.deepEqual([...s.presencePenalties!], [-0.25, 0, 0, 0, 0, 0]);
+    assert.equal(s.biasOffsets, undefined, 'penalties pack no biases');
+  });
+
+  it('omits the penalty arrays when no row of the step has a penalized token', () => {
+    const rows = [
+      { ...sampling },
+      { ...sampling, penalties: null },
+      {
+        ...sampling,
+        penalties: {
+          tokens: new Int32Array(0),
+          outputCounts: new Int32Array(0),
+          repetition: 2,
+          frequency: 1,
+          presence: 1,
+        },
+      },
+    ].map((s) => ({
+      offset: 0,
+      sampling: s,
+      topLogprobs: 0,
+      targetToken: null,
+      returnLogits: false,
+    }));
+    const packed = packStep(
+      {
+        chunks: rows.map((row, i) => ({
+          sequenceId: i,
+          startPosition: 0,
+          tokens: [1],
+          rows: [row],
+        })),
+      },
+      40,
+      3,
+    );
+    const s = packed.sampling!;
+    for (const key of [
+      'penaltyOffsets',
+      'penaltyTokens',
+      'penaltyCounts',
+      'repetitionPenalties',
+      'frequencyPenalties',
+      'presencePenalties',
+    ] as const) {
+      assert.equal(s[key], undefined, key);
+    }
+  });
+
   it('omits the sampling spec when no row wants output', () => {
     const packed = packStep(
       { chunks: [{ sequenceId: 0, startPosition: 0, tokens: [1, 2], rows: [] }] },

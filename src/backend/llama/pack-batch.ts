@@ -2,8 +2,8 @@
  * Translates between the backend interface's plain data and the addon's typed arrays.
  *
  * Owns: flattening a DecodeRequest into one NativeBatch plus one NativeSamplingSpec (output rows
- * in batch order, per-row parameters, shared allowed-token masks, CSR logit biases), and turning the addon's flat
- * result arrays back into RowResults.
+ * in batch order, per-row parameters, shared allowed-token masks, CSR logit biases and penalties),
+ * and turning the addon's flat result arrays back into RowResults.
  */
 import type { DecodeRequest, EmbeddingResult, RowResult, TokenLogprob } from '../model-backend.ts';
 import type { NativeBatch, NativeDecodeResult, NativeSamplingSpec } from './native-addon.ts';
@@ -28,6 +28,7 @@ export function packStep(
   let rowCount = 0;
   let maskCount = 0;
   let biasCount = 0;
+  let penaltyCount = 0;
   let at = 0;
   for (const chunk of request.chunks) {
     for (let i = 0; i < chunk.tokens.length; i++) {
@@ -40,6 +41,7 @@ export function packStep(
       rowCount++;
       if (row.sampling?.allowedTokens) maskCount++;
       biasCount += row.sampling?.logitBias?.tokens.length ?? 0;
+      penaltyCount += row.sampling?.penalties?.tokens.length ?? 0;
     }
     at += chunk.tokens.length;
   }
@@ -64,6 +66,20 @@ export function packStep(
   const biasOffsets = biasCount > 0 ? new Int32Array(rowCount + 1) : undefined;
   const biasTokens = biasCount > 0 ? new Int32Array(biasCount) : undefined;
   const biasValues = biasCount > 0 ? new Float32Array(biasCount) : undefined;
+  // Row r's penalized tokens are entries [penaltyOffsets[r], penaltyOffsets[r + 1]); its
+  // parameters neutral (1, 0, 0) without penalties. All six omitted when no row has any.
+  const penaltyArrays =
+    penaltyCount > 0
+      ? {
+          offsets: new Int32Array(rowCount + 1),
+          tokens: new Int32Array(penaltyCount),
+          counts: new Int32Array(penaltyCount),
+          repetition: new Float32Array(rowCount).fill(1),
+          frequency: new Float32Array(rowCount),
+          presence: new Float32Array(rowCount),
+        }
+      : undefined;
+  let p = 0;
   let b = 0;
   let r = 0;
   let m = 0;
@@ -93,9 +109,19 @@ export function packStep(
           biasValues.set(s.logitBias.values, b);
           b += s.logitBias.tokens.length;
         }
+        const penalties = s.penalties;
+        if (penalties && penalties.tokens.length > 0 && penaltyArrays) {
+          penaltyArrays.tokens.set(penalties.tokens, p);
+          penaltyArrays.counts.set(penalties.outputCounts, p);
+          p += penalties.tokens.length;
+          penaltyArrays.repetition[r] = penalties.repetition;
+          penaltyArrays.frequency[r] = penalties.frequency;
+          penaltyArrays.presence[r] = penalties.presence;
+        }
       }
       r++;
       if (biasOffsets) biasOffsets[r] = b;
+      if (penaltyArrays) penaltyArrays.offsets[r] = p;
     }
   }
   // One object shape whatever is present (the addon reads undefined as omitted): spreads of
@@ -116,6 +142,12 @@ export function packStep(
     biasOffsets,
     biasTokens,
     biasValues,
+    penaltyOffsets: penaltyArrays?.offsets,
+    penaltyTokens: penaltyArrays?.tokens,
+    penaltyCounts: penaltyArrays?.counts,
+    repetitionPenalties: penaltyArrays?.repetition,
+    frequencyPenalties: penaltyArrays?.frequency,
+    presencePenalties: penaltyArrays?.presence,
   };
   return { batch, sampling, rowCount };
 }

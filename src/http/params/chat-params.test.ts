@@ -4,7 +4,7 @@ import { ChatTemplate } from '../chat/chat-template.ts';
 import { ApiError, BadRequestError } from '../errors.ts';
 import { chatRequestSchema } from '../schemas/chat-request.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
-import { CHATML_TEMPLATE, LOGPROBS_LIMITS, testTokenizer } from '../testing/test-app.ts';
+import { CHATML_TEMPLATE, PLAN_LIMITS, testTokenizer } from '../testing/test-app.ts';
 import { NO_CHAT_TEMPLATE_MESSAGE, toChatPlan, type ChatPlanContext } from './chat-params.ts';
 
 const specials = { bos_token: '<|endoftext|>', eos_token: '<|im_end|>' };
@@ -14,7 +14,7 @@ const context: ChatPlanContext = {
   maxModelLen: 64,
   chatTemplate: { kind: 'ready', template: new ChatTemplate(CHATML_TEMPLATE, specials) },
   responseRole: 'assistant',
-  ...LOGPROBS_LIMITS,
+  ...PLAN_LIMITS,
 };
 const user = [{ role: 'user', content: 'Hi' }];
 /** "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n" with specials as one token each. */
@@ -39,17 +39,18 @@ function rejects(body: Record<string, unknown>, message: string | RegExp, param?
 
 describe('toChatPlan', () => {
   it('renders the template and tokenizes it with specials parsed, none added', () => {
-    const { request, role, stream } = plan({ messages: user });
-    assert.deepEqual(request.promptTokens, PROMPT);
+    const { requests, role, stream } = plan({ messages: user });
+    assert.equal(requests.length, 1);
+    assert.deepEqual(requests[0]!.promptTokens, PROMPT);
     assert.equal(role, 'assistant');
     assert.deepEqual(stream, { stream: false, includeUsage: false, continuousUsage: false });
   });
 
   it('fills the rest of the context by default; max_completion_tokens wins over max_tokens', () => {
-    assert.equal(plan({ messages: user }).request.params.maxTokens, 64 - PROMPT.length);
-    assert.equal(plan({ messages: user, max_tokens: 5 }).request.params.maxTokens, 5);
+    assert.equal(plan({ messages: user }).requests[0]!.params.maxTokens, 64 - PROMPT.length);
+    assert.equal(plan({ messages: user, max_tokens: 5 }).requests[0]!.params.maxTokens, 5);
     const both = plan({ messages: user, max_tokens: 5, max_completion_tokens: 7 });
-    assert.equal(both.request.params.maxTokens, 7);
+    assert.equal(both.requests[0]!.params.maxTokens, 7);
   });
 
   it('refuses what does not fit, naming the field that was sent', () => {
@@ -79,7 +80,7 @@ describe('toChatPlan', () => {
       continue_final_message: true,
     });
     assert.equal(continued.role, 'assistant');
-    assert.deepEqual(continued.request.promptTokens.slice(-3), [...Buffer.from('Hel')]);
+    assert.deepEqual(continued.requests[0]!.promptTokens.slice(-3), [...Buffer.from('Hel')]);
     assert.equal(plan({ messages: user, add_generation_prompt: false }).role, 'user');
     assert.equal(plan({ messages: user }, { ...context, responseRole: 'bot' }).role, 'bot');
   });
@@ -171,11 +172,11 @@ describe('toChatPlan', () => {
     rejects({ messages: user, echo: true }, /echo is not supported yet/, 'echo');
     const off = plan({ messages: user, logprobs: false, top_logprobs: 0 });
     assert.equal(off.logprobs, null);
-    assert.equal(off.request.params.logprobs, null);
+    assert.equal(off.requests[0]!.params.logprobs, null);
     const on = plan({ messages: user, logprobs: true, prompt_logprobs: 0 });
     assert.deepEqual(on.logprobs, { topCount: 0, asIds: false });
-    assert.equal(on.request.params.logprobs, 0, 'top_logprobs defaults to 0');
-    assert.equal(on.request.params.promptLogprobs, 0);
+    assert.equal(on.requests[0]!.params.logprobs, 0, 'top_logprobs defaults to 0');
+    assert.equal(on.requests[0]!.params.promptLogprobs, 0);
     const all = plan(
       { messages: user, logprobs: true, top_logprobs: -1, return_tokens_as_token_ids: true },
       { ...context, maxLogprobs: -1 },

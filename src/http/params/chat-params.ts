@@ -19,6 +19,7 @@ import { checkPromptTokens, resolveMaxTokens } from './context-limit.ts';
 import { resolveLogprobsCount, resolvePromptLogprobs, tokensAsIds } from './logprobs-params.ts';
 import { rejectUnsupportedCommon, resolveStreamMode, type StreamMode } from './request-checks.ts';
 import { resolveBadWords } from './bad-words.ts';
+import { resolveN, samplesOf } from './n-samples.ts';
 import { resolveSamplingParams } from './sampling-params.ts';
 
 /** The server's chat template: compiled, absent, or present but unparseable. */
@@ -34,9 +35,10 @@ export interface ChatPlanContext extends PlanContext {
   readonly responseRole: string;
 }
 
-/** The engine request of one chat call and how to deliver it. */
+/** The engine requests of one chat call (one per choice) and how to deliver them. */
 export interface ChatPlan {
-  readonly request: PlannedRequest;
+  /** `n` samples of the one prompt; choice index = position. */
+  readonly requests: readonly PlannedRequest[];
   readonly stream: StreamMode;
   /** The role of the answer message. */
   readonly role: string;
@@ -103,14 +105,12 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
   const role = addGenerationPrompt
     ? context.responseRole
     : (request.messages.at(-1)?.role ?? context.responseRole);
+  const params = resolveSamplingParams(request, maxTokens, context.vocabSize, {
+    logprobs: { sample, prompt },
+    badWords: resolveBadWords(request.bad_words, context.tokenizer),
+  });
   return {
-    request: {
-      promptTokens,
-      params: resolveSamplingParams(request, maxTokens, context.vocabSize, {
-        logprobs: { sample, prompt },
-        badWords: resolveBadWords(request.bad_words, context.tokenizer),
-      }),
-    },
+    requests: samplesOf(promptTokens, params, resolveN(request.n, context.maxN), 0),
     stream,
     role,
     logprobs: sample === null ? null : { topCount: sample, asIds: tokensAsIds(request, context) },

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ApiError, BadRequestError } from '../errors.ts';
 import { completionRequestSchema } from '../schemas/completion-request.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
-import { LOGPROBS_LIMITS, testTokenizer } from '../testing/test-app.ts';
+import { PLAN_LIMITS, testTokenizer } from '../testing/test-app.ts';
 import { toCompletionPlan, type PlanContext } from './completion-params.ts';
 import { resolveMaxTokens } from './context-limit.ts';
 
@@ -11,7 +11,7 @@ const context: PlanContext = {
   tokenizer: testTokenizer(),
   vocabSize: 259,
   maxModelLen: 32,
-  ...LOGPROBS_LIMITS,
+  ...PLAN_LIMITS,
 };
 
 function plan(body: unknown, planContext: PlanContext = context) {

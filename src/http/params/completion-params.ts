@@ -10,7 +10,6 @@
  * completion-only refusals (`suffix`, `prompt_embeds`).
  */
 import type { Tokenizer } from '../../backend/model-backend.ts';
-import type { SamplingParams } from '../../engine/engine-types.ts';
 import { BadRequestError } from '../errors.ts';
 import type { CompletionRequest } from '../schemas/completion-request.ts';
 import { checkPromptTokens, resolveMaxTokens } from './context-limit.ts';
@@ -26,18 +25,17 @@ import {
   resolveStreamMode,
   type StreamMode,
 } from './request-checks.ts';
+import { resolveN, samplesOf, type PlannedRequest } from './n-samples.ts';
 import { resolveSamplingParams } from './sampling-params.ts';
+
+export type { PlannedRequest } from './n-samples.ts';
 
 /** What a request is checked against. */
 export interface PlanContext extends LogprobsLimits {
   readonly tokenizer: Tokenizer;
   readonly maxModelLen: number;
-}
-
-/** One engine request to make: its prompt and its fully resolved parameters. */
-export interface PlannedRequest {
-  readonly promptTokens: readonly number[];
-  readonly params: SamplingParams;
+  /** The largest `n` (VLLM_MAX_N_SEQUENCES). */
+  readonly maxN: number;
 }
 
 /** The prompt a choice echoes. */
@@ -58,11 +56,13 @@ export interface LogprobsPlan {
 
 /** The engine requests of one completions call and how to deliver them. */
 export interface CompletionPlan {
-  /** One per prompt, in prompt order (choice index = position). */
+  /** One per choice: prompt-major, `n` per prompt (choice index = position). */
   readonly requests: readonly PlannedRequest[];
+  /** `n`: choices per prompt. */
+  readonly choicesPerPrompt: number;
   readonly stream: StreamMode;
   readonly logprobs: LogprobsPlan | null;
-  /** Per request: the prompt to echo, or null (echo off). */
+  /** Per choice: the prompt to echo, or null (echo off). */
   readonly echo: readonly (EchoedPrompt | null)[];
 }
 
@@ -131,7 +131,8 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
   const requested =
     request.max_tokens === undefined ? DEFAULT_COMPLETION_MAX_TOKENS : request.max_tokens;
   const echoOnly = echo && requested === 0;
-  const requests = prompts.map(({ tokens: promptTokens }) => {
+  const n = resolveN(request.n, context.maxN);
+  const requests = prompts.flatMap(({ tokens: promptTokens }, i) => {
     checkPromptTokens(promptTokens, context.vocabSize);
     const maxTokens = resolveMaxTokens({
       requested: echoOnly ? 1 : requested,
@@ -139,19 +140,23 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
       promptTokens: promptTokens.length,
       maxModelLen: context.maxModelLen,
     });
-    return {
-      promptTokens,
-      params: resolveSamplingParams(request, maxTokens, context.vocabSize, {
-        logprobs: { sample, prompt },
-      }),
-    };
+    const params = resolveSamplingParams(request, maxTokens, context.vocabSize, {
+      logprobs: { sample, prompt },
+    });
+    return samplesOf(promptTokens, params, n, i * n);
   });
   return {
     requests,
+    choicesPerPrompt: n,
     stream,
     logprobs: sample === null ? null : { topCount: sample, asIds: tokensAsIds(request, context) },
-    echo: prompts.map((p, i) =>
-      echo ? { text: p.text(), tokens: requests[i]!.promptTokens, only: echoOnly } : null,
-    ),
+    echo: requests.map((planned, choice) => {
+      if (!echo) return null;
+      return {
+        text: prompts[Math.floor(choice / n)]!.text(),
+        tokens: planned.promptTokens,
+        only: echoOnly,
+      };
+    }),
   };
 }

@@ -49,16 +49,6 @@ export function resolveStreamMode(request: CommonRequest): StreamMode {
   };
 }
 
-/** Checks `n`: vLLM's lower bound, then n > 1 is refused until multiple choices exist. */
-function checkN(n: number | null | undefined): void {
-  if (n === null || n === undefined || n === 1) return;
-  if (n < 1) throw new BadRequestError(`n must be at least 1, got ${n}.`, 'n');
-  throw new BadRequestError(
-    `n > 1 is not supported yet by this server (got n=${n}); send n=1 (one choice per prompt).`,
-    'n',
-  );
-}
-
 function checkResponseFormat(request: CommonRequest): void {
   const format = request.response_format ?? null;
   if (format === null) return;
@@ -89,7 +79,6 @@ function checkThinkingBudget(budget: number | null | undefined): void {
  * own validation of that field, so invalid values get vLLM's message).
  */
 export function rejectUnsupportedCommon(request: CommonRequest): void {
-  checkN(request.n);
   if (request.use_beam_search === true) throw notSupportedYet('use_beam_search', 'true');
   if (request.truncate_prompt_tokens !== null && request.truncate_prompt_tokens !== undefined) {
     throw notSupportedYet('truncate_prompt_tokens', `got ${request.truncate_prompt_tokens}`);

@@ -262,7 +262,6 @@ describe('rejectUnsupportedCommon', () => {
 
   it('refuses non-default values it cannot honour yet, naming the parameter', () => {
     const cases: [CommonRequest, string][] = [
-      [{ n: 2 }, 'n'],
       [{ use_beam_search: true }, 'use_beam_search'],
       [{ truncate_prompt_tokens: 5 }, 'truncate_prompt_tokens'],
       [{ spaces_between_special_tokens: false }, 'spaces_between_special_tokens'],
@@ -283,15 +282,6 @@ describe('rejectUnsupportedCommon', () => {
         param,
       );
     }
-  });
-
-  it("says n > 1 is not supported yet, and n < 1 with vLLM's message", () => {
-    rejects(
-      () => rejectUnsupportedCommon({ n: 3 }),
-      'n > 1 is not supported yet by this server (got n=3); send n=1 (one choice per prompt).',
-      'n',
-    );
-    rejects(() => rejectUnsupportedCommon({ n: 0 }), 'n must be at least 1, got 0.', 'n');
   });
 
   it("validates before refusing, with vLLM's messages", () => {

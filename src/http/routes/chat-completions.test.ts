@@ -99,6 +99,39 @@ describe('POST /v1/chat/completions', () => {
     }
   });
 
+  it("streams n choices: a role chunk for each, then each one's content and finish", async () => {
+    const { app, engine } = testApp();
+    const response = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: {
+        messages,
+        n: 2,
+        max_tokens: 2,
+        stream: true,
+        stream_options: { include_usage: true },
+      },
+    });
+    assert.equal(response.statusCode, 200);
+    const chunks = sseEvents(response.body).slice(0, -1) as Chunk[];
+    const usage = chunks.pop()!;
+    assert.deepEqual(
+      chunks.slice(0, 2).map((c) => [c.choices[0]!.index, c.choices[0]!.delta.role]),
+      [
+        [0, 'assistant'],
+        [1, 'assistant'],
+      ],
+    );
+    for (const index of [0, 1]) {
+      const own = chunks.filter((c) => c.choices[0]!.index === index);
+      assert.equal(own.map((c) => c.choices[0]!.delta.content ?? '').join(''), 'aa');
+      assert.equal(own.filter((c) => c.choices[0]!.finish_reason !== null).length, 1);
+    }
+    assert.equal(usage.usage!.prompt_tokens, PROMPT_TOKENS, 'the prompt counted once');
+    assert.equal(usage.usage!.completion_tokens, 4);
+    assert.equal(engine.added[1]!.sharesPromptWith, engine.added[0]!.id);
+  });
+
   it('puts cumulative usage on every chunk with continuous_usage_stats', async () => {
     const { app } = testApp();
     const response = await app.inject({

@@ -11,10 +11,10 @@ import { assertJsonMediaType } from '../json-body.ts';
 import { toChatPlan } from '../params/chat-params.ts';
 import { chatRequestSchema } from '../schemas/chat-request.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
-import { engineRequestId, requestIdHeader, responseHeader } from '../served-models.ts';
+import { requestIdHeader, responseHeader } from '../served-models.ts';
 import type { ServingContext } from '../serving-context.ts';
 import { assembleChat, ChatStreamState, chatUsageChunk } from '../stream/chat-stream.ts';
-import { abortOnDisconnect, startGeneration } from '../stream/generation.ts';
+import { abortOnDisconnect, startGeneration, toEngineRequests } from '../stream/generation.ts';
 import { sendSse, sseFrames } from '../stream/sse.ts';
 import { streamEvents } from '../stream/stream-events.ts';
 
@@ -27,17 +27,11 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
     const plan = toChatPlan(body, context.plan);
     const base = { header: requestIdHeader(request.headers), requestId: body.request_id };
     const header = responseHeader('chatcmpl', base, model);
-    const generation = startGeneration(context.engine, [
-      {
-        id: engineRequestId(header.id, 0),
-        promptTokens: plan.request.promptTokens,
-        params: plan.request.params,
-      },
-    ]);
+    const generation = startGeneration(context.engine, toEngineRequests(header.id, plan.requests));
     abortOnDisconnect(reply.raw, generation);
     const state = new ChatStreamState(header, {
       role: plan.role,
-      choiceCount: 1,
+      choiceCount: plan.requests.length,
       logprobs: plan.logprobs === null ? null : { ...plan.logprobs, texts: context.texts },
       texts: context.texts,
     });

@@ -48,6 +48,43 @@ describe('POST /v1/completions', () => {
     assert.deepEqual(engine.aborted, [], 'a finished request is not aborted');
   });
 
+  it('answers n choices per prompt, prompt-major, each prompt counted once', async () => {
+    const { app, engine } = testApp();
+    const response = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: { prompt: ['hello', 'hi'], n: 3, max_tokens: 2, seed: 5 },
+    });
+    assert.equal(response.statusCode, 200);
+    const body = response.json<CompletionResponse>();
+    assert.deepEqual(
+      body.choices.map((choice) => [choice.index, choice.text]),
+      [0, 1, 2, 3, 4, 5].map((index) => [index, 'aa']),
+    );
+    assert.deepEqual(body.usage, {
+      prompt_tokens: 5 + 2,
+      total_tokens: 7 + 12,
+      completion_tokens: 12,
+      prompt_tokens_details: null,
+    });
+    assert.deepEqual(
+      engine.added.map((r) => [r.promptTokens.length, r.params.seed]),
+      [
+        [5, 5n],
+        [5, 6n],
+        [5, 7n],
+        [2, 5n],
+        [2, 6n],
+        [2, 7n],
+      ],
+    );
+    const ids = engine.added.map((r) => r.id);
+    assert.deepEqual(
+      engine.added.map((r) => r.sharesPromptWith),
+      [undefined, ids[0], ids[0], undefined, ids[3], ids[3]],
+    );
+  });
+
   it('defaults max_tokens to 16 and answers any served name with the primary one', async () => {
     const { app, engine } = testApp();
     const response = await app.inject({
@@ -171,7 +208,17 @@ describe('POST /v1/completions', () => {
         'temperature',
       ],
       [{ prompt: 'x', top_p: 2 }, /^top_p must be in \(0, 1\], got 2.0\.$/, 'top_p'],
-      [{ prompt: 'x', n: 2 }, /not supported yet/, 'n'],
+      [
+        { prompt: 'x', n: 2, temperature: 0 },
+        /^n must be 1 when using greedy sampling, got 2\.$/,
+        'n',
+      ],
+      [{ prompt: 'x', n: 0 }, /^n must be at least 1, got 0\.$/, 'n'],
+      [
+        { prompt: 'x', n: 16385 },
+        /^n must be at most 16384, got 16385\. To increase this limit, set the VLLM_MAX_N_SEQUENCES environment variable\.$/,
+        'n',
+      ],
       [
         { prompt: 'x', stream_options: { include_usage: true } },
         /^Stream options can only be defined when `stream=True`\.$/,

@@ -10,14 +10,14 @@ import { assertJsonMediaType } from '../json-body.ts';
 import { toCompletionPlan } from '../params/completion-params.ts';
 import { completionRequestSchema } from '../schemas/completion-request.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
-import { engineRequestId, requestIdHeader, responseHeader } from '../served-models.ts';
+import { requestIdHeader, responseHeader } from '../served-models.ts';
 import type { ServingContext } from '../serving-context.ts';
 import {
   assembleCompletion,
   CompletionStreamState,
   completionUsageChunk,
 } from '../stream/completion-stream.ts';
-import { abortOnDisconnect, startGeneration } from '../stream/generation.ts';
+import { abortOnDisconnect, startGeneration, toEngineRequests } from '../stream/generation.ts';
 import { sendSse, sseFrames } from '../stream/sse.ts';
 import { streamEvents } from '../stream/stream-events.ts';
 
@@ -30,16 +30,10 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServingC
     const plan = toCompletionPlan(body, context.plan);
     const base = { header: requestIdHeader(request.headers), requestId: body.request_id };
     const header = responseHeader('cmpl', base, model);
-    const generation = startGeneration(
-      context.engine,
-      plan.requests.map((planned, index) => ({
-        id: engineRequestId(header.id, index),
-        promptTokens: planned.promptTokens,
-        params: planned.params,
-      })),
-    );
+    const generation = startGeneration(context.engine, toEngineRequests(header.id, plan.requests));
     abortOnDisconnect(reply.raw, generation);
     const state = new CompletionStreamState(header, {
+      choicesPerPrompt: plan.choicesPerPrompt,
       logprobs: plan.logprobs === null ? null : { ...plan.logprobs, texts: context.texts },
       echo: plan.echo,
       texts: context.texts,

@@ -52,13 +52,15 @@ export interface ChatResponseOptions {
 export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
   readonly #header: ResponseHeader;
   readonly #options: ChatResponseOptions;
-  readonly #usage = new UsageCounter();
+  readonly #usage: UsageCounter;
   #started = false;
   #promptLogprobs: PromptLogprobs | null = null;
 
   constructor(header: ResponseHeader, options: ChatResponseOptions) {
     this.#header = header;
     this.#options = options;
+    // Every choice answers the one prompt.
+    this.#usage = new UsageCounter(options.choiceCount);
   }
 
   /** The prompt's logprobs (vLLM's top-level prompt_logprobs), once the first output came. */

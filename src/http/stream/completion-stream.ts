@@ -39,6 +39,8 @@ import {
 
 /** What shapes a completions response beyond the engine's outputs. */
 export interface CompletionResponseOptions {
+  /** `n`: choice i answers prompt floor(i / n) (usage counts each prompt once). Default 1. */
+  readonly choicesPerPrompt?: number;
   /** Null: no logprobs asked. */
   readonly logprobs: LogprobsFormat | null;
   /** Per choice index: the prompt to echo, or null. */
@@ -58,12 +60,13 @@ interface ChoiceProgress {
 export class CompletionStreamState implements ChunkState<CompletionChunk> {
   readonly #header: ResponseHeader;
   readonly #options: CompletionResponseOptions;
-  readonly #usage = new UsageCounter();
+  readonly #usage: UsageCounter;
   readonly #choices = new Map<number, ChoiceProgress>();
 
   constructor(header: ResponseHeader, options: CompletionResponseOptions) {
     this.#header = header;
     this.#options = options;
+    this.#usage = new UsageCounter(options.choicesPerPrompt ?? 1);
   }
 
   push(index: number, output: RequestOutput): readonly ChunkEvent<CompletionChunk>[] {

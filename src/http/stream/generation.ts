@@ -9,8 +9,10 @@
 import type { ServerResponse } from 'node:http';
 import type { EngineClient, EngineRequest, RequestOutput } from '../../engine/engine-types.ts';
 import { InternalServerError } from '../errors.ts';
+import type { PlannedRequest } from '../params/n-samples.ts';
+import { engineRequestId } from '../served-models.ts';
 
-/** One engine output and the position of its request in the call (prompt order). */
+/** One engine output and the position of its request in the call (its choice index). */
 export interface IndexedOutput {
   readonly index: number;
   readonly output: RequestOutput;
@@ -25,6 +27,23 @@ export interface Generation {
 }
 
 type Pull = Promise<{ readonly index: number; readonly result: IteratorResult<RequestOutput> }>;
+
+/**
+ * The engine requests of a plan's choices: ids derived from the response id and the choice
+ * index, and each shared prompt pointing at the id of the choice it copies.
+ */
+export function toEngineRequests(
+  responseId: string,
+  planned: readonly PlannedRequest[],
+): EngineRequest[] {
+  const ids = planned.map((_, index) => engineRequestId(responseId, index));
+  return planned.map((request, index) => ({
+    id: ids[index]!,
+    promptTokens: request.promptTokens,
+    params: request.params,
+    sharesPromptWith: request.sharesPromptWith === null ? undefined : ids[request.sharesPromptWith],
+  }));
+}
 
 /** A request's stream ended before an output with a finish reason: an engine bug. */
 function endedWithoutFinish(id: string): InternalServerError {

@@ -56,6 +56,12 @@ export function usageOf(promptTokens: number, completionTokens: number): Usage {
 /** Token counts per choice, from the engine's running totals. */
 export class UsageCounter {
   readonly #counts = new Map<number, { prompt: number; completion: number }>();
+  readonly #choicesPerPrompt: number;
+
+  /** Choice i answers prompt floor(i / choicesPerPrompt) (`n` choices per prompt). */
+  constructor(choicesPerPrompt = 1) {
+    this.#choicesPerPrompt = choicesPerPrompt;
+  }
 
   /** Takes the totals an output reports for choice `index`. */
   record(index: number, output: RequestOutput): void {
@@ -68,14 +74,16 @@ export class UsageCounter {
     return usageOf(counts?.prompt ?? 0, counts?.completion ?? 0);
   }
 
-  /** Usage of the whole response: every prompt once (one choice per prompt), all completions. */
+  /** Usage of the whole response: every prompt once (however many choices), all completions. */
   total(): Usage {
-    let prompt = 0;
+    const prompts = new Map<number, number>();
     let completion = 0;
-    for (const counts of this.#counts.values()) {
-      prompt += counts.prompt;
+    for (const [index, counts] of this.#counts) {
+      prompts.set(Math.floor(index / this.#choicesPerPrompt), counts.prompt);
       completion += counts.completion;
     }
+    let prompt = 0;
+    for (const count of prompts.values()) prompt += count;
     return usageOf(prompt, completion);
   }
 }

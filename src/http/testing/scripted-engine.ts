@@ -106,6 +106,7 @@ export class ScriptedEngine implements EngineClient {
       steps: 0,
       decodes: 0,
       promptTokens: 0,
+      forkedPromptTokens: 0,
       generationTokens: 0,
     };
   }

@@ -19,8 +19,8 @@ export const CHATML_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-/** vLLM's default logprobs limits (--max-logprobs 20, tokens named by their text). */
-export const LOGPROBS_LIMITS = { maxLogprobs: 20, returnTokensAsTokenIds: false } as const;
+/** vLLM's default request limits: --max-logprobs 20, tokens named by their text, n <= 16384. */
+export const PLAN_LIMITS = { maxLogprobs: 20, returnTokensAsTokenIds: false, maxN: 16384 } as const;
 
 /** Bytes 0..255 plus TEST_SPECIALS; 256 and 258 end generation. */
 export function testTokenizer(): ByteTokenizer {

@@ -1,0 +1,129 @@
+/**
+ * Sampling parameters through the whole server on the successor F16 model (after token t the
+ * logits are 8 on succ(t), 4 on succ(succ(t)), 0 elsewhere), with the `openai` client:
+ *   - seeds: a seeded request gives the same text alone and among 15 other concurrent requests;
+ *   - `n`: each choice equals the request with seed + j alone, and the prompt is computed once;
+ *   - greedy choices under min_tokens, allowed_token_ids, bad_words and repetition_penalty,
+ *     worked out by hand from the formula.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { startServer, type RunningServer } from '../src/cli/serve.ts';
+import { testServeOptions } from './support/models.ts';
+
+const MODEL = 'successor';
+
+describe('sampling parameters end to end (successor F16)', () => {
+  let server: RunningServer;
+  let client: OpenAI;
+
+  before(async () => {
+    server = await startServer(await testServeOptions({ maxNumSeqs: 16 }));
+    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  after(() => server.close());
+
+  const seeded = { model: MODEL, prompt: 'abc', max_tokens: 40, temperature: 1, seed: 1234 };
+
+  it('gives a seeded request the same text alone and among 15 concurrent requests', async () => {
+    const alone = (await client.completions.create(seeded)).choices[0]!.text;
+    const others = Array.from({ length: 15 }, (_, i) =>
+      client.completions.create({
+        model: MODEL,
+        prompt: 'xyz0123'.slice(0, 1 + (i % 7)),
+        max_tokens: 10 + i,
+        temperature: i % 3 === 0 ? 0 : 0.5 + i / 10,
+        ...(i % 2 === 0 ? { seed: i } : {}),
+      }),
+    );
+    const [together] = await Promise.all([client.completions.create(seeded), ...others]);
+    assert.equal(together.choices[0]!.text, alone);
+    assert.notEqual(alone, 'defghijklmnopqrstuvwxyzabcdefghijklmnopq', 'the draw is random');
+  });
+
+  it('answers n choices, each the request with seed + j, computing the prompt once', async () => {
+    const prompt = 'hello world '.repeat(40); // 480 tokens
+    const before = server.engine.stats();
+    const completion = await client.completions.create({ ...seeded, prompt, n: 8, max_tokens: 12 });
+    const after = server.engine.stats();
+    assert.deepEqual(
+      completion.choices.map((c) => c.index),
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    );
+    assert.equal(completion.usage?.prompt_tokens, 480, 'the prompt counted once');
+    assert.equal(
+      after.promptTokens - before.promptTokens,
+      479 + 8,
+      'computed once, last token per sample',
+    );
+    assert.equal(after.forkedPromptTokens - before.forkedPromptTokens, 7 * 479);
+    for (const j of [0, 3, 7]) {
+      const alone = await client.completions.create({
+        ...seeded,
+        prompt,
+        max_tokens: 12,
+        seed: seeded.seed + j,
+      });
+      assert.equal(completion.choices[j]!.text, alone.choices[0]!.text, `choice ${j}`);
+    }
+    assert.ok(new Set(completion.choices.map((c) => c.text)).size > 1, 'the samples differ');
+  });
+
+  it('min_tokens: EOS waits, so greedy takes the second successor of "."', async () => {
+    const plain = await client.completions.create({
+      model: MODEL,
+      prompt: '8',
+      max_tokens: 6,
+      temperature: 0,
+    });
+    assert.equal(plain.choices[0]!.text, '9.');
+    const held = await client.completions.create({
+      model: MODEL,
+      prompt: '8',
+      max_tokens: 6,
+      temperature: 0,
+      // @ts-expect-error vLLM's extra parameter
+      min_tokens: 5,
+    });
+    // '9', '.', then EOS is masked: succ(EOS) = '0' has logit 4; then '1', '2', '3'.
+    assert.equal(held.choices[0]!.text, '9.0123');
+    assert.equal(held.choices[0]!.finish_reason, 'length');
+  });
+
+  it('allowed_token_ids: greedy among them only', async () => {
+    const completion = await client.completions.create({
+      model: MODEL,
+      prompt: 'abc',
+      max_tokens: 3,
+      temperature: 0,
+      // @ts-expect-error vLLM's extra parameter
+      allowed_token_ids: [0x71, 0x65, 0x72],
+    });
+    // 'd' is not allowed, 'e' has logit 4; after 'e' every allowed logit is 0: the lowest id, 'e'.
+    assert.equal(completion.choices[0]!.text, 'eee');
+  });
+
+  it('bad_words (chat): the banned token gives way to the second successor', async () => {
+    const chat = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'hi' }],
+      temperature: 0,
+      // @ts-expect-error vLLM's extra parameter
+      bad_words: ['1'],
+    });
+    assert.equal(chat.choices[0]!.message.content, '023456789.');
+  });
+
+  it('repetition_penalty divides the logit of a prompt token', async () => {
+    const body = { model: MODEL, prompt: 'aba', max_tokens: 1, temperature: 0 };
+    assert.equal((await client.completions.create(body)).choices[0]!.text, 'b');
+    // 'b' is in the prompt: 8 / 3 < 4, the logit of 'c'.
+    const penalized = await client.completions.create({
+      ...body,
+      // @ts-expect-error vLLM's extra parameter
+      repetition_penalty: 3,
+    });
+    assert.equal(penalized.choices[0]!.text, 'c');
+  });
+});
