@@ -131,6 +131,76 @@ describe('native sampler', () => {
     });
   }
 
+  it('matches a distribution worked out here for bias, penalties and a mask together', () => {
+    // Computed in the test from the raw logits, in vLLM's order: bias, repetition (divide a
+    // positive logit, multiply a negative one), frequency * count, presence, the mask, then
+    // softmax at temperature 0.8.
+    const vocab = logits.length;
+    const byLogit = Array.from({ length: vocab }, (_, t) => t).sort(
+      (a, b) => logits[b]! - logits[a]!,
+    );
+    const [top1, top2, top3, top4] = byLogit as [number, number, number, number];
+    const low = byLogit[vocab - 1]!;
+    const bias = new Map([
+      [top2, 1.5],
+      [low, 6],
+    ]);
+    const penalized = new Map([
+      [top1, 2],
+      [top3, 0],
+      [low, 1],
+    ]); // token -> output count
+    const [repetition, frequency, presence] = [1.7, 0.4, 0.6];
+    const banned = new Set([top4]);
+    const adjusted = Array.from(logits, (logit, t) => {
+      let x = logit + (bias.get(t) ?? 0);
+      const count = penalized.get(t);
+      if (count !== undefined) {
+        x = x > 0 ? x / repetition : x * repetition;
+        if (count > 0) x -= frequency * count + presence;
+      }
+      return banned.has(t) ? -Infinity : x / 0.8;
+    });
+    const max = Math.max(...adjusted);
+    const weights = adjusted.map((x) => Math.exp(x - max));
+    const total = weights.reduce((a, b) => a + b, 0);
+    const probs = Float64Array.from(weights, (w) => w / total);
+
+    const rows = 1000;
+    const mask = new Uint32Array(Math.ceil(vocab / 32)).fill(0xffffffff);
+    mask[top4 >> 5]! &= ~(1 << (top4 & 31));
+    const repeated = new Float32Array(rows * vocab);
+    for (let r = 0; r < rows; r++) repeated.set(logits, r * vocab);
+    const { addon } = loadAddon('cpu');
+    const draws = new Int32Array(DRAWS);
+    const settings = { temperature: 0.8, topK: 0, topP: 1, minP: 0 };
+    for (let start = 0; start < DRAWS; start += rows) {
+      const perRow = <T>(values: readonly T[]): T[] =>
+        Array.from({ length: rows }, () => values).flat();
+      const result = addon.sampleLogits(repeated, vocab, {
+        ...spec(rows, settings, BigInt(start)),
+        allowedMasks: mask,
+        maskIndex: new Int32Array(rows),
+        biasOffsets: Int32Array.from({ length: rows + 1 }, (_, r) => r * bias.size),
+        biasTokens: Int32Array.from(perRow([...bias.keys()])),
+        biasValues: Float32Array.from(perRow([...bias.values()])),
+        penaltyOffsets: Int32Array.from({ length: rows + 1 }, (_, r) => r * penalized.size),
+        penaltyTokens: Int32Array.from(perRow([...penalized.keys()])),
+        penaltyCounts: Int32Array.from(perRow([...penalized.values()])),
+        repetitionPenalties: new Float32Array(rows).fill(repetition),
+        frequencyPenalties: new Float32Array(rows).fill(frequency),
+        presencePenalties: new Float32Array(rows).fill(presence),
+      });
+      draws.set(result.tokens, start);
+    }
+    const fit = chiSquare(draws, probs);
+    assert.equal(fit.outside, 0, 'drew the masked token');
+    assert.ok(fit.statistic < fit.bound, `chi-square ${fit.statistic} >= ${fit.bound}`);
+    // The adjustments matter: the raw softmax at the same temperature is rejected.
+    const raw = samplingDistribution(logits, { ...settings, allowedTokens: null, logitBias: null });
+    assert.ok(chiSquare(draws, raw).statistic > fit.bound, 'indistinguishable from the raw logits');
+  });
+
   it('has the power to reject a wrong distribution', () => {
     const settings = SETTINGS['temperature 1']!;
     const draws = nativeDraws(logits, settings);

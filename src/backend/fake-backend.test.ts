@@ -103,6 +103,52 @@ describe('FakeBackend', () => {
     assert.notEqual(result.rows[0]!.token, 2);
   });
 
+  it('rejects invalid penalties naming the field', async () => {
+    const backend = new FakeBackend({ logits: successorLogits });
+    const withPenalties = (
+      tokens: number[],
+      outputCounts: number[],
+      repetition = 1.5,
+      frequency = 0.5,
+      presence = 0.5,
+    ) => ({
+      sequenceId: 0,
+      startPosition: 0,
+      tokens: [1],
+      rows: [
+        lastRow(0, {
+          ...greedy,
+          penalties: {
+            tokens: Int32Array.from(tokens),
+            outputCounts: Int32Array.from(outputCounts),
+            repetition,
+            frequency,
+            presence,
+          },
+        }),
+      ],
+    });
+    const cases: [ReturnType<typeof withPenalties>, RegExp][] = [
+      [withPenalties([1, 2], [1]), /rows\[0\]\.penalties\.outputCounts/],
+      [withPenalties([VOCAB], [0]), /penalties\.tokens\[0\] must be in \[0, 259\)/],
+      [withPenalties([3, 4, 3], [0, 0, 0]), /penalties\.tokens\[2\]: token 3 appears twice/],
+      [withPenalties([3], [-1]), /penalties\.outputCounts\[0\]/],
+      [withPenalties([3], [0], 0), /penalties\.repetition must be finite and > 0/],
+      [withPenalties([3], [0], NaN), /penalties\.repetition must be finite and > 0/],
+      [withPenalties([3], [0], 1, Infinity), /penalties\.frequency must be finite/],
+      [withPenalties([3], [0], 1, 1e39), /penalties\.frequency must be finite as a float32/],
+      [withPenalties([3], [0], 1, 0, NaN), /penalties\.presence must be finite/],
+    ];
+    for (const [chunk, message] of cases) {
+      await assert.rejects(backend.decode({ chunks: [chunk] }), message);
+    }
+    assert.equal(backend.kv.usedCells(), 0);
+    // Valid penalties reach the sampler: frequency 2 x 3 occurrences takes the successor's
+    // logit below 0, so greedy moves off it (a repetition penalty only shrinks a positive logit).
+    const moved = await backend.decode({ chunks: [withPenalties([2], [3], 100, 2, 0)] });
+    assert.notEqual(moved.rows[0]!.token, 2);
+  });
+
   it('rejects a second decode while one is in flight', async () => {
     const backend = new FakeBackend({ logits: successorLogits });
     const chunk = { sequenceId: 0, startPosition: 0, tokens: [1], rows: [] };

@@ -78,4 +78,38 @@ describe('LlmEngine sampling constraints', { timeout: 10_000 }, () => {
     const single = await generate('ab', { maxTokens: 2, badWords: [[C]] });
     assert.deepEqual(single.tokenIds, [0, 1]);
   });
+
+  it('penalties: greedy follows the penalized logits worked out by hand', async () => {
+    // Logits 1.0, 0.9, 0.8 on tokens 0, 1, 2 and 0 elsewhere, whatever the history.
+    const fixed = () => {
+      const logits = new Float32Array(259);
+      logits.set([1.0, 0.9, 0.8]);
+      return logits;
+    };
+    const run = async (overrides: Partial<SamplingParams>, prompt = [7]) => {
+      const backend = new StrictBackend({ logits: fixed });
+      const engine = new LlmEngine(backend, {
+        maxModelLen: 64,
+        maxNumSeqs: 2,
+        maxNumBatchedTokens: 16,
+      });
+      const result = await collect(
+        engine.add({
+          id: 'r',
+          promptTokens: prompt,
+          params: params({ maxTokens: 6, ...overrides }),
+        }),
+      );
+      return result.tokenIds;
+    };
+    assert.deepEqual(await run({}), [0, 0, 0, 0, 0, 0]);
+    // Frequency 0.15 per occurrence: 0 (1.0), 1 (0.9 > 0.85), 0 (0.85), 2 (0.8 > 0.75 > 0.7),
+    // 1 (0.75), 0 (0.7 > 0.65 > 0.6).
+    assert.deepEqual(await run({ frequencyPenalty: 0.15 }), [0, 1, 0, 2, 1, 0]);
+    // Presence 0.15 once: 0, then 1 (0.9 > 0.85), then 0 for good (0.85 > 0.8 > 0.75).
+    assert.deepEqual(await run({ presencePenalty: 0.15 }), [0, 1, 0, 0, 0, 0]);
+    // Repetition 2 over prompt and output: token 0 is in the prompt (0.5), so 1, then 2
+    // (1 became 0.45), then 0 (0.5 beats 0.45 and 0.4) for good.
+    assert.deepEqual(await run({ repetitionPenalty: 2 }, [0]), [1, 2, 0, 0, 0, 0]);
+  });
 });
