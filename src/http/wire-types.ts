@@ -58,9 +58,11 @@ export interface CompletionChoice {
   readonly logprobs: CompletionLogprobs | null;
   readonly finish_reason: FinishReason;
   readonly stop_reason: StopReason;
-  readonly token_ids: null;
+  /** return_token_ids: the generated token ids. */
+  readonly token_ids: number[] | null;
   readonly prompt_logprobs: PromptLogprobs | null;
-  readonly prompt_token_ids: null;
+  /** return_token_ids: the prompt's token ids. */
+  readonly prompt_token_ids: readonly number[] | null;
 }
 
 /** The body of a non-streaming `/v1/completions` answer. */
@@ -83,8 +85,10 @@ export interface CompletionStreamChoice {
   readonly logprobs: CompletionLogprobs | null;
   readonly finish_reason: FinishReason | null;
   readonly stop_reason: StopReason;
-  readonly prompt_token_ids: null;
-  readonly token_ids: null;
+  /** return_token_ids: the prompt's ids on the choice's first event. */
+  readonly prompt_token_ids: readonly number[] | null;
+  /** return_token_ids: the ids generated since the previous event. */
+  readonly token_ids: readonly number[] | null;
 }
 
 /** One completions SSE event: exactly one choice. */
@@ -133,7 +137,8 @@ export interface ChatChoice {
   readonly logprobs: ChatLogprobs | null;
   readonly finish_reason: FinishReason;
   readonly stop_reason: StopReason;
-  readonly token_ids: null;
+  /** return_token_ids: the generated token ids. */
+  readonly token_ids: number[] | null;
 }
 
 /** The body of a non-streaming `/v1/chat/completions` answer. */
@@ -147,7 +152,8 @@ export interface ChatCompletionResponse {
   readonly system_fingerprint: string;
   readonly usage: Usage;
   readonly prompt_logprobs: PromptLogprobs | null;
-  readonly prompt_token_ids: null;
+  /** return_token_ids: the rendered prompt's token ids. */
+  readonly prompt_token_ids: readonly number[] | null;
   readonly kv_transfer_params: null;
 }
 
@@ -165,8 +171,8 @@ export interface ChatStreamChoice {
   readonly finish_reason: FinishReason | null;
   /** Present on the choice's last chunk only. */
   readonly stop_reason?: StopReason;
-  /** Absent on the role chunk. */
-  readonly token_ids?: null;
+  /** Absent on the role chunk; return_token_ids: the ids generated since the previous chunk. */
+  readonly token_ids?: readonly number[] | null;
 }
 
 /** One chat SSE event: exactly one choice. */
@@ -176,8 +182,8 @@ export interface ChatCompletionChunk {
   readonly created: number;
   readonly model: string;
   readonly choices: readonly [ChatStreamChoice];
-  /** On the first (role) chunk only. */
-  readonly prompt_token_ids?: null;
+  /** On the role chunks only (return_token_ids: the prompt's ids, on the first one). */
+  readonly prompt_token_ids?: readonly number[] | null;
   readonly usage?: Usage;
 }
 

@@ -20,6 +20,7 @@ import { resolveLogprobsCount, resolvePromptLogprobs, tokensAsIds } from './logp
 import { rejectUnsupportedCommon, resolveStreamMode, type StreamMode } from './request-checks.ts';
 import { resolveBadWords } from './bad-words.ts';
 import { resolveN, samplesOf } from './n-samples.ts';
+import { truncatePrompt } from './prompt-truncation.ts';
 import { resolveSamplingParams } from './sampling-params.ts';
 
 /** The server's chat template: compiled, absent, or present but unparseable. */
@@ -43,6 +44,8 @@ export interface ChatPlan {
   /** The role of the answer message. */
   readonly role: string;
   readonly logprobs: LogprobsPlan | null;
+  /** return_token_ids: answer the prompt's and the choices' token ids. */
+  readonly returnTokenIds: boolean;
 }
 
 /** vLLM's answer to a chat request when neither the server nor the model has a template. */
@@ -93,12 +96,22 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
       : null;
   const prompt = resolvePromptLogprobs(request, stream.stream, context);
   const addGenerationPrompt = request.add_generation_prompt ?? true;
-  const promptTokens = renderPrompt(request, context, addGenerationPrompt);
-  checkPromptTokens(promptTokens, context.vocabSize);
   const maxCompletionTokens = request.max_completion_tokens ?? null;
+  const requested = maxCompletionTokens ?? request.max_tokens ?? null;
+  const maxTokensParam = maxCompletionTokens !== null ? 'max_completion_tokens' : 'max_tokens';
+  const promptTokens = truncatePrompt(
+    renderPrompt(request, context, addGenerationPrompt),
+    request,
+    {
+      maxModelLen: context.maxModelLen,
+      maxTokens: requested,
+      maxTokensParam,
+    },
+  );
+  checkPromptTokens(promptTokens, context.vocabSize);
   const maxTokens = resolveMaxTokens({
-    requested: maxCompletionTokens ?? request.max_tokens ?? null,
-    param: maxCompletionTokens !== null ? 'max_completion_tokens' : 'max_tokens',
+    requested,
+    param: maxTokensParam,
     promptTokens: promptTokens.length,
     maxModelLen: context.maxModelLen,
   });
@@ -114,5 +127,6 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
     stream,
     role,
     logprobs: sample === null ? null : { topCount: sample, asIds: tokensAsIds(request, context) },
+    returnTokenIds: request.return_token_ids === true,
   };
 }

@@ -26,6 +26,7 @@ import {
   type StreamMode,
 } from './request-checks.ts';
 import { resolveN, samplesOf, type PlannedRequest } from './n-samples.ts';
+import { truncatePrompt } from './prompt-truncation.ts';
 import { resolveSamplingParams } from './sampling-params.ts';
 
 export type { PlannedRequest } from './n-samples.ts';
@@ -62,6 +63,8 @@ export interface CompletionPlan {
   readonly choicesPerPrompt: number;
   readonly stream: StreamMode;
   readonly logprobs: LogprobsPlan | null;
+  /** return_token_ids: answer the prompt's and each choice's token ids. */
+  readonly returnTokenIds: boolean;
   /** Per choice: the prompt to echo, or null (echo off). */
   readonly echo: readonly (EchoedPrompt | null)[];
 }
@@ -132,7 +135,14 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
     request.max_tokens === undefined ? DEFAULT_COMPLETION_MAX_TOKENS : request.max_tokens;
   const echoOnly = echo && requested === 0;
   const n = resolveN(request.n, context.maxN);
-  const requests = prompts.flatMap(({ tokens: promptTokens }, i) => {
+  const truncated = prompts.map(({ tokens }) =>
+    truncatePrompt(tokens, request, {
+      maxModelLen: context.maxModelLen,
+      maxTokens: echoOnly ? 1 : requested,
+      maxTokensParam: 'max_tokens',
+    }),
+  );
+  const requests = truncated.flatMap((promptTokens, i) => {
     checkPromptTokens(promptTokens, context.vocabSize);
     const maxTokens = resolveMaxTokens({
       requested: echoOnly ? 1 : requested,
@@ -150,13 +160,18 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
     choicesPerPrompt: n,
     stream,
     logprobs: sample === null ? null : { topCount: sample, asIds: tokensAsIds(request, context) },
+    returnTokenIds: request.return_token_ids === true,
     echo: requests.map((planned, choice) => {
       if (!echo) return null;
-      return {
-        text: prompts[Math.floor(choice / n)]!.text(),
-        tokens: planned.promptTokens,
-        only: echoOnly,
-      };
+      const prompt = Math.floor(choice / n);
+      // vLLM echoes no prompt text when it returns token ids; a truncated prompt echoes its tokens.
+      const text =
+        request.return_token_ids === true
+          ? ''
+          : truncated[prompt] === prompts[prompt]!.tokens
+            ? prompts[prompt]!.text()
+            : context.tokenizer.detokenize(planned.promptTokens, { skipSpecial: false });
+      return { text, tokens: planned.promptTokens, only: echoOnly };
     }),
   };
 }

@@ -3,7 +3,9 @@
  * (`stream_options` only with `stream=true`) and the fields servellm accepts but cannot honour
  * yet. A field that is not implemented is refused with a 400 as soon as its value differs from
  * the default, never silently ignored; fields that cannot change the output (user, cache_salt,
- * kv_transfer_params, vllm_xargs, length_penalty without beam search) are accepted.
+ * kv_transfer_params, vllm_xargs, length_penalty without beam search) are accepted, and so is
+ * spaces_between_special_tokens: llama.cpp's detokenizer never puts spaces between special
+ * tokens, which is what vLLM does with a fast tokenizer whatever the flag says.
  */
 import { BadRequestError } from '../errors.ts';
 import type { CommonRequest } from '../schemas/common-fields.ts';
@@ -80,12 +82,6 @@ function checkThinkingBudget(budget: number | null | undefined): void {
  */
 export function rejectUnsupportedCommon(request: CommonRequest): void {
   if (request.use_beam_search === true) throw notSupportedYet('use_beam_search', 'true');
-  if (request.truncate_prompt_tokens !== null && request.truncate_prompt_tokens !== undefined) {
-    throw notSupportedYet('truncate_prompt_tokens', `got ${request.truncate_prompt_tokens}`);
-  }
-  if (request.spaces_between_special_tokens === false) {
-    throw notSupportedYet('spaces_between_special_tokens', 'false');
-  }
   checkResponseFormat(request);
   if (request.structured_outputs !== null && request.structured_outputs !== undefined) {
     throw notSupportedYet('structured_outputs', 'constrained decoding');
@@ -93,7 +89,6 @@ export function rejectUnsupportedCommon(request: CommonRequest): void {
   if (request.priority !== undefined && request.priority !== 0) {
     throw notSupportedYet('priority', `got ${request.priority}, only 0 is`);
   }
-  if (request.return_token_ids === true) throw notSupportedYet('return_token_ids', 'true');
   if (request.cache_salt === '') {
     throw new BadRequestError(
       "Parameter 'cache_salt' must be a non-empty string if provided.",

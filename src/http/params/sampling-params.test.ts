@@ -263,12 +263,9 @@ describe('rejectUnsupportedCommon', () => {
   it('refuses non-default values it cannot honour yet, naming the parameter', () => {
     const cases: [CommonRequest, string][] = [
       [{ use_beam_search: true }, 'use_beam_search'],
-      [{ truncate_prompt_tokens: 5 }, 'truncate_prompt_tokens'],
-      [{ spaces_between_special_tokens: false }, 'spaces_between_special_tokens'],
       [{ response_format: { type: 'json_object' } }, 'response_format'],
       [{ structured_outputs: { regex: 'a+' } }, 'structured_outputs'],
       [{ priority: 1 }, 'priority'],
-      [{ return_token_ids: true }, 'return_token_ids'],
       [{ repetition_detection: { min_count: 2 } }, 'repetition_detection'],
       [{ thinking_token_budget: 10 }, 'thinking_token_budget'],
     ];

@@ -18,7 +18,9 @@ interface Chunk {
     delta: { role?: string; content?: string };
     finish_reason: string | null;
     stop_reason?: unknown;
+    token_ids?: number[] | null;
   }[];
+  prompt_token_ids?: number[] | null;
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
@@ -130,6 +132,29 @@ describe('POST /v1/chat/completions', () => {
     assert.equal(usage.usage!.prompt_tokens, PROMPT_TOKENS, 'the prompt counted once');
     assert.equal(usage.usage!.completion_tokens, 4);
     assert.equal(engine.added[1]!.sharesPromptWith, engine.added[0]!.id);
+  });
+
+  it('returns the prompt and answer token ids when asked', async () => {
+    const { app } = testApp();
+    const payload = { messages, max_tokens: 2, return_token_ids: true };
+    const whole = await app.inject({ method: 'POST', url: URL, payload });
+    const body = whole.json<ChatCompletionResponse>();
+    assert.equal(body.prompt_token_ids?.length, PROMPT_TOKENS);
+    assert.deepEqual(body.choices[0]!.token_ids, [97, 97]);
+    const streamed = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: { ...payload, stream: true },
+    });
+    const chunks = sseEvents(streamed.body).slice(0, -1) as Chunk[];
+    assert.equal(chunks[0]!.prompt_token_ids?.length, PROMPT_TOKENS);
+    assert.deepEqual(
+      chunks.slice(1).map((c) => [c.prompt_token_ids, c.choices[0]!.token_ids]),
+      [
+        [undefined, [97]],
+        [undefined, [97]],
+      ],
+    );
   });
 
   it('puts cumulative usage on every chunk with continuous_usage_stats', async () => {

@@ -32,6 +32,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
     const state = new ChatStreamState(header, {
       role: plan.role,
       choiceCount: plan.requests.length,
+      promptTokenIds: plan.returnTokenIds ? plan.requests[0]!.promptTokens : undefined,
       logprobs: plan.logprobs === null ? null : { ...plan.logprobs, texts: context.texts },
       texts: context.texts,
     });

@@ -4,7 +4,7 @@ import { EngineRequestError } from '../../engine/engine-types.ts';
 import { ScriptedEngine } from '../testing/scripted-engine.ts';
 import { sseEvents, testApp } from '../testing/test-app.ts';
 import type { ErrorBody } from '../errors.ts';
-import type { CompletionResponse } from '../wire-types.ts';
+import type { CompletionChunk, CompletionResponse } from '../wire-types.ts';
 
 const URL = '/v1/completions';
 
@@ -83,6 +83,44 @@ describe('POST /v1/completions', () => {
       engine.added.map((r) => r.sharesPromptWith),
       [undefined, ids[0], ids[0], undefined, ids[3], ids[3]],
     );
+  });
+
+  it('returns token ids when asked, streamed and whole, and truncates the prompt when asked', async () => {
+    const { app, engine } = testApp();
+    const payload = {
+      prompt: 'hello',
+      max_tokens: 2,
+      return_token_ids: true,
+      truncate_prompt_tokens: 3,
+      truncation_side: 'right',
+    };
+    const whole = await app.inject({ method: 'POST', url: URL, payload });
+    assert.equal(whole.statusCode, 200);
+    const choice = whole.json<CompletionResponse>().choices[0]!;
+    assert.deepEqual(choice.prompt_token_ids, [...Buffer.from('hel')]);
+    assert.deepEqual(choice.token_ids, [97, 97]);
+    assert.deepEqual(engine.added[0]!.promptTokens, [...Buffer.from('hel')]);
+    const streamed = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: { ...payload, stream: true, truncation_side: 'left' },
+    });
+    const chunks = sseEvents(streamed.body).slice(0, -1) as CompletionChunk[];
+    assert.deepEqual(
+      chunks.map((c) => [c.choices[0].prompt_token_ids, c.choices[0].token_ids]),
+      [
+        [[...Buffer.from('llo')], [97]],
+        [null, [97]],
+      ],
+    );
+    const plain = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: { prompt: 'x', max_tokens: 1 },
+    });
+    const plainChoice = plain.json<CompletionResponse>().choices[0]!;
+    assert.equal(plainChoice.token_ids, null);
+    assert.equal(plainChoice.prompt_token_ids, null);
   });
 
   it('defaults max_tokens to 16 and answers any served name with the primary one', async () => {

@@ -36,6 +36,7 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServingC
       choicesPerPrompt: plan.choicesPerPrompt,
       logprobs: plan.logprobs === null ? null : { ...plan.logprobs, texts: context.texts },
       echo: plan.echo,
+      promptTokenIds: plan.returnTokenIds ? plan.requests.map((r) => r.promptTokens) : undefined,
       texts: context.texts,
     });
     const events = streamEvents(generation.outputs, state);

@@ -46,6 +46,8 @@ export interface ChatResponseOptions {
   readonly logprobs: LogprobsFormat | null;
   /** Names the tokens of prompt_logprobs. */
   readonly texts: TokenTexts;
+  /** return_token_ids: the prompt's token ids; absent: not asked. */
+  readonly promptTokenIds?: readonly number[] | undefined;
 }
 
 /** Pure state of one chat stream. */
@@ -76,7 +78,15 @@ export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
       for (let choice = 0; choice < this.#options.choiceCount; choice += 1) {
         const delta = { role: this.#options.role, content: '' };
         const roleChoice = { index: choice, delta, logprobs: null, finish_reason: null };
-        events.push({ type: 'chunk', chunk: this.#chunk(roleChoice, true), usage });
+        const chunk = this.#chunk(roleChoice, true);
+        const ids = this.#options.promptTokenIds;
+        events.push({
+          type: 'chunk',
+          // return_token_ids: the prompt's ids on the very first chunk only.
+          chunk:
+            ids === undefined ? chunk : { ...chunk, prompt_token_ids: choice === 0 ? ids : null },
+          usage,
+        });
       }
     }
     this.#usage.record(index, output);
@@ -89,6 +99,8 @@ export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
       format === null
         ? null
         : { content: chatLogprobContent(output.tokenIds, output.logprobs ?? [], format) };
+    const tokenIds = this.#options.promptTokenIds === undefined ? null : output.tokenIds;
+    const reportsTokens = logprobs !== null || tokenIds !== null;
     if (output.finishReason !== null) {
       const last: ChatStreamChoice = {
         index,
@@ -96,16 +108,16 @@ export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
         logprobs,
         finish_reason: output.finishReason,
         stop_reason: output.stopReason,
-        token_ids: null,
+        token_ids: tokenIds,
       };
       events.push({ type: 'chunk', chunk: this.#chunk(last, false), usage });
-    } else if (output.text !== '' || (logprobs !== null && logprobs.content.length > 0)) {
+    } else if (output.text !== '' || (reportsTokens && output.tokenIds.length > 0)) {
       const content: ChatStreamChoice = {
         index,
         delta: { content: output.text },
         logprobs,
         finish_reason: null,
-        token_ids: null,
+        token_ids: tokenIds,
       };
       events.push({ type: 'chunk', chunk: this.#chunk(content, false), usage });
     }
@@ -150,6 +162,8 @@ interface ChoiceParts {
   content: string[];
   /** Null until a chunk carried logprobs. */
   logprobs: ChatTokenLogprob[] | null;
+  /** Null until a chunk carried token ids. */
+  tokenIds: number[] | null;
   end: { finish: ChatChoice['finish_reason']; stop: StopReason } | null;
 }
 
@@ -162,17 +176,30 @@ export async function assembleChat(
 ): Promise<ChatCompletionResponse> {
   const parts = new Map<number, ChoiceParts>();
   let usage: Usage | null = null;
+  let promptTokenIds: readonly number[] | null = null;
   for await (const event of events) {
     if (event.type === 'usage') {
       usage = event.usage;
       continue;
     }
     const choice = event.chunk.choices[0];
-    const entry = parts.get(choice.index) ?? { role: null, content: [], logprobs: null, end: null };
+    const entry = parts.get(choice.index) ?? {
+      role: null,
+      content: [],
+      logprobs: null,
+      tokenIds: null,
+      end: null,
+    };
     parts.set(choice.index, entry);
     if (choice.delta.role !== undefined) entry.role = choice.delta.role;
     if (choice.delta.content !== undefined) entry.content.push(choice.delta.content);
     if (choice.logprobs !== null) (entry.logprobs ??= []).push(...choice.logprobs.content);
+    if (choice.token_ids !== undefined && choice.token_ids !== null) {
+      (entry.tokenIds ??= []).push(...choice.token_ids);
+    }
+    if (event.chunk.prompt_token_ids !== undefined && event.chunk.prompt_token_ids !== null) {
+      promptTokenIds = event.chunk.prompt_token_ids;
+    }
     if (choice.finish_reason !== null) {
       entry.end = { finish: choice.finish_reason, stop: choice.stop_reason ?? null };
     }
@@ -199,7 +226,7 @@ export async function assembleChat(
         logprobs: entry.logprobs === null ? null : { content: entry.logprobs },
         finish_reason: entry.end.finish,
         stop_reason: entry.end.stop,
-        token_ids: null,
+        token_ids: entry.tokenIds,
       };
     });
   return {
@@ -212,7 +239,7 @@ export async function assembleChat(
     system_fingerprint: fingerprint,
     usage,
     prompt_logprobs: state.promptLogprobs,
-    prompt_token_ids: null,
+    prompt_token_ids: promptTokenIds,
     kv_transfer_params: null,
   };
 }

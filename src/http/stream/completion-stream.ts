@@ -7,7 +7,8 @@
  * last chunk only, echo (the prompt's text, tokens and logprobs in front of the choice's first
  * chunk; only those when the request asked for no output), each chunk's logprobs with offsets
  * that continue the text sent so far, and the assembly of a whole response from the same events
- * (texts and logprobs joined per choice, choices by index, each choice's prompt_logprobs).
+ * (texts and logprobs joined per choice, choices by index, each choice's prompt_logprobs), and
+ * with return_token_ids each choice's prompt ids on its first event and its new ids on each.
  */
 import type { PositionLogprobs, RequestOutput } from '../../engine/engine-types.ts';
 import { InternalServerError } from '../errors.ts';
@@ -47,11 +48,15 @@ export interface CompletionResponseOptions {
   readonly echo: readonly (EchoedPrompt | null)[];
   /** Names the tokens of prompt_logprobs. */
   readonly texts: TokenTexts;
+  /** return_token_ids: each choice's prompt token ids (by choice index); absent: not asked. */
+  readonly promptTokenIds?: readonly (readonly number[])[] | undefined;
 }
 
 interface ChoiceProgress {
   /** Code points of text sent so far (the next chunk's first text offset). */
   sentLength: number;
+  /** Whether an event of this choice went out. */
+  sent: boolean;
   echoed: boolean;
   promptLogprobs: PromptLogprobs | null;
 }
@@ -73,7 +78,7 @@ export class CompletionStreamState implements ChunkState<CompletionChunk> {
     this.#usage.record(index, output);
     let progress = this.#choices.get(index);
     if (progress === undefined) {
-      progress = { sentLength: 0, echoed: false, promptLogprobs: null };
+      progress = { sentLength: 0, sent: false, echoed: false, promptLogprobs: null };
       this.#choices.set(index, progress);
     }
     if (output.promptLogprobs !== null) {
@@ -94,7 +99,11 @@ export class CompletionStreamState implements ChunkState<CompletionChunk> {
     }
     const finished = output.finishReason !== null;
     const format = this.#options.logprobs;
-    if (!finished && text === '' && (format === null || tokens.length === 0)) return [];
+    const ids = this.#options.promptTokenIds;
+    const reportsTokens = format !== null || ids !== undefined;
+    if (!finished && text === '' && (!reportsTokens || tokens.length === 0)) return [];
+    const firstEvent = !progress.sent;
+    progress.sent = true;
     const logprobs =
       format === null ? null : completionLogprobs(tokens, positions, format, progress.sentLength);
     progress.sentLength += codePointLength(text);
@@ -110,8 +119,8 @@ export class CompletionStreamState implements ChunkState<CompletionChunk> {
           logprobs,
           finish_reason: output.finishReason,
           stop_reason: finished ? output.stopReason : null,
-          prompt_token_ids: null,
-          token_ids: null,
+          prompt_token_ids: ids !== undefined && firstEvent ? (ids[index] ?? null) : null,
+          token_ids: ids !== undefined ? output.tokenIds : null,
         },
       ],
     };
@@ -148,6 +157,9 @@ export function completionUsageChunk(
 interface ChoiceParts {
   readonly texts: string[];
   readonly logprobs: CompletionLogprobs[];
+  /** Null until an event carried token ids. */
+  tokenIds: number[] | null;
+  promptTokenIds: readonly number[] | null;
   end: { finish: CompletionChoice['finish_reason']; stop: StopReason } | null;
 }
 
@@ -168,11 +180,13 @@ export async function assembleCompletion(
     const choice = event.chunk.choices[0];
     let entry = parts.get(choice.index);
     if (entry === undefined) {
-      entry = { texts: [], logprobs: [], end: null };
+      entry = { texts: [], logprobs: [], tokenIds: null, promptTokenIds: null, end: null };
       parts.set(choice.index, entry);
     }
     entry.texts.push(choice.text);
     if (choice.logprobs !== null) entry.logprobs.push(choice.logprobs);
+    if (choice.token_ids !== null) (entry.tokenIds ??= []).push(...choice.token_ids);
+    if (choice.prompt_token_ids !== null) entry.promptTokenIds = choice.prompt_token_ids;
     if (choice.finish_reason !== null) {
       entry.end = { finish: choice.finish_reason, stop: choice.stop_reason };
     }
@@ -188,9 +202,9 @@ export async function assembleCompletion(
         logprobs: entry.logprobs.length === 0 ? null : joinCompletionLogprobs(entry.logprobs),
         finish_reason: entry.end.finish,
         stop_reason: entry.end.stop,
-        token_ids: null,
+        token_ids: entry.tokenIds,
         prompt_logprobs: state.promptLogprobs(index),
-        prompt_token_ids: null,
+        prompt_token_ids: entry.promptTokenIds,
       };
     });
   return {
