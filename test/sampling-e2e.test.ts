@@ -70,6 +70,65 @@ describe('sampling parameters end to end (successor F16)', () => {
     assert.ok(new Set(completion.choices.map((c) => c.text)).size > 1, 'the samples differ');
   });
 
+  it('best_of: answers the n samples with the highest cumulative logprob, in that order', async () => {
+    const body = { model: MODEL, prompt: 'abc', max_tokens: 12, temperature: 1.5, seed: 99 };
+    const samples = await Promise.all(
+      [0, 1, 2, 3].map(async (j) => {
+        const alone = await client.completions.create({ ...body, seed: 99 + j, logprobs: 0 });
+        const choice = alone.choices[0]!;
+        const total = choice.logprobs!.token_logprobs!.reduce((sum: number, lp) => sum + lp, 0);
+        return { text: choice.text, total, j };
+      }),
+    );
+    const expected = [...samples].sort((a, b) => b.total - a.total || a.j - b.j).slice(0, 2);
+    assert.ok(new Set(samples.map((s) => s.text)).size > 1, 'the samples differ');
+    const best = await client.completions.create({
+      ...body,
+      n: 2,
+      best_of: 4,
+    });
+    assert.deepEqual(
+      best.choices.map((c) => [c.index, c.text]),
+      expected.map((e, k) => [k, e.text]),
+    );
+    assert.equal(best.choices[0]!.logprobs, null, 'logprobs only when asked');
+    assert.equal(best.usage?.completion_tokens, 24, 'the answered choices, as vLLM counted');
+  });
+
+  it('beam search: the two best continuations with their exact logprobs', async () => {
+    // After 'c': 'd' (logit 8) then 'e' (4). Width 2 keeps "de" (8 + 8) and, of the two beams
+    // tied at 8 + 4 ("df" and "ef"), the one from the better beam: "df" -> then "def" and "deg".
+    const completion = await client.completions.create({
+      model: MODEL,
+      prompt: 'abc',
+      max_tokens: 3,
+      temperature: 0,
+      n: 2,
+      logprobs: 1,
+      // @ts-expect-error vLLM's extra parameter
+      use_beam_search: true,
+    });
+    assert.deepEqual(
+      completion.choices.map((c) => [c.index, c.text, c.finish_reason]),
+      [
+        [0, 'def', 'length'],
+        [1, 'deg', 'length'],
+      ],
+    );
+    const logZ = Math.log(Math.exp(8) + Math.exp(4) + 257);
+    const expected = [
+      [8 - logZ, 8 - logZ, 8 - logZ],
+      [8 - logZ, 8 - logZ, 4 - logZ],
+    ];
+    completion.choices.forEach((choice, j) =>
+      choice.logprobs!.token_logprobs!.forEach((lp, i) =>
+        assert.ok(Math.abs(lp - expected[j]![i]!) < 1e-4, `choice ${j} token ${i}: ${lp}`),
+      ),
+    );
+    assert.equal(completion.usage?.prompt_tokens, 3);
+    assert.equal(completion.usage?.completion_tokens, 6);
+  });
+
   it('min_tokens: EOS waits, so greedy takes the second successor of "."', async () => {
     const plain = await client.completions.create({
       model: MODEL,

@@ -163,6 +163,14 @@ export interface EngineClient {
    * carries a finishReason. Throws EngineRequestError at once for a request that can never run.
    */
   add(request: EngineRequest): AsyncIterable<RequestOutput>;
+  /**
+   * Queue a beam search of `width` beams (vLLM's use_beam_search with n = width): one stream
+   * per answer, best first, each with one final output. Throws like `add`.
+   */
+  addBeamSearch(
+    request: EngineRequest,
+    options: { readonly width: number; readonly lengthPenalty: number },
+  ): AsyncIterable<RequestOutput>[];
   /** Abort a queued or running request; its stream ends with finishReason "abort". No-op if unknown. */
   abort(requestId: string): void;
   stats(): EngineStats;

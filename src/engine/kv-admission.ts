@@ -12,8 +12,8 @@ import type { RequestState } from './request-state.ts';
 
 /** The scheduler's view of KV capacity, keyed by sequence id. */
 export interface KvAdmission {
-  /** Whether `request` may start now. */
-  canAdmit(request: RequestState): boolean;
+  /** Whether `request` may start now (on `sequences` sequences: a beam search takes several). */
+  canAdmit(request: RequestState, sequences?: number): boolean;
   /** `request` starts on `sequenceId`. */
   admit(sequenceId: number, request: RequestState): void;
   /** `sequenceId`'s cells were removed from the KV cache. */
@@ -49,8 +49,8 @@ export class CellReservationAdmission implements KvAdmission {
     return this.#reserved;
   }
 
-  canAdmit(request: RequestState): boolean {
-    return this.#reserved + request.maxCells <= this.capacity;
+  canAdmit(request: RequestState, sequences = 1): boolean {
+    return this.#reserved + sequences * request.maxCells <= this.capacity;
   }
 
   admit(sequenceId: number, request: RequestState): void {

@@ -18,6 +18,7 @@ import type {
   RowResult,
   SequenceChunk,
 } from '../backend/model-backend.ts';
+import { BeamSearchRun } from './beam-search-run.ts';
 import { validateEngineConfig, type EngineConfig } from './engine-config.ts';
 import {
   EngineRequestError,
@@ -80,6 +81,8 @@ export class LlmEngine implements EngineClient {
   readonly #backend: ModelBackend;
   readonly #scheduler: Scheduler;
   readonly #live = new Map<string, LiveRequest>();
+  /** Beam searches in flight, by request id. */
+  readonly #beamRuns = new Map<string, BeamSearchRun>();
   #steps = 0;
   #decodes = 0;
   #promptTokens = 0;
@@ -147,13 +150,70 @@ export class LlmEngine implements EngineClient {
   }
 
   /**
+   * Queue a beam search (vLLM's `use_beam_search`, width = `n`): one stream per answer, best
+   * first, each getting one output when the search ends. The request's sampling parameters other
+   * than temperature, max tokens, ignore_eos, skip_special_tokens and logprobs play no part, as
+   * in vLLM. Throws like `add`, and for a width the engine cannot hold.
+   */
+  addBeamSearch(
+    request: EngineRequest,
+    options: { readonly width: number; readonly lengthPenalty: number },
+  ): AsyncIterable<RequestOutput>[] {
+    if (this.#shutDown) throw new Error('the engine is shut down');
+    validateEngineRequest(request, {
+      vocabSize: this.#backend.info.vocabSize,
+      maxModelLen: this.maxModelLen,
+    });
+    const { width, lengthPenalty } = options;
+    if (!Number.isInteger(width) || width < 1 || width > this.config.maxNumSeqs) {
+      throw new EngineRequestError(
+        `The beam width (n=${width}) must be between 1 and max_num_seqs=${this.config.maxNumSeqs}.`,
+        'n',
+      );
+    }
+    if (2 * width > this.#backend.info.vocabSize) {
+      throw new EngineRequestError(`The beam width (n=${width}) exceeds half the vocabulary.`, 'n');
+    }
+    if (!Number.isFinite(lengthPenalty)) {
+      throw new EngineRequestError(
+        `length_penalty must be finite, got ${lengthPenalty}.`,
+        'length_penalty',
+      );
+    }
+    if (this.#live.has(request.id) || this.#beamRuns.has(request.id)) {
+      throw new EngineRequestError(`Request id ${request.id} already running.`, null);
+    }
+    const run = new BeamSearchRun(
+      request,
+      { width, lengthPenalty, eosToken: this.#backend.info.eosToken },
+      {
+        scheduler: this.#scheduler,
+        kv: this.#backend.kv,
+        tokenizer: this.#backend.tokenizer,
+        maxModelLen: this.maxModelLen,
+        freeReleasedKv: () => this.#freeReleasedKv(),
+      },
+      request.params.seed ?? this.#seeds.next(),
+      () => this.abort(request.id),
+    );
+    this.#beamRuns.set(request.id, run);
+    this.#scheduler.add(run.firstState, null, width);
+    this.#startLoop();
+    return [...run.streams];
+  }
+
+  /**
    * End a queued or running request now: its stream gets a final `abort` output. Its KV cells are
    * removed at once, or right after the decode in flight returns. No-op for unknown ids.
    */
   abort(requestId: string): void {
     const live = this.#live.get(requestId);
-    if (live === undefined) return;
-    this.#finish(live, live.processor.abortOutput());
+    const run = this.#beamRuns.get(requestId);
+    if (live !== undefined) this.#finish(live, live.processor.abortOutput());
+    else if (run !== undefined) {
+      this.#beamRuns.delete(requestId);
+      run.abort();
+    } else return;
     if (!this.#decodeInFlight) this.#tryFreeReleasedKv();
   }
 
@@ -188,7 +248,9 @@ export class LlmEngine implements EngineClient {
   /** Abort every request, wait for the step in flight, free all KV. Does not dispose the backend. */
   async shutdown(): Promise<void> {
     this.#shutDown = true;
-    for (const requestId of [...this.#live.keys()]) this.abort(requestId);
+    for (const requestId of [...this.#live.keys(), ...this.#beamRuns.keys()]) {
+      this.abort(requestId);
+    }
     await this.#loop;
   }
 
@@ -249,6 +311,7 @@ export class LlmEngine implements EngineClient {
       return;
     }
     this.#processStep(plan, promptRows, result);
+    this.#advanceBeamSearches();
   }
 
   /**
@@ -257,6 +320,16 @@ export class LlmEngine implements EngineClient {
    * `promptRows`), then the sampling row when the chunk reaches the last known token.
    */
   #sequenceChunk(chunk: ScheduledChunk, promptRows: number[]): SequenceChunk {
+    const run = this.#beamRunOf(chunk.request);
+    if (run !== undefined) {
+      promptRows.push(0);
+      return {
+        sequenceId: chunk.sequenceId,
+        startPosition: chunk.startPosition,
+        tokens: chunk.tokens,
+        rows: chunk.samples ? [run.row(chunk)] : [],
+      };
+    }
     const live = this.#live.get(chunk.request.id)!;
     const { params } = live.request;
     const rows: OutputRow[] = [];
@@ -326,6 +399,11 @@ export class LlmEngine implements EngineClient {
       const firstPromptRow = row;
       row += promptRows[c]!;
       const sampleRow = chunk.samples ? result.rows[row++]! : null;
+      const run = this.#beamRunOf(chunk.request);
+      if (run !== undefined) {
+        run.record(chunk.request, chunk.tokens.length, sampleRow);
+        continue;
+      }
       const live = this.#live.get(chunk.request.id);
       // Aborted while the decode was in flight: its cells are freed before the next schedule.
       if (live === undefined || live.state !== chunk.request) continue;
@@ -363,6 +441,26 @@ export class LlmEngine implements EngineClient {
     }
   }
 
+  /** The beam searches of a step that returned take their next beams (or end). */
+  #advanceBeamSearches(): void {
+    for (const run of [...this.#beamRuns.values()]) {
+      if (!run.stepped) continue;
+      try {
+        if (run.advance()) this.#beamRuns.delete(run.id);
+      } catch (error) {
+        this.#beamRuns.delete(run.id);
+        run.fail(asError(error));
+      }
+    }
+  }
+
+  /** The beam search `state` is a live beam of, if any. */
+  #beamRunOf(state: RequestState): BeamSearchRun | undefined {
+    if (this.#beamRuns.size === 0) return undefined;
+    for (const run of this.#beamRuns.values()) if (run.owns(state)) return run;
+    return undefined;
+  }
+
   /** The request leaves the engine with its last output; its KV is freed before the next step. */
   #finish(live: LiveRequest, output: RequestOutput): void {
     this.#live.delete(live.request.id);
@@ -379,6 +477,12 @@ export class LlmEngine implements EngineClient {
 
   #failStep(plan: StepPlan, error: Error): void {
     for (const chunk of plan.chunks) {
+      const run = this.#beamRunOf(chunk.request);
+      if (run !== undefined) {
+        this.#beamRuns.delete(run.id);
+        run.fail(new Error(`decode failed: ${error.message}`, { cause: error }));
+        continue;
+      }
       const live = this.#live.get(chunk.request.id);
       if (live !== undefined && live.state === chunk.request) {
         this.#fail(live, new Error(`decode failed: ${error.message}`, { cause: error }));
@@ -388,6 +492,8 @@ export class LlmEngine implements EngineClient {
 
   #failAll(error: Error): void {
     for (const live of [...this.#live.values()]) this.#fail(live, error);
+    for (const run of [...this.#beamRuns.values()]) run.fail(error);
+    this.#beamRuns.clear();
     if (!this.#decodeInFlight) this.#tryFreeReleasedKv();
   }
 

@@ -81,6 +81,24 @@ export class RequestState {
     this.#computedTokens = count;
   }
 
+  /**
+   * A beam forked from another starts with that beam's KV (`computedTokens` cells, copied) and
+   * its generated tokens, the last of which is not computed yet. Only on a fresh state.
+   */
+  adoptBeam(computedTokens: number, outputTokens: readonly number[]): void {
+    if (this.#computedTokens !== 0 || this.#outputTokens.length !== 0) {
+      throw new Error(`request ${this.id} already computed tokens`);
+    }
+    if (computedTokens !== this.promptTokens.length + outputTokens.length - 1) {
+      throw new RangeError(
+        `a forked beam computes all but its last token: ${computedTokens} cells for ` +
+          `${this.promptTokens.length} prompt and ${outputTokens.length} output tokens`,
+      );
+    }
+    this.#outputTokens.push(...outputTokens);
+    this.#computedTokens = computedTokens;
+  }
+
   /** KV cells the request can ever occupy: prompt + maxTokens (its unified-KV reservation). */
   get maxCells(): number {
     return this.promptTokens.length + this.maxTokens;

@@ -53,6 +53,12 @@ export interface StepPlan {
   readonly tokenCount: number;
 }
 
+/** The sequences a running beam search holds beyond its live beams. */
+interface BeamReservation {
+  readonly spares: number[];
+  ended: boolean;
+}
+
 /** Whether `leader` can still share its prompt with `request` (see Scheduler.add). */
 function canLead(leader: RequestState, request: RequestState): boolean {
   const prompt = leader.promptTokens;
@@ -78,6 +84,14 @@ export class Scheduler {
   readonly #parked = new Map<RequestState, RequestState[]>();
   /** Parked sibling -> its leader. */
   readonly #leaderOf = new Map<RequestState, RequestState>();
+  /** Waiting beam searches -> their width (the sequences they take at admission). */
+  readonly #beamWidth = new Map<RequestState, number>();
+  /** Every running beam of a beam search -> the search's reservation. */
+  readonly #beamOf = new Map<RequestState, BeamReservation>();
+  /** Sequences of retired beams, until their cells are removed: they go back to the search. */
+  readonly #returning = new Map<number, BeamReservation>();
+  /** Spare sequences held by running beam searches (they count against maxNumSeqs). */
+  #spares = 0;
 
   constructor(config: SchedulerConfig, admission: KvAdmission) {
     if (config.maxNumSeqs > config.maxNumBatchedTokens) {
@@ -117,11 +131,22 @@ export class Scheduler {
   /**
    * Queue a new request at the back, or park it beside `sharesPromptWith` (a request added just
    * before, still waiting, with the same prompt of at least 2 tokens) to copy its prompt's KV.
-   * Returns whether it was parked.
+   * Returns whether it was parked. A beam search (`beamWidth` > 1) is admitted only with
+   * `beamWidth` sequences free: one for its first beam, the rest held for the beams it forks.
    */
-  add(request: RequestState, sharesPromptWith: RequestState | null = null): boolean {
+  add(request: RequestState, sharesPromptWith: RequestState | null = null, beamWidth = 1): boolean {
     if (request.status !== 'waiting' || request.computedTokens !== 0) {
       throw new Error(`request ${request.id} is not new`);
+    }
+    if (beamWidth > this.#config.maxNumSeqs) {
+      throw new RangeError(
+        `a beam search of width ${beamWidth} needs more than maxNumSeqs=${this.#config.maxNumSeqs} sequences`,
+      );
+    }
+    if (beamWidth > 1) {
+      this.#beamWidth.set(request, beamWidth);
+      this.#waiting.push(request);
+      return false;
     }
     const leader = sharesPromptWith;
     if (leader !== null && canLead(leader, request)) {
@@ -164,20 +189,78 @@ export class Scheduler {
   }
 
   #canAdmitNow(request: RequestState): boolean {
+    const sequences = this.#beamWidth.get(request) ?? 1;
     return (
-      this.#running.length < this.#config.maxNumSeqs &&
-      this.#pool.freeCount > 0 &&
-      this.#admission.canAdmit(request)
+      this.#running.length + this.#spares + sequences <= this.#config.maxNumSeqs &&
+      this.#pool.freeCount >= sequences &&
+      this.#admission.canAdmit(request, sequences)
     );
   }
 
-  /** Give `request` a sequence and its KV reservation; it is running from now on. */
+  /** Give `request` a sequence and its KV reservation (a beam search its spares too). */
   #admit(request: RequestState): void {
     const sequenceId = this.#pool.acquire()!;
     this.#admission.admit(sequenceId, request);
     request.status = 'running';
     request.sequenceId = sequenceId;
     this.#running.push(request);
+    const width = this.#beamWidth.get(request);
+    if (width === undefined) return;
+    this.#beamWidth.delete(request);
+    const reservation: BeamReservation = { spares: [], ended: false };
+    for (let i = 1; i < width; i++) {
+      const spare = this.#pool.acquire()!;
+      this.#admission.admit(spare, request);
+      reservation.spares.push(spare);
+    }
+    this.#spares += width - 1;
+    this.#beamOf.set(request, reservation);
+  }
+
+  /**
+   * A beam search forks `child` (new) from its live beam `parent`: the child runs on one of the
+   * search's spare sequences. The engine then copies the parent's KV into it.
+   */
+  forkBeam(parent: RequestState, child: RequestState): void {
+    const reservation = this.#beamOf.get(parent);
+    const spare = reservation?.spares.pop();
+    if (reservation === undefined || spare === undefined) {
+      throw new Error(`beam ${parent.id} has no spare sequence to fork into`);
+    }
+    this.#spares--;
+    child.status = 'running';
+    child.sequenceId = spare;
+    this.#running.push(child);
+    this.#beamOf.set(child, reservation);
+  }
+
+  /**
+   * A live beam of a running search has no continuation: it leaves the batch and its sequence
+   * returns to the search's spares once its cells are removed (sequencesToFree).
+   */
+  retireBeam(beam: RequestState): void {
+    const reservation = this.#beamOf.get(beam);
+    if (reservation === undefined) throw new Error(`request ${beam.id} is not a beam`);
+    this.#beamOf.delete(beam);
+    this.release(beam);
+    this.#returning.set(beam.sequenceId!, reservation);
+  }
+
+  /**
+   * The beam search `anyBeam` belongs to is over: its spares return to the pool now; its live
+   * beams are released by the engine (`release`) and go back to the pool as usual.
+   */
+  endBeamSearch(anyBeam: RequestState): void {
+    const reservation = this.#beamOf.get(anyBeam);
+    if (reservation === undefined || reservation.ended) return;
+    reservation.ended = true;
+    for (const [beam, owner] of this.#beamOf) if (owner === reservation) this.#beamOf.delete(beam);
+    for (const spare of reservation.spares) {
+      this.#admission.free(spare);
+      this.#pool.release(spare);
+    }
+    this.#spares -= reservation.spares.length;
+    reservation.spares.length = 0;
   }
 
   /** Plan the next step. Admits waiting requests (they are running from now on). */
@@ -225,6 +308,7 @@ export class Scheduler {
    */
   release(request: RequestState): void {
     if (request.status === 'finished') return;
+    this.#beamWidth.delete(request);
     const leader = this.#leaderOf.get(request);
     if (leader !== undefined) {
       this.#leaderOf.delete(request);
@@ -261,6 +345,13 @@ export class Scheduler {
   sequenceFreed(sequenceId: number): void {
     if (!this.#toFree.delete(sequenceId)) {
       throw new Error(`sequence ${sequenceId} was not awaiting cleanup`);
+    }
+    const reservation = this.#returning.get(sequenceId);
+    this.#returning.delete(sequenceId);
+    if (reservation !== undefined && !reservation.ended) {
+      reservation.spares.push(sequenceId);
+      this.#spares++;
+      return;
     }
     this.#admission.free(sequenceId);
     this.#pool.release(sequenceId);

@@ -19,7 +19,7 @@ import { checkPromptTokens, resolveMaxTokens } from './context-limit.ts';
 import { resolveLogprobsCount, resolvePromptLogprobs, tokensAsIds } from './logprobs-params.ts';
 import { rejectUnsupportedCommon, resolveStreamMode, type StreamMode } from './request-checks.ts';
 import { resolveBadWords } from './bad-words.ts';
-import { resolveN, samplesOf } from './n-samples.ts';
+import { resolveBeamSearch, resolveN, samplesOf, type BeamSearchPlan } from './n-samples.ts';
 import { truncatePrompt } from './prompt-truncation.ts';
 import { resolveSamplingParams } from './sampling-params.ts';
 
@@ -38,8 +38,12 @@ export interface ChatPlanContext extends PlanContext {
 
 /** The engine requests of one chat call (one per choice) and how to deliver them. */
 export interface ChatPlan {
-  /** `n` samples of the one prompt; choice index = position. */
+  /** `n` samples of the one prompt (choice index = position), or the one beam search. */
   readonly requests: readonly PlannedRequest[];
+  /** use_beam_search: `requests` holds the one request, answering n beams. */
+  readonly beamSearch: BeamSearchPlan | null;
+  /** Choices in the answer (`n`). */
+  readonly choiceCount: number;
   readonly stream: StreamMode;
   /** The role of the answer message. */
   readonly role: string;
@@ -122,8 +126,16 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
     logprobs: { sample, prompt },
     badWords: resolveBadWords(request.bad_words, context.tokenizer),
   });
+  const n = resolveN(request.n, context.maxN);
+  const beamSearch = resolveBeamSearch(request, n, stream.stream);
   return {
-    requests: samplesOf(promptTokens, params, resolveN(request.n, context.maxN), 0),
+    // A beam search is one engine request answering n beams.
+    requests:
+      beamSearch === null
+        ? samplesOf(promptTokens, params, n, 0)
+        : [{ promptTokens, params, sharesPromptWith: null }],
+    beamSearch,
+    choiceCount: n,
     stream,
     role,
     logprobs: sample === null ? null : { topCount: sample, asIds: tokensAsIds(request, context) },

@@ -6,6 +6,7 @@
  * (`add_special_tokens`, default true; special-token text parsed as in HF tokenizers), the
  * default `max_tokens` of 16 (explicit null: the rest of the context), `logprobs` and `echo`
  * (the prompt's text, and its logprobs, which `prompt_logprobs` defaults to when echoing;
+ * `n` and the legacy `best_of` choices per prompt;
  * `max_tokens` 0 with echo generates one token and answers the prompt alone, as vLLM), and the
  * completion-only refusals (`suffix`, `prompt_embeds`).
  */
@@ -25,7 +26,14 @@ import {
   resolveStreamMode,
   type StreamMode,
 } from './request-checks.ts';
-import { resolveN, samplesOf, type PlannedRequest } from './n-samples.ts';
+import {
+  resolveBeamSearch,
+  resolveBestOf,
+  resolveN,
+  samplesOf,
+  type BeamSearchPlan,
+  type PlannedRequest,
+} from './n-samples.ts';
 import { truncatePrompt } from './prompt-truncation.ts';
 import { resolveSamplingParams } from './sampling-params.ts';
 
@@ -57,10 +65,14 @@ export interface LogprobsPlan {
 
 /** The engine requests of one completions call and how to deliver them. */
 export interface CompletionPlan {
-  /** One per choice: prompt-major, `n` per prompt (choice index = position). */
+  /** One per choice: prompt-major, `n` per prompt (choice index = position); one per prompt for a beam search. */
   readonly requests: readonly PlannedRequest[];
-  /** `n`: choices per prompt. */
+  /** use_beam_search: one engine request per prompt in `requests`, each answering n beams. */
+  readonly beamSearch: BeamSearchPlan | null;
+  /** Choices per prompt before best_of picks: `best_of` (default `n`). */
   readonly choicesPerPrompt: number;
+  /** `n`: the choices answered per prompt (the most likely of choicesPerPrompt when fewer). */
+  readonly answersPerPrompt: number;
   readonly stream: StreamMode;
   readonly logprobs: LogprobsPlan | null;
   /** return_token_ids: answer the prompt's and each choice's token ids. */
@@ -135,6 +147,11 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
     request.max_tokens === undefined ? DEFAULT_COMPLETION_MAX_TOKENS : request.max_tokens;
   const echoOnly = echo && requested === 0;
   const n = resolveN(request.n, context.maxN);
+  const beamSearch = resolveBeamSearch(request, n, stream.stream);
+  if (beamSearch !== null && (request.best_of ?? n) !== n) {
+    throw notSupportedYet('best_of', 'other than n together with use_beam_search');
+  }
+  const bestOf = resolveBestOf(request.best_of, n, stream.stream, context.maxN);
   const truncated = prompts.map(({ tokens }) =>
     truncatePrompt(tokens, request, {
       maxModelLen: context.maxModelLen,
@@ -151,19 +168,24 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
       maxModelLen: context.maxModelLen,
     });
     const params = resolveSamplingParams(request, maxTokens, context.vocabSize, {
-      logprobs: { sample, prompt },
+      // best_of ranks the samples by their cumulative logprob: score every drawn token.
+      logprobs: { sample: bestOf > n ? (sample ?? 0) : sample, prompt },
     });
-    return samplesOf(promptTokens, params, n, i * n);
+    // A beam search is one engine request per prompt, answering n beams.
+    if (beamSearch !== null) return [{ promptTokens, params, sharesPromptWith: null }];
+    return samplesOf(promptTokens, params, bestOf, i * bestOf, bestOf > n ? 'best_of' : 'n');
   });
   return {
     requests,
-    choicesPerPrompt: n,
+    beamSearch,
+    choicesPerPrompt: bestOf,
+    answersPerPrompt: n,
     stream,
     logprobs: sample === null ? null : { topCount: sample, asIds: tokensAsIds(request, context) },
     returnTokenIds: request.return_token_ids === true,
     echo: requests.map((planned, choice) => {
       if (!echo) return null;
-      const prompt = Math.floor(choice / n);
+      const prompt = Math.floor(choice / bestOf);
       // vLLM echoes no prompt text when it returns token ids; a truncated prompt echoes its tokens.
       const text =
         request.return_token_ids === true

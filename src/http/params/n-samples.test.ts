@@ -6,7 +6,7 @@ import { completionRequestSchema } from '../schemas/completion-request.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
 import { PLAN_LIMITS, testTokenizer } from '../testing/test-app.ts';
 import { toCompletionPlan } from './completion-params.ts';
-import { resolveN, samplesOf } from './n-samples.ts';
+import { resolveBestOf, resolveN, samplesOf } from './n-samples.ts';
 
 describe('n samples', () => {
   it("bounds n with vLLM's messages", () => {
@@ -70,6 +70,30 @@ describe('n samples', () => {
     assert.deepEqual(
       plan.echo.map((e) => e?.text),
       ['ab', 'ab', 'cde', 'cde'],
+    );
+  });
+
+  it("bounds the legacy best_of with vLLM's messages", () => {
+    assert.equal(resolveBestOf(undefined, 2, false, 16), 2);
+    assert.equal(resolveBestOf(2, 2, true, 16), 2, 'best_of = n streams as n does');
+    assert.equal(resolveBestOf(5, 2, false, 16), 5);
+    const refuses = (run: () => unknown, message: string | RegExp) =>
+      assert.throws(
+        run,
+        (error: unknown) =>
+          error instanceof BadRequestError &&
+          error.param === 'best_of' &&
+          (typeof message === 'string' ? error.message === message : message.test(error.message)),
+      );
+    refuses(
+      () => resolveBestOf(1, 2, false, 16),
+      'best_of must be greater than or equal to n, got n=2 and best_of=1.',
+    );
+    refuses(() => resolveBestOf(3, 2, true, 16), /^best_of > n cannot be streamed/);
+    refuses(() => resolveBestOf(17, 2, false, 16), 'best_of must be at most 16, got 17.');
+    refuses(
+      () => samplesOf([1], params({ temperature: 0 }), 3, 0, 'best_of'),
+      'best_of must be 1 when using greedy sampling.Got 3.',
     );
   });
 });

@@ -11,6 +11,8 @@
 import { GREEDY_TEMPERATURE_EPSILON } from '../../backend/model-backend.ts';
 import type { SamplingParams } from '../../engine/engine-types.ts';
 import { BadRequestError } from '../errors.ts';
+import type { CommonRequest } from '../schemas/common-fields.ts';
+import { notSupportedYet } from './request-checks.ts';
 
 /** vLLM's default VLLM_MAX_N_SEQUENCES. */
 export const DEFAULT_MAX_N_SEQUENCES = 16384;
@@ -38,21 +40,88 @@ export function resolveN(n: number | null | undefined, maxN: number): number {
 }
 
 /**
- * The `n` engine requests of one prompt, whose first sample is choice `firstChoice`. Throws
- * vLLM's 400 for n > 1 with greedy sampling.
+ * The legacy `best_of` (vLLM before it removed it): how many samples to draw per prompt, of
+ * which the n most likely are answered. Absent: n. Not with streaming when above n (the best
+ * are known only at the end).
+ */
+export function resolveBestOf(
+  bestOf: number | null | undefined,
+  n: number,
+  stream: boolean,
+  maxN: number,
+): number {
+  if (bestOf === null || bestOf === undefined) return n;
+  if (bestOf < n) {
+    throw new BadRequestError(
+      `best_of must be greater than or equal to n, got n=${n} and best_of=${bestOf}.`,
+      'best_of',
+    );
+  }
+  if (bestOf > maxN) {
+    throw new BadRequestError(`best_of must be at most ${maxN}, got ${bestOf}.`, 'best_of');
+  }
+  if (bestOf > n && stream) {
+    throw new BadRequestError(
+      `best_of > n cannot be streamed (the best ${n} of ${bestOf} are known only at the end); ` +
+        'send stream=false, or best_of equal to n.',
+      'best_of',
+    );
+  }
+  return bestOf;
+}
+
+/**
+ * The `count` engine requests of one prompt (n, or best_of), whose first sample is choice
+ * `firstChoice`. Throws vLLM's 400 for more than one sample with greedy sampling.
  */
 export function samplesOf(
   promptTokens: readonly number[],
   params: SamplingParams,
-  n: number,
+  count: number,
   firstChoice: number,
+  countParam: 'n' | 'best_of' = 'n',
 ): PlannedRequest[] {
+  const n = count;
   if (n > 1 && params.temperature < GREEDY_TEMPERATURE_EPSILON) {
-    throw new BadRequestError(`n must be 1 when using greedy sampling, got ${n}.`, 'n');
+    throw new BadRequestError(
+      countParam === 'n'
+        ? `n must be 1 when using greedy sampling, got ${n}.`
+        : `best_of must be 1 when using greedy sampling.Got ${n}.`,
+      countParam,
+    );
   }
   return Array.from({ length: n }, (_, j) => ({
     promptTokens,
     params: j === 0 || params.seed === null ? params : { ...params, seed: params.seed + BigInt(j) },
     sharesPromptWith: j === 0 ? null : firstChoice,
   }));
+}
+
+/** A beam search's settings: `n` beams, and the length penalty of the score. */
+export interface BeamSearchPlan {
+  readonly width: number;
+  readonly lengthPenalty: number;
+}
+
+/**
+ * `use_beam_search` (beam width = n, vLLM's semantics): null when not asked. Not with streaming
+ * (vLLM's message), nor with prompt_logprobs or echo (not built for beams yet).
+ */
+export function resolveBeamSearch(
+  request: CommonRequest,
+  n: number,
+  stream: boolean,
+): BeamSearchPlan | null {
+  if (request.use_beam_search !== true) return null;
+  if (stream) {
+    throw new BadRequestError(
+      'Streaming is not currently supported with beam search',
+      'use_beam_search',
+    );
+  }
+  if (request.prompt_logprobs !== null && request.prompt_logprobs !== undefined) {
+    throw notSupportedYet('prompt_logprobs', 'together with use_beam_search');
+  }
+  if (request.echo === true) throw notSupportedYet('echo', 'together with use_beam_search');
+  return { width: n, lengthPenalty: request.length_penalty ?? 1 };
 }

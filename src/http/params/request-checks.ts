@@ -81,7 +81,6 @@ function checkThinkingBudget(budget: number | null | undefined): void {
  * own validation of that field, so invalid values get vLLM's message).
  */
 export function rejectUnsupportedCommon(request: CommonRequest): void {
-  if (request.use_beam_search === true) throw notSupportedYet('use_beam_search', 'true');
   checkResponseFormat(request);
   if (request.structured_outputs !== null && request.structured_outputs !== undefined) {
     throw notSupportedYet('structured_outputs', 'constrained decoding');

@@ -262,7 +262,6 @@ describe('rejectUnsupportedCommon', () => {
 
   it('refuses non-default values it cannot honour yet, naming the parameter', () => {
     const cases: [CommonRequest, string][] = [
-      [{ use_beam_search: true }, 'use_beam_search'],
       [{ response_format: { type: 'json_object' } }, 'response_format'],
       [{ structured_outputs: { regex: 'a+' } }, 'structured_outputs'],
       [{ priority: 1 }, 'priority'],

@@ -14,7 +14,12 @@ import { parseRequest } from '../schemas/parse-request.ts';
 import { requestIdHeader, responseHeader } from '../served-models.ts';
 import type { ServingContext } from '../serving-context.ts';
 import { assembleChat, ChatStreamState, chatUsageChunk } from '../stream/chat-stream.ts';
-import { abortOnDisconnect, startGeneration, toEngineRequests } from '../stream/generation.ts';
+import {
+  abortOnDisconnect,
+  startBeamGeneration,
+  startGeneration,
+  toEngineRequests,
+} from '../stream/generation.ts';
 import { sendSse, sseFrames } from '../stream/sse.ts';
 import { streamEvents } from '../stream/stream-events.ts';
 
@@ -27,11 +32,15 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
     const plan = toChatPlan(body, context.plan);
     const base = { header: requestIdHeader(request.headers), requestId: body.request_id };
     const header = responseHeader('chatcmpl', base, model);
-    const generation = startGeneration(context.engine, toEngineRequests(header.id, plan.requests));
+    const requests = toEngineRequests(header.id, plan.requests);
+    const generation =
+      plan.beamSearch === null
+        ? startGeneration(context.engine, requests)
+        : startBeamGeneration(context.engine, requests, plan.beamSearch);
     abortOnDisconnect(reply.raw, generation);
     const state = new ChatStreamState(header, {
       role: plan.role,
-      choiceCount: plan.requests.length,
+      choiceCount: plan.choiceCount,
       promptTokenIds: plan.returnTokenIds ? plan.requests[0]!.promptTokens : undefined,
       logprobs: plan.logprobs === null ? null : { ...plan.logprobs, texts: context.texts },
       texts: context.texts,

@@ -123,6 +123,46 @@ describe('POST /v1/completions', () => {
     assert.equal(plainChoice.prompt_token_ids, null);
   });
 
+  it('runs a beam search of width n per prompt, and refuses to stream one', async () => {
+    const { app, engine } = testApp();
+    const response = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: {
+        prompt: ['ab', 'c'],
+        n: 2,
+        temperature: 0,
+        use_beam_search: true,
+        length_penalty: 0.5,
+        max_tokens: 2,
+      },
+    });
+    assert.equal(response.statusCode, 200);
+    const body = response.json<CompletionResponse>();
+    assert.deepEqual(
+      body.choices.map((choice) => choice.index),
+      [0, 1, 2, 3],
+    );
+    assert.equal(body.usage.prompt_tokens, 3, 'each prompt once');
+    assert.deepEqual(
+      engine.beamSearches.map((b) => [b.request.promptTokens.length, b.width, b.lengthPenalty]),
+      [
+        [2, 2, 0.5],
+        [1, 2, 0.5],
+      ],
+    );
+    const streamed = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: { prompt: 'ab', n: 2, use_beam_search: true, stream: true },
+    });
+    assert.equal(streamed.statusCode, 400);
+    assert.equal(
+      streamed.json<ErrorBody>().error.message,
+      'Streaming is not currently supported with beam search',
+    );
+  });
+
   it('defaults max_tokens to 16 and answers any served name with the primary one', async () => {
     const { app, engine } = testApp();
     const response = await app.inject({

@@ -17,7 +17,13 @@ import {
   CompletionStreamState,
   completionUsageChunk,
 } from '../stream/completion-stream.ts';
-import { abortOnDisconnect, startGeneration, toEngineRequests } from '../stream/generation.ts';
+import { keepBestOf } from '../stream/best-of.ts';
+import {
+  abortOnDisconnect,
+  startBeamGeneration,
+  startGeneration,
+  toEngineRequests,
+} from '../stream/generation.ts';
 import { sendSse, sseFrames } from '../stream/sse.ts';
 import { streamEvents } from '../stream/stream-events.ts';
 
@@ -30,7 +36,11 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServingC
     const plan = toCompletionPlan(body, context.plan);
     const base = { header: requestIdHeader(request.headers), requestId: body.request_id };
     const header = responseHeader('cmpl', base, model);
-    const generation = startGeneration(context.engine, toEngineRequests(header.id, plan.requests));
+    const requests = toEngineRequests(header.id, plan.requests);
+    const generation =
+      plan.beamSearch === null
+        ? startGeneration(context.engine, requests)
+        : startBeamGeneration(context.engine, requests, plan.beamSearch);
     abortOnDisconnect(reply.raw, generation);
     const state = new CompletionStreamState(header, {
       choicesPerPrompt: plan.choicesPerPrompt,
@@ -40,7 +50,12 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServingC
       texts: context.texts,
     });
     const events = streamEvents(generation.outputs, state);
-    if (!plan.stream.stream) return assembleCompletion(events, state, header, context.fingerprint);
+    if (!plan.stream.stream) {
+      const response = await assembleCompletion(events, state, header, context.fingerprint);
+      return plan.answersPerPrompt === plan.choicesPerPrompt
+        ? response
+        : keepBestOf(response, state, plan.choicesPerPrompt, plan.answersPerPrompt);
+    }
     const frames = sseFrames(events, {
       mode: plan.stream,
       usageChunk: (usage) => completionUsageChunk(header, usage, context.fingerprint),

@@ -2,7 +2,7 @@
  * `POST /v1/completions` request schema (vLLM's CompletionRequest, wire shape).
  *
  * Owns: the completion-only fields: `prompt` in its four forms (string, list of strings, token
- * ids, list of token-id lists), `max_tokens`, `logprobs`, `suffix`, `prompt_embeds`.
+ * ids, list of token-id lists), `max_tokens`, `logprobs`, `best_of`, `suffix`, `prompt_embeds`.
  */
 import { z } from 'zod';
 import { commonRequestFields, tokenIdSchema } from './common-fields.ts';
@@ -24,6 +24,8 @@ export const completionRequestSchema = z.object({
   /** Absent: 16. Null: the rest of the context (vLLM's `int | None = 16`). */
   max_tokens: z.int().nullable().optional(),
   logprobs: z.int().nullable().optional(),
+  /** Legacy (vLLM before its removal): sample this many, answer the n most likely. */
+  best_of: z.int().nullable().optional(),
   suffix: z.string().nullable().optional(),
   prompt_embeds: z.unknown().optional(),
 });

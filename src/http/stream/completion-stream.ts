@@ -57,6 +57,8 @@ interface ChoiceProgress {
   sentLength: number;
   /** Whether an event of this choice went out. */
   sent: boolean;
+  /** Sum of the raw logprobs of the generated tokens (when the engine scored them). */
+  cumulativeLogprob: number;
   echoed: boolean;
   promptLogprobs: PromptLogprobs | null;
 }
@@ -78,12 +80,19 @@ export class CompletionStreamState implements ChunkState<CompletionChunk> {
     this.#usage.record(index, output);
     let progress = this.#choices.get(index);
     if (progress === undefined) {
-      progress = { sentLength: 0, sent: false, echoed: false, promptLogprobs: null };
+      progress = {
+        sentLength: 0,
+        sent: false,
+        cumulativeLogprob: 0,
+        echoed: false,
+        promptLogprobs: null,
+      };
       this.#choices.set(index, progress);
     }
     if (output.promptLogprobs !== null) {
       progress.promptLogprobs = promptLogprobsField(output.promptLogprobs, this.#options.texts);
     }
+    for (const position of output.logprobs ?? []) progress.cumulativeLogprob += position.logprob;
     let text = output.text;
     let tokens: readonly number[] = output.tokenIds;
     let positions: readonly (PositionLogprobs | null)[] = output.logprobs ?? [];
@@ -129,6 +138,16 @@ export class CompletionStreamState implements ChunkState<CompletionChunk> {
 
   usage(): Usage {
     return this.#usage.total();
+  }
+
+  /** The sum of the raw logprobs of choice `index`'s tokens (0 when none were scored). */
+  cumulativeLogprob(index: number): number {
+    return this.#choices.get(index)?.cumulativeLogprob ?? 0;
+  }
+
+  /** The tokens choice `index` generated so far. */
+  completionTokens(index: number): number {
+    return this.#usage.choice(index).completion_tokens;
   }
 
   /** The prompt_logprobs of choice `index`, once its first output arrived with them. */

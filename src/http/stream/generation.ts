@@ -81,9 +81,47 @@ export function startGeneration(
     for (const request of requests.slice(0, iterators.length)) engine.abort(request.id);
     throw error;
   }
-  const unfinished = new Set(requests.map((request) => request.id));
+  return mergedGeneration(
+    engine,
+    iterators,
+    requests.map((request) => request.id),
+  );
+}
+
+/**
+ * Adds one beam search per request (`width` answers each) and returns their merged outputs:
+ * request i's answer j is output index i * width + j. Throws like startGeneration.
+ */
+export function startBeamGeneration(
+  engine: EngineClient,
+  requests: readonly EngineRequest[],
+  options: { readonly width: number; readonly lengthPenalty: number },
+): Generation {
+  const iterators: AsyncIterator<RequestOutput>[] = [];
+  const ids: string[] = [];
+  try {
+    for (const request of requests) {
+      for (const stream of engine.addBeamSearch(request, options)) {
+        iterators.push(stream[Symbol.asyncIterator]());
+        ids.push(request.id);
+      }
+    }
+  } catch (error) {
+    for (const id of new Set(ids)) engine.abort(id);
+    throw error;
+  }
+  return mergedGeneration(engine, iterators, ids);
+}
+
+/** The outputs of `iterators` as one stream; `ids[i]` is the engine request behind stream i. */
+function mergedGeneration(
+  engine: EngineClient,
+  iterators: readonly AsyncIterator<RequestOutput>[],
+  ids: readonly string[],
+): Generation {
+  const unfinished = new Set(iterators.keys());
   const abort = (): void => {
-    for (const id of unfinished) engine.abort(id);
+    for (const index of unfinished) engine.abort(ids[index]!);
     unfinished.clear();
   };
 
@@ -100,11 +138,10 @@ export function startGeneration(
       while (pending.size > 0) {
         const { index, result } = await Promise.race(pending.values());
         pending.delete(index);
-        const id = requests[index]!.id;
-        if (result.done === true) throw endedWithoutFinish(id);
+        if (result.done === true) throw endedWithoutFinish(ids[index]!);
         if (result.value.finishReason === null) pull(index);
         else {
-          unfinished.delete(id);
+          unfinished.delete(index);
           drainQuietly(iterators[index]!);
         }
         yield { index, output: result.value };
@@ -121,15 +158,14 @@ export function startGeneration(
   /** One request (most calls): its stream as is, without the race over pending pulls. */
   async function* single(): AsyncGenerator<IndexedOutput> {
     const iterator = iterators[0]!;
-    const id = requests[0]!.id;
     let finished = false;
     try {
       while (!finished) {
         const result = await iterator.next();
-        if (result.done === true) throw endedWithoutFinish(id);
+        if (result.done === true) throw endedWithoutFinish(ids[0]!);
         if (result.value.finishReason !== null) {
           finished = true;
-          unfinished.delete(id);
+          unfinished.delete(0);
           drainQuietly(iterator);
         }
         yield { index: 0, output: result.value };

@@ -69,6 +69,20 @@ export class ScriptedEngine implements EngineClient {
     this.maxModelLen = options.maxModelLen ?? 4096;
   }
 
+  /** Beam searches asked for, with their options. */
+  readonly beamSearches: { request: EngineRequest; width: number; lengthPenalty: number }[] = [];
+
+  /** A beam search: `width` scripted requests with ids `<id>#<j>`. */
+  addBeamSearch(
+    request: EngineRequest,
+    options: { readonly width: number; readonly lengthPenalty: number },
+  ): AsyncIterable<RequestOutput>[] {
+    this.beamSearches.push({ request, ...options });
+    return Array.from({ length: options.width }, (_, j) =>
+      this.add({ ...request, id: `${request.id}#${j}` }),
+    );
+  }
+
   add(request: EngineRequest): AsyncIterable<RequestOutput> {
     const refusal = this.#options.refuse?.(request) ?? null;
     if (refusal !== null) throw refusal;
