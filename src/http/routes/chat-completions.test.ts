@@ -134,6 +134,31 @@ describe('POST /v1/chat/completions', () => {
     assert.equal(engine.added[1]!.sharesPromptWith, engine.added[0]!.id);
   });
 
+  it('answers a beam search with n choices from one engine search', async () => {
+    const { app, engine } = testApp();
+    const response = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: { messages, n: 3, temperature: 0, use_beam_search: true, max_tokens: 2 },
+    });
+    assert.equal(response.statusCode, 200);
+    const body = response.json<ChatCompletionResponse>();
+    assert.deepEqual(
+      body.choices.map((choice) => [choice.index, choice.message.content]),
+      [
+        [0, 'aa'],
+        [1, 'aa'],
+        [2, 'aa'],
+      ],
+    );
+    assert.equal(body.usage.prompt_tokens, PROMPT_TOKENS, 'the prompt once');
+    assert.deepEqual(
+      engine.beamSearches.map((b) => [b.width, b.lengthPenalty]),
+      [[3, 1]],
+    );
+    assert.equal(engine.added.length, 3, "the scripted engine's three beams");
+  });
+
   it('returns the prompt and answer token ids when asked', async () => {
     const { app } = testApp();
     const payload = { messages, max_tokens: 2, return_token_ids: true };
