@@ -63,18 +63,21 @@ function referenceBeamSearch(
   return sorted([...ended, ...live]).slice(0, width);
 }
 
+/** A 4-sequence engine over the history-dependent model, in the given KV layout. */
+function setup(unified: boolean) {
+  const backend = new StrictBackend({ logits: historyLogits, kvLayout: { unified } });
+  const engine = new LlmEngine(backend, {
+    maxModelLen: 64,
+    maxNumSeqs: 4,
+    maxNumBatchedTokens: 16,
+  });
+  return { backend, engine };
+}
+
 for (const unified of [true, false]) {
   describe(`beam search (${unified ? 'unified' : 'per-sequence'} KV)`, () => {
     it('answers what the algorithm computed from scratch gives, computing the prompt once', async () => {
-      const backend = new StrictBackend({
-        logits: historyLogits,
-        kvLayout: { unified },
-      });
-      const engine = new LlmEngine(backend, {
-        maxModelLen: 64,
-        maxNumSeqs: 4,
-        maxNumBatchedTokens: 16,
-      });
+      const { backend, engine } = setup(unified);
       const prompt = bytesOf('beam me up, scotty: 24 tokens');
       for (const [width, maxTokens, lengthPenalty] of [
         [3, 6, 1],
@@ -112,15 +115,7 @@ for (const unified of [true, false]) {
     });
 
     it('ends every answer with an abort and leaves no cell behind when aborted', async () => {
-      const backend = new StrictBackend({
-        logits: historyLogits,
-        kvLayout: { unified },
-      });
-      const engine = new LlmEngine(backend, {
-        maxModelLen: 64,
-        maxNumSeqs: 4,
-        maxNumBatchedTokens: 16,
-      });
+      const { backend, engine } = setup(unified);
       const streams = engine.addBeamSearch(
         { id: 'b', promptTokens: bytesOf('abc'), params: params({ maxTokens: 20 }) },
         { width: 3, lengthPenalty: 1 },
@@ -141,15 +136,7 @@ for (const unified of [true, false]) {
     });
 
     it('refuses a width the engine cannot hold', () => {
-      const backend = new StrictBackend({
-        logits: historyLogits,
-        kvLayout: { unified },
-      });
-      const engine = new LlmEngine(backend, {
-        maxModelLen: 64,
-        maxNumSeqs: 4,
-        maxNumBatchedTokens: 16,
-      });
+      const { engine } = setup(unified);
       assert.throws(
         () =>
           engine.addBeamSearch(

@@ -49,6 +49,17 @@ function assertPosition(actual: PositionLogprobs | null, expected: PositionLogpr
   );
 }
 
+/** A 2-sequence engine over the tied-logits model, 16 tokens per step. */
+function setup() {
+  const backend = new StrictBackend({ logits: tiedLogits });
+  const engine = new LlmEngine(backend, {
+    maxModelLen: 64,
+    maxNumSeqs: 2,
+    maxNumBatchedTokens: 16,
+  });
+  return { backend, engine };
+}
+
 describe('LlmEngine logprobs', { timeout: 10_000 }, () => {
   it('reports prompt logprobs across prefill chunks and each sampled token, as computed here', async () => {
     const backend = new StrictBackend({ logits: tiedLogits });
@@ -96,12 +107,7 @@ describe('LlmEngine logprobs', { timeout: 10_000 }, () => {
   });
 
   it('reports nothing it was not asked for, and scores no drawn token then', async () => {
-    const backend = new StrictBackend({ logits: tiedLogits });
-    const engine = new LlmEngine(backend, {
-      maxModelLen: 64,
-      maxNumSeqs: 2,
-      maxNumBatchedTokens: 16,
-    });
+    const { backend, engine } = setup();
     const result = await collect(
       engine.add({ id: 'r', promptTokens: bytesOf('abc'), params: params({ maxTokens: 3 }) }),
     );
@@ -112,12 +118,7 @@ describe('LlmEngine logprobs', { timeout: 10_000 }, () => {
   });
 
   it('gives a one-token prompt an only-null prompt_logprobs, and logprobs 0 the token alone', async () => {
-    const backend = new StrictBackend({ logits: tiedLogits });
-    const engine = new LlmEngine(backend, {
-      maxModelLen: 64,
-      maxNumSeqs: 2,
-      maxNumBatchedTokens: 16,
-    });
+    const { engine } = setup();
     const result = await collect(
       engine.add({
         id: 'r',
