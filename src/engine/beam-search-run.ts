@@ -7,7 +7,8 @@
  * of a beam stays in its sequence; another one is forked into one of the search's spare
  * sequences with a copy of its parent's KV cells (so no prefix is computed twice); a beam
  * without continuation is retired and its sequence returns to the spares. When the search ends
- * (max tokens, the context, or no live beam left) the best `width` beams go out, one per stream.
+ * (max tokens, the context, no live beam left, or with early stopping `width` ended beams) the
+ * best `width` beams go out, one per stream.
  * Only the engine's step loop calls in, while no decode is in flight.
  */
 import type {
@@ -17,7 +18,12 @@ import type {
   Tokenizer,
 } from '../backend/model-backend.ts';
 import { bestBeams, expandBeams, type Beam, type BeamScoring } from './beam-search.ts';
-import type { EngineRequest, PositionLogprobs, RequestOutput } from './engine-types.ts';
+import type {
+  BeamSearchSettings,
+  EngineRequest,
+  PositionLogprobs,
+  RequestOutput,
+} from './engine-types.ts';
 import { OutputStream } from './output-stream.ts';
 import { RequestState } from './request-state.ts';
 import { deriveRowSeed } from './row-sampling.ts';
@@ -33,13 +39,8 @@ export interface BeamSearchHost {
   freeReleasedKv(): void;
 }
 
-/** The search's settings. */
-export interface BeamSearchOptions {
-  /** Beams kept per step and answers given (vLLM: `n`). */
-  readonly width: number;
-  /** The exponent of the length in the score (vLLM's length_penalty, default 1). */
-  readonly lengthPenalty: number;
-  /** The model's EOS token (null: none). */
+/** The search's settings and the model's EOS token (null: none). */
+export interface BeamSearchOptions extends BeamSearchSettings {
   readonly eosToken: number | null;
 }
 
@@ -165,8 +166,10 @@ export class BeamSearchRun {
       const continued = firstChild.get(i);
       state.commitStep(steps[i]!.count, continued?.tokens.at(-1) ?? positions[i]!.token);
     });
-    if (capped || next.length === 0) {
-      this.#ended.push(...next.map(({ beam }) => beam));
+    const enough = this.#options.earlyStopping && this.#ended.length >= this.#options.width;
+    if (capped || next.length === 0 || enough) {
+      // An early stop answers the ended beams only; otherwise the live ones compete too.
+      if (!enough) this.#ended.push(...next.map(({ beam }) => beam));
       this.#finish();
       return true;
     }

@@ -125,6 +125,19 @@ export interface RequestOutput {
   readonly promptLogprobs: readonly (PositionLogprobs | null)[] | null;
 }
 
+/** A beam search's settings (vLLM's use_beam_search). */
+export interface BeamSearchSettings {
+  /** Beams kept per step and answers given (vLLM: `n`). */
+  readonly width: number;
+  /** The exponent of the length in a beam's score (vLLM's length_penalty, default 1). */
+  readonly lengthPenalty: number;
+  /**
+   * Stop as soon as `width` beams have ended (early_stopping true); false runs until max tokens
+   * or until no beam is left, as vLLM's current beam search does.
+   */
+  readonly earlyStopping: boolean;
+}
+
 /** Why the engine refused a request (maps to a 400 in the HTTP layer). */
 export class EngineRequestError extends Error {
   /** The request parameter at fault, as the API names it (e.g. "max_tokens"), or null. */
@@ -169,7 +182,7 @@ export interface EngineClient {
    */
   addBeamSearch(
     request: EngineRequest,
-    options: { readonly width: number; readonly lengthPenalty: number },
+    options: BeamSearchSettings,
   ): AsyncIterable<RequestOutput>[];
   /** Abort a queued or running request; its stream ends with finishReason "abort". No-op if unknown. */
   abort(requestId: string): void;

@@ -30,6 +30,8 @@ function referenceBeamSearch(
   width: number,
   maxTokens: number,
   lengthPenalty: number,
+  earlyStopping = false,
+  logitsOf: ScriptedLogits = historyLogits,
 ): RefBeam[] {
   const score = (b: RefBeam) =>
     b.cum / (prompt.length + b.tokens.length - (b.tokens.at(-1) === EOS ? 1 : 0)) ** lengthPenalty;
@@ -43,7 +45,7 @@ function referenceBeamSearch(
   for (let step = 0; step < maxTokens && live.length > 0; step++) {
     const next: RefBeam[] = [];
     for (const beam of live) {
-      const logits = historyLogits([...prompt, ...beam.tokens]);
+      const logits = logitsOf([...prompt, ...beam.tokens]);
       let sum = 0;
       for (const logit of logits) sum += Math.exp(logit);
       const ids = Array.from({ length: VOCAB }, (_, t) => t).sort(
@@ -59,6 +61,8 @@ function referenceBeamSearch(
       }
     }
     live = sorted(next).slice(0, width);
+    // Early stopping: as soon as `width` beams have ended, the answer is among them.
+    if (earlyStopping && ended.length >= width) return sorted(ended).slice(0, width);
   }
   return sorted([...ended, ...live]).slice(0, width);
 }
@@ -87,7 +91,7 @@ for (const unified of [true, false]) {
         const before = engine.stats();
         const streams = engine.addBeamSearch(
           { id: `b${width}`, promptTokens: prompt, params: params({ maxTokens }) },
-          { width, lengthPenalty },
+          { width, lengthPenalty, earlyStopping: false },
         );
         const answers = await Promise.all(streams.map((stream) => collect(stream)));
         await engine.whenIdle();
@@ -114,11 +118,42 @@ for (const unified of [true, false]) {
       assert.deepEqual(backend.violations, []);
     });
 
+    it('stops early once width beams ended, when asked, as computed from scratch', async () => {
+      // EOS is likely at every step, so beams end early and often.
+      const eosLikely: ScriptedLogits = (tokens) => {
+        const logits = historyLogits(tokens);
+        logits[EOS] = 6.9;
+        return logits;
+      };
+      const backend = new StrictBackend({ logits: eosLikely, kvLayout: { unified } });
+      const engine = new LlmEngine(backend, {
+        maxModelLen: 64,
+        maxNumSeqs: 4,
+        maxNumBatchedTokens: 16,
+      });
+      const prompt = bytesOf('stop early');
+      for (const earlyStopping of [true, false]) {
+        const streams = engine.addBeamSearch(
+          { id: `e${earlyStopping}`, promptTokens: prompt, params: params({ maxTokens: 12 }) },
+          { width: 3, lengthPenalty: 1, earlyStopping },
+        );
+        const answers = await Promise.all(streams.map((stream) => collect(stream)));
+        await engine.whenIdle();
+        const expected = referenceBeamSearch(prompt, 3, 12, 1, earlyStopping, eosLikely);
+        assert.deepEqual(
+          answers.map((a) => a.tokenIds),
+          expected.map((b) => b.tokens),
+        );
+        if (earlyStopping) assert.ok(answers.every((a) => a.final.finishReason === 'stop'));
+      }
+      assert.equal(backend.fake.kv.usedCells(), 0);
+    });
+
     it('ends every answer with an abort and leaves no cell behind when aborted', async () => {
       const { backend, engine } = setup(unified);
       const streams = engine.addBeamSearch(
         { id: 'b', promptTokens: bytesOf('abc'), params: params({ maxTokens: 20 }) },
-        { width: 3, lengthPenalty: 1 },
+        { width: 3, lengthPenalty: 1, earlyStopping: false },
       );
       backend.onDecode = (n) => {
         if (n === 4) engine.abort('b');
@@ -141,7 +176,7 @@ for (const unified of [true, false]) {
         () =>
           engine.addBeamSearch(
             { id: 'b', promptTokens: [1], params: params() },
-            { width: 5, lengthPenalty: 1 },
+            { width: 5, lengthPenalty: 1, earlyStopping: false },
           ),
         /The beam width \(n=5\) must be between 1 and max_num_seqs=4\./,
       );

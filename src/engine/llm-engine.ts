@@ -24,6 +24,7 @@ import {
   EngineRequestError,
   type EngineClient,
   type EngineRequest,
+  type BeamSearchSettings,
   type EngineStats,
   type PositionLogprobs,
   type RequestOutput,
@@ -157,7 +158,7 @@ export class LlmEngine implements EngineClient {
    */
   addBeamSearch(
     request: EngineRequest,
-    options: { readonly width: number; readonly lengthPenalty: number },
+    options: BeamSearchSettings,
   ): AsyncIterable<RequestOutput>[] {
     if (this.#shutDown) throw new Error('the engine is shut down');
     validateEngineRequest(request, {
@@ -185,7 +186,7 @@ export class LlmEngine implements EngineClient {
     }
     const run = new BeamSearchRun(
       request,
-      { width, lengthPenalty, eosToken: this.#backend.info.eosToken },
+      { ...options, eosToken: this.#backend.info.eosToken },
       {
         scheduler: this.#scheduler,
         kv: this.#backend.kv,

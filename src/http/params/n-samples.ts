@@ -9,7 +9,7 @@
  * (the prompt's first sample, so the engine computes the prompt once).
  */
 import { GREEDY_TEMPERATURE_EPSILON } from '../../backend/model-backend.ts';
-import type { SamplingParams } from '../../engine/engine-types.ts';
+import type { BeamSearchSettings, SamplingParams } from '../../engine/engine-types.ts';
 import { BadRequestError } from '../errors.ts';
 import type { CommonRequest } from '../schemas/common-fields.ts';
 import { notSupportedYet } from './request-checks.ts';
@@ -97,11 +97,8 @@ export function samplesOf(
   }));
 }
 
-/** A beam search's settings: `n` beams, and the length penalty of the score. */
-export interface BeamSearchPlan {
-  readonly width: number;
-  readonly lengthPenalty: number;
-}
+/** A beam search's settings: `n` beams, the length penalty, early stopping. */
+export type BeamSearchPlan = BeamSearchSettings;
 
 /**
  * `use_beam_search` (beam width = n, vLLM's semantics): null when not asked. Not with streaming
@@ -123,5 +120,10 @@ export function resolveBeamSearch(
     throw notSupportedYet('prompt_logprobs', 'together with use_beam_search');
   }
   if (request.echo === true) throw notSupportedYet('echo', 'together with use_beam_search');
-  return { width: n, lengthPenalty: request.length_penalty ?? 1 };
+  return {
+    width: n,
+    lengthPenalty: request.length_penalty ?? 1,
+    // "never" (the seed-era's canonical stop) runs to the end, as false does.
+    earlyStopping: request.early_stopping === true,
+  };
 }

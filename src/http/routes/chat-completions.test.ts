@@ -139,7 +139,14 @@ describe('POST /v1/chat/completions', () => {
     const response = await app.inject({
       method: 'POST',
       url: URL,
-      payload: { messages, n: 3, temperature: 0, use_beam_search: true, max_tokens: 2 },
+      payload: {
+        messages,
+        n: 3,
+        temperature: 0,
+        use_beam_search: true,
+        early_stopping: 'never',
+        max_tokens: 2,
+      },
     });
     assert.equal(response.statusCode, 200);
     const body = response.json<ChatCompletionResponse>();
@@ -153,8 +160,8 @@ describe('POST /v1/chat/completions', () => {
     );
     assert.equal(body.usage.prompt_tokens, PROMPT_TOKENS, 'the prompt once');
     assert.deepEqual(
-      engine.beamSearches.map((b) => [b.width, b.lengthPenalty]),
-      [[3, 1]],
+      engine.beamSearches.map((b) => [b.width, b.lengthPenalty, b.earlyStopping]),
+      [[3, 1, false]],
     );
     assert.equal(engine.added.length, 3, "the scripted engine's three beams");
   });

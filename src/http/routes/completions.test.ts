@@ -134,6 +134,7 @@ describe('POST /v1/completions', () => {
         temperature: 0,
         use_beam_search: true,
         length_penalty: 0.5,
+        early_stopping: true,
         max_tokens: 2,
       },
     });
@@ -145,10 +146,15 @@ describe('POST /v1/completions', () => {
     );
     assert.equal(body.usage.prompt_tokens, 3, 'each prompt once');
     assert.deepEqual(
-      engine.beamSearches.map((b) => [b.request.promptTokens.length, b.width, b.lengthPenalty]),
+      engine.beamSearches.map((b) => [
+        b.request.promptTokens.length,
+        b.width,
+        b.lengthPenalty,
+        b.earlyStopping,
+      ]),
       [
-        [2, 2, 0.5],
-        [1, 2, 0.5],
+        [2, 2, 0.5, true],
+        [1, 2, 0.5, true],
       ],
     );
     const streamed = await app.inject({

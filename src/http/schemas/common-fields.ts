@@ -73,6 +73,7 @@ export const commonRequestFields = {
   min_p: optionalNumber,
   repetition_penalty: optionalNumber,
   length_penalty: z.number().optional(),
+  early_stopping: z.union([z.boolean(), z.literal('never')]).optional(),
   stop_token_ids: z.array(tokenIdSchema).nullable().optional(),
   include_stop_str_in_output: z.boolean().optional(),
   ignore_eos: z.boolean().optional(),

@@ -7,7 +7,12 @@
  * consumer stops early (an error, a failed write). Aborting is idempotent.
  */
 import type { ServerResponse } from 'node:http';
-import type { EngineClient, EngineRequest, RequestOutput } from '../../engine/engine-types.ts';
+import type {
+  BeamSearchSettings,
+  EngineClient,
+  EngineRequest,
+  RequestOutput,
+} from '../../engine/engine-types.ts';
 import { InternalServerError } from '../errors.ts';
 import type { PlannedRequest } from '../params/n-samples.ts';
 import { engineRequestId } from '../served-models.ts';
@@ -95,7 +100,7 @@ export function startGeneration(
 export function startBeamGeneration(
   engine: EngineClient,
   requests: readonly EngineRequest[],
-  options: { readonly width: number; readonly lengthPenalty: number },
+  options: BeamSearchSettings,
 ): Generation {
   const iterators: AsyncIterator<RequestOutput>[] = [];
   const ids: string[] = [];

@@ -7,6 +7,7 @@
  * An aborted stream ends at once with finishReason "abort", as the real engine's does.
  */
 import type {
+  BeamSearchSettings,
   EngineClient,
   EngineRequest,
   EngineRequestError,
@@ -70,12 +71,12 @@ export class ScriptedEngine implements EngineClient {
   }
 
   /** Beam searches asked for, with their options. */
-  readonly beamSearches: { request: EngineRequest; width: number; lengthPenalty: number }[] = [];
+  readonly beamSearches: ({ request: EngineRequest } & BeamSearchSettings)[] = [];
 
   /** A beam search: `width` scripted requests with ids `<id>#<j>`. */
   addBeamSearch(
     request: EngineRequest,
-    options: { readonly width: number; readonly lengthPenalty: number },
+    options: BeamSearchSettings,
   ): AsyncIterable<RequestOutput>[] {
     this.beamSearches.push({ request, ...options });
     return Array.from({ length: options.width }, (_, j) =>
