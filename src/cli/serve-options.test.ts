@@ -56,6 +56,23 @@ describe('servellm command line', () => {
     );
   });
 
+  it('reads the logprobs flags and VLLM_MAX_N_SEQUENCES', async () => {
+    const defaults = await parse(['serve']);
+    assert.deepEqual(
+      [defaults.maxLogprobs, defaults.returnTokensAsTokenIds, defaults.maxNSequences],
+      [20, false, 16384],
+    );
+    const set = await parse(['serve', '--max-logprobs', '-1', '--return-tokens-as-token-ids'], {
+      VLLM_MAX_N_SEQUENCES: '128',
+    });
+    assert.deepEqual(
+      [set.maxLogprobs, set.returnTokensAsTokenIds, set.maxNSequences],
+      [-1, true, 128],
+    );
+    await assert.rejects(parse(['serve', '--max-logprobs', '-2']), /--max-logprobs/);
+    await assert.rejects(parse(['serve'], { VLLM_MAX_N_SEQUENCES: '0' }), /VLLM_MAX_N_SEQUENCES/);
+  });
+
   it('accepts the model as positional or --model, with or without the serve word', async () => {
     assert.equal((await parse(['serve', 'm.gguf'])).model, 'm.gguf');
     assert.equal((await parse(['serve', '--model', 'm.gguf'])).model, 'm.gguf');

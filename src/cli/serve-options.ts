@@ -4,9 +4,10 @@
  *
  * Owns: flag definitions, their parsing and validation (a bad flag is a usage error naming it),
  * and the environment fallbacks (SERVELLM_API_KEY, VLLM_API_KEY; SERVELLM_LOG_STATS_INTERVAL,
- * VLLM_LOG_STATS_INTERVAL). Knows nothing of how the server is built.
+ * VLLM_LOG_STATS_INTERVAL; VLLM_MAX_N_SEQUENCES). Knows nothing of how the server is built.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_MAX_N_SEQUENCES } from '../http/params/n-samples.ts';
 
 export type DeviceChoice = 'cpu' | 'cuda' | 'vulkan' | 'auto';
 export type LogLevel = 'critical' | 'error' | 'warning' | 'info' | 'debug' | 'trace';
@@ -28,6 +29,8 @@ export interface ServeOptions {
   readonly maxLogprobs: number;
   /** Logprobs name tokens `token_id:<id>` unless a request says otherwise. */
   readonly returnTokensAsTokenIds: boolean;
+  /** The largest `n` a request may ask for (env VLLM_MAX_N_SEQUENCES, default 16384). */
+  readonly maxNSequences: number;
   /** null = the model's context length, at most DEFAULT_MAX_MODEL_LEN_CAP. */
   readonly maxModelLen: number | null;
   readonly maxNumSeqs: number;
@@ -226,6 +229,11 @@ export function toServeOptions(
     );
   }
   const apiKeys = raw.apiKey ?? (envKey !== undefined && envKey !== '' ? [envKey] : []);
+  const maxN = env['VLLM_MAX_N_SEQUENCES'] ?? String(DEFAULT_MAX_N_SEQUENCES);
+  const maxNSequences = Number(maxN);
+  if (!Number.isInteger(maxNSequences) || maxNSequences < 1) {
+    throw new InvalidArgumentError(`VLLM_MAX_N_SEQUENCES must be a positive integer, got ${maxN}`);
+  }
   return {
     model: positionalModel ?? raw.model ?? null,
     host: raw.host,
@@ -236,6 +244,7 @@ export function toServeOptions(
     responseRole: raw.responseRole,
     maxLogprobs: raw.maxLogprobs,
     returnTokensAsTokenIds: raw.returnTokensAsTokenIds ?? false,
+    maxNSequences,
     maxModelLen: raw.maxModelLen ?? null,
     maxNumSeqs: raw.maxNumSeqs,
     maxNumBatchedTokens: raw.maxNumBatchedTokens,

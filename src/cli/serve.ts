@@ -100,6 +100,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       responseRole: options.responseRole,
       maxLogprobs: options.maxLogprobs,
       returnTokensAsTokenIds: options.returnTokensAsTokenIds,
+      maxNSequences: options.maxNSequences,
       apiKeys: options.apiKeys,
       maxModelLen,
       version: packageVersion(),

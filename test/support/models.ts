@@ -63,6 +63,7 @@ export async function testServeOptions(
     responseRole: 'assistant',
     maxLogprobs: 20,
     returnTokensAsTokenIds: false,
+    maxNSequences: 16384,
     maxModelLen: 512,
     maxNumSeqs: 8,
     maxNumBatchedTokens: 256,
