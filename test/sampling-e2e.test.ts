@@ -174,6 +174,23 @@ describe('sampling parameters end to end (successor F16)', () => {
     assert.equal(chat.choices[0]!.message.content, '023456789.');
   });
 
+  it("refuses a priority under the fcfs policy with vLLM's message", async () => {
+    try {
+      await client.completions.create({
+        model: MODEL,
+        prompt: 'ab',
+        max_tokens: 1,
+        // @ts-expect-error vLLM's extra parameter
+        priority: 3,
+      });
+      assert.fail('the request succeeded');
+    } catch (error) {
+      assert.ok(error instanceof OpenAI.BadRequestError, String(error));
+      assert.equal(error.param, 'priority');
+      assert.match(error.message, /Got priority 3 but Priority scheduling is not enabled\./);
+    }
+  });
+
   it('repetition_penalty divides the logit of a prompt token', async () => {
     const body = { model: MODEL, prompt: 'aba', max_tokens: 1, temperature: 0 };
     assert.equal((await client.completions.create(body)).choices[0]!.text, 'b');

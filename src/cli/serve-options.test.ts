@@ -70,6 +70,12 @@ describe('servellm command line', () => {
       [-1, true, 128],
     );
     await assert.rejects(parse(['serve', '--max-logprobs', '-2']), /--max-logprobs/);
+    assert.equal(defaults.schedulingPolicy, 'fcfs');
+    assert.equal(
+      (await parse(['serve', '--scheduling-policy', 'priority'])).schedulingPolicy,
+      'priority',
+    );
+    await assert.rejects(parse(['serve', '--scheduling-policy', 'lifo']));
     await assert.rejects(parse(['serve'], { VLLM_MAX_N_SEQUENCES: '0' }), /VLLM_MAX_N_SEQUENCES/);
   });
 

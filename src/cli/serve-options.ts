@@ -35,6 +35,7 @@ export interface ServeOptions {
   readonly maxModelLen: number | null;
   readonly maxNumSeqs: number;
   readonly maxNumBatchedTokens: number;
+  readonly schedulingPolicy: 'fcfs' | 'priority';
   readonly seed: number;
   /** Accepted for compatibility: GGUF weights keep their stored types. */
   readonly dtype: string;
@@ -171,6 +172,12 @@ export function addServeOptions(command: Command): Command {
     new Option('--max-num-seqs <n>', 'most sequences decoded together; the rest wait')
       .default(8)
       .argParser(positiveInteger('--max-num-seqs')),
+    new Option(
+      '--scheduling-policy <policy>',
+      'fcfs: arrival order; priority: lower request `priority` first (then arrival)',
+    )
+      .choices(['fcfs', 'priority'])
+      .default('fcfs'),
     new Option('--max-num-batched-tokens <n>', 'most tokens in one decode step')
       .default(2048)
       .argParser(positiveInteger('--max-num-batched-tokens')),
@@ -205,6 +212,7 @@ interface RawOptions {
   seed: number;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
+  schedulingPolicy: 'fcfs' | 'priority';
   device: DeviceChoice;
   threads?: number;
 }
@@ -248,6 +256,7 @@ export function toServeOptions(
     maxModelLen: raw.maxModelLen ?? null,
     maxNumSeqs: raw.maxNumSeqs,
     maxNumBatchedTokens: raw.maxNumBatchedTokens,
+    schedulingPolicy: raw.schedulingPolicy,
     seed: raw.seed,
     dtype: raw.dtype,
     logLevel: raw.logLevel ?? raw.uvicornLogLevel,

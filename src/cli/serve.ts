@@ -84,6 +84,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       maxModelLen,
       maxNumSeqs: options.maxNumSeqs,
       maxNumBatchedTokens: options.maxNumBatchedTokens,
+      schedulingPolicy: options.schedulingPolicy,
       seed: BigInt(options.seed),
     });
     const template = resolveChatTemplate(options.chatTemplate, backend.info.chatTemplate);

@@ -36,7 +36,16 @@ export interface EngineConfig {
    * null or absent: OS randomness.
    */
   readonly seed?: bigint | null;
+  /**
+   * vLLM's `--scheduling-policy`: `fcfs` admits waiting requests in arrival order; `priority`
+   * admits the lowest `priority` value first (arrival order among equals) and lets requests set
+   * one. Absent: fcfs.
+   */
+  readonly schedulingPolicy?: SchedulingPolicy;
 }
+
+/** The order of the waiting queue. */
+export type SchedulingPolicy = 'fcfs' | 'priority';
 
 /** vLLM's online-serving defaults, before capping by the KV layout. */
 const DEFAULT_MAX_NUM_SEQS = 256;

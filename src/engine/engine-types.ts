@@ -94,6 +94,11 @@ export interface EngineRequest {
    * (not when this one asks for its prompt logprobs).
    */
   readonly sharesPromptWith?: string | undefined;
+  /**
+   * vLLM's request priority: with the priority scheduling policy, lower values are admitted
+   * first. Must be 0 (or absent) under fcfs.
+   */
+  readonly priority?: number | undefined;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SamplingParams } from './engine-types.ts';
+import { EngineRequestError, type SamplingParams } from './engine-types.ts';
 import {
   bytesOf,
   collect,
@@ -111,5 +111,58 @@ describe('LlmEngine sampling constraints', { timeout: 10_000 }, () => {
     // Repetition 2 over prompt and output: token 0 is in the prompt (0.5), so 1, then 2
     // (1 became 0.45), then 0 (0.5 beats 0.45 and 0.4) for good.
     assert.deepEqual(await run({ repetitionPenalty: 2 }, [0]), [1, 2, 0, 0, 0, 0]);
+  });
+});
+
+describe('LlmEngine scheduling policy', { timeout: 10_000 }, () => {
+  async function finishOrder(policy: 'fcfs' | 'priority'): Promise<string[]> {
+    const backend = new StrictBackend({ logits: successorLogits() });
+    const engine = new LlmEngine(backend, {
+      maxModelLen: 64,
+      maxNumSeqs: 1,
+      maxNumBatchedTokens: 16,
+      schedulingPolicy: policy,
+    });
+    const order: string[] = [];
+    const requests: [string, number][] = [
+      ['a', 5],
+      ['b', 1],
+      ['c', 5],
+      ['d', 0],
+    ];
+    await Promise.all(
+      requests.map(async ([id, priority]) => {
+        await collect(
+          engine.add({
+            id,
+            promptTokens: bytesOf(id),
+            params: params({ maxTokens: 2 }),
+            priority: policy === 'priority' ? priority : 0,
+          }),
+        );
+        order.push(id);
+      }),
+    );
+    return order;
+  }
+
+  it('admits by priority (lower first, then arrival) under the priority policy', async () => {
+    assert.deepEqual(await finishOrder('fcfs'), ['a', 'b', 'c', 'd']);
+    assert.deepEqual(await finishOrder('priority'), ['d', 'b', 'a', 'c']);
+  });
+
+  it("refuses a priority without the priority policy, with vLLM's message", () => {
+    const engine = new LlmEngine(new StrictBackend({ logits: successorLogits() }), {
+      maxModelLen: 64,
+      maxNumSeqs: 1,
+      maxNumBatchedTokens: 16,
+    });
+    assert.throws(
+      () => engine.add({ id: 'x', promptTokens: [1], params: params(), priority: 3 }),
+      (error: unknown) =>
+        error instanceof EngineRequestError &&
+        error.parameter === 'priority' &&
+        error.message === 'Got priority 3 but Priority scheduling is not enabled.',
+    );
   });
 });

@@ -121,6 +121,7 @@ export class LlmEngine implements EngineClient {
     if (this.#live.has(request.id)) {
       throw new EngineRequestError(`Request id ${request.id} already running.`, null);
     }
+    this.#checkPriority(request);
     const live: LiveRequest = {
       request,
       state: new RequestState(request.id, [...request.promptTokens], request.params.maxTokens),
@@ -145,6 +146,7 @@ export class LlmEngine implements EngineClient {
       request.sharesPromptWith === undefined || request.params.promptLogprobs !== null
         ? undefined
         : this.#live.get(request.sharesPromptWith);
+    live.state.priority = request.priority ?? 0;
     this.#scheduler.add(live.state, leader?.state ?? null);
     this.#startLoop();
     return live.stream;
@@ -184,6 +186,7 @@ export class LlmEngine implements EngineClient {
     if (this.#live.has(request.id) || this.#beamRuns.has(request.id)) {
       throw new EngineRequestError(`Request id ${request.id} already running.`, null);
     }
+    this.#checkPriority(request);
     const run = new BeamSearchRun(
       request,
       { ...options, eosToken: this.#backend.info.eosToken },
@@ -198,6 +201,7 @@ export class LlmEngine implements EngineClient {
       () => this.abort(request.id),
     );
     this.#beamRuns.set(request.id, run);
+    run.firstState.priority = request.priority ?? 0;
     this.#scheduler.add(run.firstState, null, width);
     this.#startLoop();
     return [...run.streams];
@@ -439,6 +443,20 @@ export class LlmEngine implements EngineClient {
       } catch (error) {
         this.#fail(live, asError(error));
       }
+    }
+  }
+
+  /** vLLM's refusal of a priority without the priority policy. */
+  #checkPriority(request: EngineRequest): void {
+    const priority = request.priority ?? 0;
+    if (!Number.isSafeInteger(priority)) {
+      throw new EngineRequestError(`priority must be an integer, got ${priority}.`, 'priority');
+    }
+    if (priority !== 0 && this.config.schedulingPolicy !== 'priority') {
+      throw new EngineRequestError(
+        `Got priority ${priority} but Priority scheduling is not enabled.`,
+        'priority',
+      );
     }
   }
 

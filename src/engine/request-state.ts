@@ -25,6 +25,8 @@ export class RequestState {
    * that will copy its KV of all but the last prompt token (see Scheduler.add), else 0.
    */
   heldBackTokens = 0;
+  /** The scheduling priority (lower first, under the priority policy). */
+  priority = 0;
 
   constructor(id: string, promptTokens: readonly number[], maxTokens: number) {
     if (promptTokens.length === 0) throw new RangeError('a request needs at least one token');

@@ -1,9 +1,10 @@
 /**
- * The continuous-batching scheduler (vLLM v1's `Scheduler.schedule`, FIFO policy, no preemption):
+ * The continuous-batching scheduler (vLLM v1's `Scheduler.schedule`, fcfs or priority policy, no
+ * preemption):
  * a plain synchronous data structure that turns the waiting queue and the running set into one
  * step plan, and keeps KV sequences and their cleanup in order.
  *
- * Owns: the waiting FIFO, the running set, the sequence pool, KV admission and the list of
+ * Owns: the waiting queue (arrival order, or by priority then arrival), the running set, the sequence pool, KV admission and the list of
  * sequences whose KV cells must be removed before they can be reused. It never touches the
  * backend: the engine executes the plan, removes the KV cells of `sequencesToFree()` while no
  * decode is in flight, and reports back with `sequenceFreed`.
@@ -24,10 +25,12 @@ import type { KvAdmission } from './kv-admission.ts';
 import type { RequestState } from './request-state.ts';
 import { SequencePool } from './sequence-pool.ts';
 
-/** The scheduler's limits (validated by `validateEngineConfig`). */
+/** The scheduler's limits (validated by `validateEngineConfig`) and policy. */
 export interface SchedulerConfig {
   readonly maxNumSeqs: number;
   readonly maxNumBatchedTokens: number;
+  /** Absent: fcfs. */
+  readonly schedulingPolicy?: 'fcfs' | 'priority';
 }
 
 /** One request's share of a step: consecutive tokens of its sequence. */
@@ -145,7 +148,7 @@ export class Scheduler {
     }
     if (beamWidth > 1) {
       this.#beamWidth.set(request, beamWidth);
-      this.#waiting.push(request);
+      this.#enqueue(request);
       return false;
     }
     const leader = sharesPromptWith;
@@ -157,8 +160,22 @@ export class Scheduler {
       leader.heldBackTokens = 1;
       return true;
     }
-    this.#waiting.push(request);
+    this.#enqueue(request);
     return false;
+  }
+
+  /**
+   * Queue at the back (fcfs), or (priority policy) behind every waiting request of a lower or
+   * equal priority value: lower values first, arrival order among equals.
+   */
+  #enqueue(request: RequestState): void {
+    if (this.#config.schedulingPolicy !== 'priority') {
+      this.#waiting.push(request);
+      return;
+    }
+    let at = this.#waiting.length;
+    while (at > 0 && this.#waiting[at - 1]!.priority > request.priority) at--;
+    this.#waiting.splice(at, 0, request);
   }
 
   /**

@@ -67,6 +67,7 @@ export async function testServeOptions(
     maxModelLen: 512,
     maxNumSeqs: 8,
     maxNumBatchedTokens: 256,
+    schedulingPolicy: 'fcfs',
     seed: 0,
     dtype: 'auto',
     logLevel: 'error',

@@ -85,9 +85,6 @@ export function rejectUnsupportedCommon(request: CommonRequest): void {
   if (request.structured_outputs !== null && request.structured_outputs !== undefined) {
     throw notSupportedYet('structured_outputs', 'constrained decoding');
   }
-  if (request.priority !== undefined && request.priority !== 0) {
-    throw notSupportedYet('priority', `got ${request.priority}, only 0 is`);
-  }
   if (request.cache_salt === '') {
     throw new BadRequestError(
       "Parameter 'cache_salt' must be a non-empty string if provided.",

@@ -264,7 +264,6 @@ describe('rejectUnsupportedCommon', () => {
     const cases: [CommonRequest, string][] = [
       [{ response_format: { type: 'json_object' } }, 'response_format'],
       [{ structured_outputs: { regex: 'a+' } }, 'structured_outputs'],
-      [{ priority: 1 }, 'priority'],
       [{ repetition_detection: { min_count: 2 } }, 'repetition_detection'],
       [{ thinking_token_budget: 10 }, 'thinking_token_budget'],
     ];

@@ -32,7 +32,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
     const plan = toChatPlan(body, context.plan);
     const base = { header: requestIdHeader(request.headers), requestId: body.request_id };
     const header = responseHeader('chatcmpl', base, model);
-    const requests = toEngineRequests(header.id, plan.requests);
+    const requests = toEngineRequests(header.id, plan.requests, body.priority);
     const generation =
       plan.beamSearch === null
         ? startGeneration(context.engine, requests)

@@ -36,7 +36,7 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServingC
     const plan = toCompletionPlan(body, context.plan);
     const base = { header: requestIdHeader(request.headers), requestId: body.request_id };
     const header = responseHeader('cmpl', base, model);
-    const requests = toEngineRequests(header.id, plan.requests);
+    const requests = toEngineRequests(header.id, plan.requests, body.priority);
     const generation =
       plan.beamSearch === null
         ? startGeneration(context.engine, requests)

@@ -35,11 +35,12 @@ type Pull = Promise<{ readonly index: number; readonly result: IteratorResult<Re
 
 /**
  * The engine requests of a plan's choices: ids derived from the response id and the choice
- * index, and each shared prompt pointing at the id of the choice it copies.
+ * index, each shared prompt pointing at the id of the choice it copies, the request's priority.
  */
 export function toEngineRequests(
   responseId: string,
   planned: readonly PlannedRequest[],
+  priority: number | undefined = undefined,
 ): EngineRequest[] {
   const ids = planned.map((_, index) => engineRequestId(responseId, index));
   return planned.map((request, index) => ({
@@ -47,6 +48,7 @@ export function toEngineRequests(
     promptTokens: request.promptTokens,
     params: request.params,
     sharesPromptWith: request.sharesPromptWith === null ? undefined : ids[request.sharesPromptWith],
+    priority,
   }));
 }
 
