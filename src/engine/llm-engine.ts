@@ -12,9 +12,7 @@
 import type {
   DecodeRequest,
   DecodeResult,
-  LogitBias,
   ModelBackend,
-  OutputRow,
   RowResult,
   SequenceChunk,
 } from '../backend/model-backend.ts';
@@ -22,50 +20,22 @@ import { BeamSearchRun } from './beam-search-run.ts';
 import { validateEngineConfig, type EngineConfig } from './engine-config.ts';
 import {
   EngineRequestError,
+  type BeamSearchSettings,
   type EngineClient,
   type EngineRequest,
-  type BeamSearchSettings,
   type EngineStats,
-  type PositionLogprobs,
   type RequestOutput,
 } from './engine-types.ts';
 import { kvAdmissionFor } from './kv-admission.ts';
-import { RequestOutputProcessor } from './output-processor.ts';
-import { OutputStream } from './output-stream.ts';
-import { RequestState } from './request-state.ts';
+import { LiveRequest } from './live-request.ts';
+import type { RequestState } from './request-state.ts';
 import { validateEngineRequest } from './request-validation.ts';
-import { RequestSeedSource, rowSamplingFor, toLogitBias } from './row-sampling.ts';
-import { SamplingConstraints } from './sampling-constraints.ts';
+import { RequestSeedSource } from './row-sampling.ts';
 import { Scheduler, type ScheduledChunk, type StepPlan } from './scheduler.ts';
 import { StepTimer, type StepTimingSummary } from './step-timer.ts';
 
-/** A request the engine is serving. */
-interface LiveRequest {
-  readonly request: EngineRequest;
-  readonly state: RequestState;
-  readonly seed: bigint;
-  /** The request's logit_bias in the backend's form, built once. */
-  readonly logitBias: LogitBias | null;
-  /** Masks and penalties from the request's history; null when it asked for none. */
-  readonly constraints: SamplingConstraints | null;
-  readonly processor: RequestOutputProcessor;
-  readonly stream: OutputStream<RequestOutput>;
-  /**
-   * With prompt logprobs asked: the prompt's logprobs gathered so far, chunk by chunk (entry 0
-   * null), until the first output takes them; null otherwise.
-   */
-  promptLogprobs: (PositionLogprobs | null)[] | null;
-}
-
-/** A scored row's logprobs, for `token` (the sampled token, or the prompt token it targeted). */
-function positionLogprobs(
-  token: number,
-  logprob: number,
-  rank: number,
-  row: RowResult,
-): PositionLogprobs {
-  return { token, logprob, rank, top: row.top };
-}
+/** A chunk's prompt-scoring rows when it has none (no allocation per step). */
+const NO_ROWS: readonly RowResult[] = [];
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
@@ -122,31 +92,19 @@ export class LlmEngine implements EngineClient {
       throw new EngineRequestError(`Request id ${request.id} already running.`, null);
     }
     this.#checkPriority(request);
-    const live: LiveRequest = {
-      request,
-      state: new RequestState(request.id, [...request.promptTokens], request.params.maxTokens),
+    const live = new LiveRequest(request, {
+      info: this.#backend.info,
+      tokenizer: this.#backend.tokenizer,
+      maxModelLen: this.maxModelLen,
       seed: request.params.seed ?? this.#seeds.next(),
-      logitBias: toLogitBias(request.params.logitBias),
-      constraints: SamplingConstraints.isNone(request.params)
-        ? null
-        : new SamplingConstraints(request.params, request.promptTokens, this.#backend.info),
-      processor: new RequestOutputProcessor({
-        requestId: request.id,
-        promptTokens: request.promptTokens.length,
-        params: request.params,
-        tokenizer: this.#backend.tokenizer,
-        maxModelLen: this.maxModelLen,
-      }),
-      stream: new OutputStream<RequestOutput>(() => this.abort(request.id)),
-      promptLogprobs: request.params.promptLogprobs === null ? null : [null],
-    };
+      onCancel: () => this.abort(request.id),
+    });
     this.#live.set(request.id, live);
     // A request that reports its prompt's logprobs computes its prompt itself.
     const leader =
       request.sharesPromptWith === undefined || request.params.promptLogprobs !== null
         ? undefined
         : this.#live.get(request.sharesPromptWith);
-    live.state.priority = request.priority ?? 0;
     this.#scheduler.add(live.state, leader?.state ?? null);
     this.#startLoop();
     return live.stream;
@@ -335,45 +293,8 @@ export class LlmEngine implements EngineClient {
         rows: chunk.samples ? [run.row(chunk)] : [],
       };
     }
-    const live = this.#live.get(chunk.request.id)!;
-    const { params } = live.request;
-    const rows: OutputRow[] = [];
-    if (live.promptLogprobs !== null) {
-      const prompt = chunk.request.promptTokens;
-      const end = Math.min(chunk.tokens.length, prompt.length - 1 - chunk.startPosition);
-      for (let offset = 0; offset < end; offset++) {
-        rows.push({
-          offset,
-          sampling: null,
-          topLogprobs: params.promptLogprobs ?? 0,
-          targetToken: prompt[chunk.startPosition + offset + 1]!,
-          returnLogits: false,
-        });
-      }
-    }
-    promptRows.push(rows.length);
-    if (chunk.samples) {
-      rows.push({
-        offset: chunk.tokens.length - 1,
-        sampling: rowSamplingFor(
-          params,
-          live.seed,
-          chunk.request.outputTokens.length,
-          live.logitBias,
-          live.constraints === null
-            ? undefined
-            : {
-                allowedTokens: live.constraints.mask(chunk.request.outputTokens),
-                penalties: live.constraints.penalties(chunk.request.outputTokens),
-              },
-        ),
-        topLogprobs: params.logprobs ?? 0,
-        targetToken: null,
-        returnLogits: false,
-        // As vLLM: score the drawn token only when logprobs are asked (a greedy row is one pass).
-        scoreSample: params.logprobs !== null,
-      });
-    }
+    const { rows, promptRows: count } = this.#live.get(chunk.request.id)!.rowsFor(chunk);
+    promptRows.push(count);
     return {
       sequenceId: chunk.sequenceId,
       startPosition: chunk.startPosition,
@@ -413,31 +334,12 @@ export class LlmEngine implements EngineClient {
       // Aborted while the decode was in flight: its cells are freed before the next schedule.
       if (live === undefined || live.state !== chunk.request) continue;
       try {
-        if (live.promptLogprobs !== null) {
-          const prompt = chunk.request.promptTokens;
-          for (let r = firstPromptRow; r < firstPromptRow + promptRows[c]!; r++) {
-            const scored = result.rows[r]!;
-            if (scored.target === null) throw new Error('the backend scored no prompt token');
-            const token = prompt[chunk.startPosition + (r - firstPromptRow) + 1]!;
-            live.promptLogprobs.push(
-              positionLogprobs(token, scored.target.logprob, scored.target.rank, scored),
-            );
-          }
-        }
-        const sampled = sampleRow === null ? null : sampleRow.token;
-        if (chunk.samples && sampled === null) throw new Error('the backend sampled no token');
-        live.state.commitStep(chunk.tokens.length, sampled);
-        if (sampled === null) continue;
-        if (live.promptLogprobs !== null) {
-          live.processor.setPromptLogprobs(live.promptLogprobs);
-          live.promptLogprobs = null;
-        }
-        const output = live.processor.processToken(
-          sampled,
-          live.request.params.logprobs === null
-            ? null
-            : positionLogprobs(sampled, sampleRow!.logprob, sampleRow!.rank, sampleRow!),
-        );
+        const scored =
+          promptRows[c] === 0
+            ? NO_ROWS
+            : result.rows.slice(firstPromptRow, firstPromptRow + promptRows[c]!);
+        const output = live.takeRows(chunk, scored, sampleRow);
+        if (output === null) continue;
         if (output.finishReason === null) live.stream.push(output);
         else this.#finish(live, output);
       } catch (error) {

@@ -1,0 +1,162 @@
+/**
+ * One request the engine serves outside beam search: its scheduler state, its sampling
+ * settings in the backend's form, its output processor and stream.
+ *
+ * Owns: what a step asks the backend for this request (`rowsFor`: a score-only row per prompt
+ * position when prompt logprobs are asked, whose target is the next prompt token, then the
+ * sampling row when the chunk reaches the last known token) and what the request takes from the
+ * step's results (`takeRows`: the prompt logprobs gathered until the first output carries them,
+ * the commit of the computed tokens, the sampled token through the output processor).
+ */
+import type {
+  LogitBias,
+  ModelInfo,
+  OutputRow,
+  RowResult,
+  Tokenizer,
+} from '../backend/model-backend.ts';
+import type { EngineRequest, PositionLogprobs, RequestOutput } from './engine-types.ts';
+import { RequestOutputProcessor } from './output-processor.ts';
+import { OutputStream } from './output-stream.ts';
+import { RequestState } from './request-state.ts';
+import { rowSamplingFor, toLogitBias } from './row-sampling.ts';
+import { SamplingConstraints } from './sampling-constraints.ts';
+import type { ScheduledChunk } from './scheduler.ts';
+
+/** What a request is built with. */
+export interface LiveRequestContext {
+  readonly info: ModelInfo;
+  readonly tokenizer: Tokenizer;
+  readonly maxModelLen: number;
+  /** The request's own seed, or one the engine drew for it. */
+  readonly seed: bigint;
+  /** Runs when the consumer stops reading early (the engine aborts the request). */
+  readonly onCancel: () => void;
+}
+
+/** A scored row's logprobs, for `token` (the sampled token, or the prompt token it targeted). */
+function positionLogprobs(
+  token: number,
+  logprob: number,
+  rank: number,
+  row: RowResult,
+): PositionLogprobs {
+  return { token, logprob, rank, top: row.top };
+}
+
+export class LiveRequest {
+  readonly request: EngineRequest;
+  readonly state: RequestState;
+  readonly seed: bigint;
+  readonly stream: OutputStream<RequestOutput>;
+  readonly processor: RequestOutputProcessor;
+  /** The request's logit_bias in the backend's form, built once. */
+  readonly #logitBias: LogitBias | null;
+  /** Masks and penalties from the request's history; null when it asked for none. */
+  readonly #constraints: SamplingConstraints | null;
+  /**
+   * With prompt logprobs asked: the prompt's logprobs gathered so far, chunk by chunk (entry 0
+   * null), until the first output takes them; null otherwise.
+   */
+  #promptLogprobs: (PositionLogprobs | null)[] | null;
+
+  constructor(request: EngineRequest, context: LiveRequestContext) {
+    const { params } = request;
+    this.request = request;
+    this.state = new RequestState(request.id, [...request.promptTokens], params.maxTokens);
+    this.state.priority = request.priority ?? 0;
+    this.seed = context.seed;
+    this.stream = new OutputStream<RequestOutput>(context.onCancel);
+    this.processor = new RequestOutputProcessor({
+      requestId: request.id,
+      promptTokens: request.promptTokens.length,
+      params,
+      tokenizer: context.tokenizer,
+      maxModelLen: context.maxModelLen,
+    });
+    this.#logitBias = toLogitBias(params.logitBias);
+    this.#constraints = SamplingConstraints.isNone(params)
+      ? null
+      : new SamplingConstraints(params, request.promptTokens, context.info);
+    this.#promptLogprobs = params.promptLogprobs === null ? null : [null];
+  }
+
+  /** The rows this request's chunk asks for; the first `promptRows` score prompt tokens. */
+  rowsFor(chunk: ScheduledChunk): { rows: OutputRow[]; promptRows: number } {
+    const { params } = this.request;
+    const rows: OutputRow[] = [];
+    if (this.#promptLogprobs !== null) {
+      const prompt = chunk.request.promptTokens;
+      const end = Math.min(chunk.tokens.length, prompt.length - 1 - chunk.startPosition);
+      for (let offset = 0; offset < end; offset++) {
+        rows.push({
+          offset,
+          sampling: null,
+          topLogprobs: params.promptLogprobs ?? 0,
+          targetToken: prompt[chunk.startPosition + offset + 1]!,
+          returnLogits: false,
+        });
+      }
+    }
+    const promptRows = rows.length;
+    if (chunk.samples) {
+      const output = chunk.request.outputTokens;
+      const constraints = this.#constraints;
+      rows.push({
+        offset: chunk.tokens.length - 1,
+        sampling: rowSamplingFor(
+          params,
+          this.seed,
+          output.length,
+          this.#logitBias,
+          constraints === null
+            ? undefined
+            : { allowedTokens: constraints.mask(output), penalties: constraints.penalties(output) },
+        ),
+        topLogprobs: params.logprobs ?? 0,
+        targetToken: null,
+        returnLogits: false,
+        // As vLLM: score the drawn token only when logprobs are asked (a greedy row is one pass).
+        scoreSample: params.logprobs !== null,
+      });
+    }
+    return { rows, promptRows };
+  }
+
+  /**
+   * Take this request's rows of a step that returned: `promptRows` (the chunk's prompt-scoring
+   * rows, in order) and `sampleRow` (null when the chunk did not sample). Returns the output the
+   * sampled token produced, or null when the chunk only advanced the prompt. Throws on results
+   * the backend should not have given.
+   */
+  takeRows(
+    chunk: ScheduledChunk,
+    promptRows: readonly RowResult[],
+    sampleRow: RowResult | null,
+  ): RequestOutput | null {
+    if (this.#promptLogprobs !== null) {
+      const prompt = chunk.request.promptTokens;
+      promptRows.forEach((scored, i) => {
+        if (scored.target === null) throw new Error('the backend scored no prompt token');
+        const token = prompt[chunk.startPosition + i + 1]!;
+        this.#promptLogprobs!.push(
+          positionLogprobs(token, scored.target.logprob, scored.target.rank, scored),
+        );
+      });
+    }
+    const sampled = sampleRow === null ? null : sampleRow.token;
+    if (chunk.samples && sampled === null) throw new Error('the backend sampled no token');
+    this.state.commitStep(chunk.tokens.length, sampled);
+    if (sampled === null) return null;
+    if (this.#promptLogprobs !== null) {
+      this.processor.setPromptLogprobs(this.#promptLogprobs);
+      this.#promptLogprobs = null;
+    }
+    return this.processor.processToken(
+      sampled,
+      this.request.params.logprobs === null
+        ? null
+        : positionLogprobs(sampled, sampleRow!.logprob, sampleRow!.rank, sampleRow!),
+    );
+  }
+}
