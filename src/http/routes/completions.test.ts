@@ -130,6 +130,7 @@ describe('POST /v1/completions', () => {
       url: URL,
       payload: {
         prompt: ['ab', 'c'],
+        return_token_ids: true,
         n: 2,
         temperature: 0,
         use_beam_search: true,
@@ -145,6 +146,10 @@ describe('POST /v1/completions', () => {
       [0, 1, 2, 3],
     );
     assert.equal(body.usage.prompt_tokens, 3, 'each prompt once');
+    assert.deepEqual(
+      body.choices.map((choice) => choice.prompt_token_ids),
+      [[97, 98], [97, 98], [99], [99]],
+    );
     assert.deepEqual(
       engine.beamSearches.map((b) => [
         b.request.promptTokens.length,

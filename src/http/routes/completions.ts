@@ -46,7 +46,12 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServingC
       choicesPerPrompt: plan.choicesPerPrompt,
       logprobs: plan.logprobs === null ? null : { ...plan.logprobs, texts: context.texts },
       echo: plan.echo,
-      promptTokenIds: plan.returnTokenIds ? plan.requests.map((r) => r.promptTokens) : undefined,
+      promptTokenIds: plan.returnTokenIds
+        ? // A beam search is one request per prompt answering `width` choices.
+          plan.requests.flatMap((r) =>
+            Array.from({ length: plan.beamSearch?.width ?? 1 }, () => r.promptTokens),
+          )
+        : undefined,
       texts: context.texts,
     });
     const events = streamEvents(generation.outputs, state);
