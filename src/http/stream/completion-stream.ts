@@ -52,6 +52,9 @@ export interface CompletionResponseOptions {
   readonly promptTokenIds?: readonly (readonly number[])[] | undefined;
 }
 
+/** The positions of an output without logprobs (shared, never written). */
+const NO_POSITIONS: readonly (PositionLogprobs | null)[] = [];
+
 interface ChoiceProgress {
   /** Code points of text sent so far (the next chunk's first text offset). */
   sentLength: number;
@@ -92,10 +95,12 @@ export class CompletionStreamState implements ChunkState<CompletionChunk> {
     if (output.promptLogprobs !== null) {
       progress.promptLogprobs = promptLogprobsField(output.promptLogprobs, this.#options.texts);
     }
-    for (const position of output.logprobs ?? []) progress.cumulativeLogprob += position.logprob;
+    if (output.logprobs !== null) {
+      for (const position of output.logprobs) progress.cumulativeLogprob += position.logprob;
+    }
     let text = output.text;
     let tokens: readonly number[] = output.tokenIds;
-    let positions: readonly (PositionLogprobs | null)[] = output.logprobs ?? [];
+    let positions: readonly (PositionLogprobs | null)[] = output.logprobs ?? NO_POSITIONS;
     const echo = this.#options.echo[index] ?? null;
     if (echo !== null && (echo.only || !progress.echoed)) {
       const promptPositions = progress.echoed ? [] : (output.promptLogprobs ?? []);
