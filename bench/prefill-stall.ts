@@ -1,0 +1,140 @@
+/**
+ * What a long prompt does to the streams already running: the baseline for issue 6's latency
+ * bound (ITL p99 of 8 running streams below 3x their median while a 2,000-token prompt is
+ * prefilled). In-process (LlamaBackend + LlmEngine as `servellm serve` builds them) on the
+ * random ~130M F16 model: 8 greedy streams decode; once they are running, a 2,000-token prompt
+ * arrives. For each step budget (`--max-num-batched-tokens`), per round: the 8 streams'
+ * inter-token gaps before the long prompt (median) and from its arrival to its first token
+ * (p99, max), and the long prompt's time to first token. Medians over rounds.
+ *
+ * Usage: npx tsx bench/prefill-stall.ts [--rounds 3] [--budgets 2048,512,128] [--threads N]
+ * Writes the "Prefill stall" section of bench/RESULTS.md.
+ */
+import { parseArgs } from 'node:util';
+import { LlamaBackend } from '../src/backend/llama/llama-backend.ts';
+import { loadAddon } from '../src/backend/llama/load-addon.ts';
+import { params } from '../src/engine/engine-test-fixtures.ts';
+import { LlmEngine } from '../src/engine/llm-engine.ts';
+import { ensureModel } from '../src/gguf/model-cache.ts';
+import { Xoshiro128 } from '../src/gguf/prng.ts';
+import { median, writeResultsSection } from './bench-support.ts';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    budgets: { type: 'string', default: '2048,512,128' },
+    threads: { type: 'string' },
+  },
+});
+const rounds = Number(values.rounds);
+const budgets = values.budgets.split(',').map(Number);
+const STREAMS = 8;
+const LONG_PROMPT = 2000;
+const MAX_MODEL_LEN = 2304;
+
+const modelPath = await ensureModel({ preset: 'random-130m-f16' });
+const { addon } = loadAddon('cpu');
+const threads = values.threads !== undefined ? Number(values.threads) : addon.physicalCores();
+const backend = await LlamaBackend.load({
+  modelPath,
+  variant: 'cpu',
+  unifiedKv: false,
+  maxSequences: STREAMS + 1,
+  contextSize: MAX_MODEL_LEN * (STREAMS + 1),
+  batchSize: 2048,
+  microBatchSize: 512,
+  threads,
+});
+const random = new Xoshiro128(7);
+const letters = (count: number) =>
+  Array.from({ length: count }, () => 97 + (random.nextUint32() % 26));
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+interface Round {
+  readonly medianItl: number;
+  readonly p99Itl: number;
+  readonly maxItl: number;
+  readonly longTtft: number;
+}
+
+async function round(budget: number, id: number): Promise<Round> {
+  const engine = new LlmEngine(backend, {
+    maxModelLen: MAX_MODEL_LEN,
+    maxNumSeqs: STREAMS + 1,
+    maxNumBatchedTokens: budget,
+  });
+  const gapsBefore: number[] = [];
+  const gapsDuring: number[] = [];
+  let longArrived: number | null = null;
+  let longFirst: number | null = null;
+  let steady = 0;
+  let releaseLong!: () => void;
+  const steadyReached = new Promise<void>((resolve) => (releaseLong = resolve));
+  const streams = Array.from({ length: STREAMS }, async (_, i) => {
+    let last: number | null = null;
+    const outputs = engine.add({
+      id: `s${id}-${i}`,
+      promptTokens: letters(32),
+      params: params({ maxTokens: 400, ignoreEos: true }),
+    });
+    const iterator = outputs[Symbol.asyncIterator]();
+    while ((await iterator.next()).done !== true) {
+      const now = performance.now();
+      if (last !== null) {
+        if (longArrived === null) gapsBefore.push(now - last);
+        else if (longFirst === null || now <= longFirst) gapsDuring.push(now - last);
+      }
+      last = now;
+      if (++steady === STREAMS * 20) releaseLong();
+      if (longFirst !== null && now > longFirst + 200) {
+        await iterator.return?.(); // aborts the stream
+        break;
+      }
+    }
+  });
+  await steadyReached;
+  longArrived = performance.now();
+  const longStream = engine.add({
+    id: `long${id}`,
+    promptTokens: letters(LONG_PROMPT),
+    params: params({ maxTokens: 1 }),
+  });
+  const long = longStream[Symbol.asyncIterator]();
+  while ((await long.next()).done !== true) longFirst ??= performance.now();
+  await Promise.all(streams);
+  await engine.shutdown();
+  return {
+    medianItl: median(gapsBefore),
+    p99Itl: percentile(gapsDuring, 99),
+    maxItl: Math.max(...gapsDuring),
+    longTtft: longFirst! - longArrived,
+  };
+}
+
+const rows: string[] = [];
+let id = 0;
+for (const budget of budgets) {
+  const results: Round[] = [];
+  for (let r = 0; r < rounds; r++) results.push(await round(budget, id++));
+  const m = (key: keyof Round) => median(results.map((result) => result[key]));
+  const line =
+    `| ${budget} | ${m('medianItl').toFixed(1)} | ${m('p99Itl').toFixed(1)} | ` +
+    `${(m('p99Itl') / m('medianItl')).toFixed(1)} | ${m('maxItl').toFixed(0)} | ${m('longTtft').toFixed(0)} |`;
+  console.log(line);
+  rows.push(line);
+}
+await backend.dispose();
+const body = [
+  `\`npx tsx bench/prefill-stall.ts --rounds ${rounds} --budgets ${budgets.join(',')}\`, ${new Date().toISOString()}, ` +
+    `random-130m-f16, ${threads} threads, per-sequence KV; ${STREAMS} greedy streams decoding when a ` +
+    `${LONG_PROMPT}-token prompt arrives; medians of ${rounds} rounds. Issue 6's bound: p99 / median below 3.`,
+  '',
+  '| --max-num-batched-tokens | ITL median before, ms | ITL p99 while prefilling, ms | p99 / median | ITL max, ms | long prompt TTFT, ms |',
+  '|---:|---:|---:|---:|---:|---:|',
+  ...rows,
+].join('\n');
+writeResultsSection('Prefill stall', body);
