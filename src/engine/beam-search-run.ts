@@ -83,6 +83,7 @@ export class BeamSearchRun {
       eosToken: request.params.ignoreEos ? null : options.eosToken,
     };
     const first = new RequestState(request.id, [...request.promptTokens], request.params.maxTokens);
+    first.priority = request.priority ?? 0;
     this.#live = [{ state: first, beam: { tokens: [], cumulativeLogprob: 0, logprobs: [] } }];
     this.#owned.add(first);
     this.streams = Array.from(

@@ -83,15 +83,7 @@ export class LlmEngine implements EngineClient {
    * live, and Error after shutdown. Stopping the iteration early aborts the request.
    */
   add(request: EngineRequest): AsyncIterable<RequestOutput> {
-    if (this.#shutDown) throw new Error('the engine is shut down');
-    validateEngineRequest(request, {
-      vocabSize: this.#backend.info.vocabSize,
-      maxModelLen: this.maxModelLen,
-    });
-    if (this.#live.has(request.id)) {
-      throw new EngineRequestError(`Request id ${request.id} already running.`, null);
-    }
-    this.#checkPriority(request);
+    this.#checkNewRequest(request);
     const live = new LiveRequest(request, {
       info: this.#backend.info,
       tokenizer: this.#backend.tokenizer,
@@ -120,11 +112,7 @@ export class LlmEngine implements EngineClient {
     request: EngineRequest,
     options: BeamSearchSettings,
   ): AsyncIterable<RequestOutput>[] {
-    if (this.#shutDown) throw new Error('the engine is shut down');
-    validateEngineRequest(request, {
-      vocabSize: this.#backend.info.vocabSize,
-      maxModelLen: this.maxModelLen,
-    });
+    this.#checkNewRequest(request);
     const { width, lengthPenalty } = options;
     if (!Number.isInteger(width) || width < 1 || width > this.config.maxNumSeqs) {
       throw new EngineRequestError(
@@ -141,10 +129,6 @@ export class LlmEngine implements EngineClient {
         'length_penalty',
       );
     }
-    if (this.#live.has(request.id) || this.#beamRuns.has(request.id)) {
-      throw new EngineRequestError(`Request id ${request.id} already running.`, null);
-    }
-    this.#checkPriority(request);
     const run = new BeamSearchRun(
       request,
       { ...options, eosToken: this.#backend.info.eosToken },
@@ -159,7 +143,6 @@ export class LlmEngine implements EngineClient {
       () => this.abort(request.id),
     );
     this.#beamRuns.set(request.id, run);
-    run.firstState.priority = request.priority ?? 0;
     this.#scheduler.add(run.firstState, null, width);
     this.#startLoop();
     return [...run.streams];
@@ -284,16 +267,10 @@ export class LlmEngine implements EngineClient {
    */
   #sequenceChunk(chunk: ScheduledChunk, promptRows: number[]): SequenceChunk {
     const run = this.#beamRunOf(chunk.request);
-    if (run !== undefined) {
-      promptRows.push(0);
-      return {
-        sequenceId: chunk.sequenceId,
-        startPosition: chunk.startPosition,
-        tokens: chunk.tokens,
-        rows: chunk.samples ? [run.row(chunk)] : [],
-      };
-    }
-    const { rows, promptRows: count } = this.#live.get(chunk.request.id)!.rowsFor(chunk);
+    const { rows, promptRows: count } =
+      run === undefined
+        ? this.#live.get(chunk.request.id)!.rowsFor(chunk)
+        : { rows: chunk.samples ? [run.row(chunk)] : [], promptRows: 0 };
     promptRows.push(count);
     return {
       sequenceId: chunk.sequenceId,
@@ -348,8 +325,19 @@ export class LlmEngine implements EngineClient {
     }
   }
 
-  /** vLLM's refusal of a priority without the priority policy. */
-  #checkPriority(request: EngineRequest): void {
+  /**
+   * What `add` and `addBeamSearch` check first: the engine runs, the request can run, its id is
+   * not live, and its priority is allowed (vLLM's refusal without the priority policy).
+   */
+  #checkNewRequest(request: EngineRequest): void {
+    if (this.#shutDown) throw new Error('the engine is shut down');
+    validateEngineRequest(request, {
+      vocabSize: this.#backend.info.vocabSize,
+      maxModelLen: this.maxModelLen,
+    });
+    if (this.#live.has(request.id) || this.#beamRuns.has(request.id)) {
+      throw new EngineRequestError(`Request id ${request.id} already running.`, null);
+    }
     const priority = request.priority ?? 0;
     if (!Number.isSafeInteger(priority)) {
       throw new EngineRequestError(`priority must be an integer, got ${priority}.`, 'priority');

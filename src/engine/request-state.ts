@@ -74,9 +74,7 @@ export class RequestState {
    * prompt (the last prompt token is always fed, so the request samples its own first token).
    */
   adoptComputedPrompt(count: number): void {
-    if (this.#computedTokens !== 0 || this.#outputTokens.length !== 0) {
-      throw new Error(`request ${this.id} already computed tokens`);
-    }
+    this.#requireFresh();
     if (!Number.isInteger(count) || count < 0 || count >= this.promptTokens.length) {
       throw new RangeError(`count must be in [0, ${this.promptTokens.length - 1}], got ${count}`);
     }
@@ -88,9 +86,7 @@ export class RequestState {
    * its generated tokens, the last of which is not computed yet. Only on a fresh state.
    */
   adoptBeam(computedTokens: number, outputTokens: readonly number[]): void {
-    if (this.#computedTokens !== 0 || this.#outputTokens.length !== 0) {
-      throw new Error(`request ${this.id} already computed tokens`);
-    }
+    this.#requireFresh();
     if (computedTokens !== this.promptTokens.length + outputTokens.length - 1) {
       throw new RangeError(
         `a forked beam computes all but its last token: ${computedTokens} cells for ` +
@@ -99,6 +95,13 @@ export class RequestState {
     }
     this.#outputTokens.push(...outputTokens);
     this.#computedTokens = computedTokens;
+  }
+
+  /** The adopt* methods start a state with copied KV: only one that computed nothing yet. */
+  #requireFresh(): void {
+    if (this.#computedTokens !== 0 || this.#outputTokens.length !== 0) {
+      throw new Error(`request ${this.id} already computed tokens`);
+    }
   }
 
   /** KV cells the request can ever occupy: prompt + maxTokens (its unified-KV reservation). */

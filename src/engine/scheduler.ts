@@ -1,17 +1,17 @@
 /**
  * The continuous-batching scheduler (vLLM v1's `Scheduler.schedule`, fcfs or priority policy, no
- * preemption):
- * a plain synchronous data structure that turns the waiting queue and the running set into one
- * step plan, and keeps KV sequences and their cleanup in order.
+ * preemption): a plain synchronous data structure that turns the waiting queue and the running
+ * set into one step plan, and keeps KV sequences and their cleanup in order.
  *
- * Owns: the waiting queue (arrival order, or by priority then arrival), the running set, the sequence pool, KV admission and the list of
- * sequences whose KV cells must be removed before they can be reused. It never touches the
- * backend: the engine executes the plan, removes the KV cells of `sequencesToFree()` while no
- * decode is in flight, and reports back with `sequenceFreed`.
+ * Owns: the waiting queue (arrival order, or by priority then arrival), the running set, the
+ * sequence pool, KV admission and the list of sequences whose KV cells must be removed before
+ * they can be reused. It never touches the backend: the engine executes the plan, removes the KV
+ * cells of `sequencesToFree()` while no decode is in flight, and reports back with
+ * `sequenceFreed`.
  *
  * One step, within maxNumBatchedTokens tokens: (1) every running request past its prompt decodes
  * one token; (2) running requests still prefilling get prompt chunks, in arrival order; (3) waiting
- * requests are admitted in FIFO order while a sequence is free, fewer than maxNumSeqs run, the KV
+ * requests are admitted in queue order while a sequence is free, fewer than maxNumSeqs run, the KV
  * admits the head of the queue and tokens are left, and get their first chunk. The head of the
  * queue is never overtaken.
  *

@@ -14,9 +14,14 @@ import type { ChatTemplate } from '../chat/chat-template.ts';
 import { toTemplateMessages } from '../chat/chat-messages.ts';
 import type { ChatRequest } from '../schemas/chat-request.ts';
 import { rejectUnsupportedChat, templateKwargs } from './chat-checks.ts';
-import type { LogprobsPlan, PlanContext, PlannedRequest } from './completion-params.ts';
+import type { PlanContext, PlannedRequest } from './completion-params.ts';
 import { checkPromptTokens, resolveMaxTokens } from './context-limit.ts';
-import { resolveLogprobsCount, resolvePromptLogprobs, tokensAsIds } from './logprobs-params.ts';
+import {
+  logprobsPlan,
+  resolveLogprobsCount,
+  resolvePromptLogprobs,
+  type LogprobsPlan,
+} from './logprobs-params.ts';
 import { rejectUnsupportedCommon, resolveStreamMode, type StreamMode } from './request-checks.ts';
 import { resolveBadWords } from './bad-words.ts';
 import { resolveBeamSearch, resolveN, samplesOf, type BeamSearchPlan } from './n-samples.ts';
@@ -138,7 +143,7 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
     choiceCount: n,
     stream,
     role,
-    logprobs: sample === null ? null : { topCount: sample, asIds: tokensAsIds(request, context) },
+    logprobs: logprobsPlan(sample, request, context),
     returnTokenIds: request.return_token_ids === true,
   };
 }

@@ -15,10 +15,11 @@ import { BadRequestError } from '../errors.ts';
 import type { CompletionRequest } from '../schemas/completion-request.ts';
 import { checkPromptTokens, resolveMaxTokens } from './context-limit.ts';
 import {
+  logprobsPlan,
   resolveLogprobsCount,
   resolvePromptLogprobs,
-  tokensAsIds,
   type LogprobsLimits,
+  type LogprobsPlan,
 } from './logprobs-params.ts';
 import {
   notSupportedYet,
@@ -55,14 +56,6 @@ export interface EchoedPrompt {
   readonly only: boolean;
 }
 
-/** How the tokens of a response's logprobs are counted and named; null when none are asked. */
-export interface LogprobsPlan {
-  /** Top logprobs per token. */
-  readonly topCount: number;
-  /** Name tokens `token_id:<id>`. */
-  readonly asIds: boolean;
-}
-
 /** The engine requests of one completions call and how to deliver them. */
 export interface CompletionPlan {
   /** One per choice: prompt-major, `n` per prompt (choice index = position); one per prompt for a beam search. */
@@ -77,6 +70,8 @@ export interface CompletionPlan {
   readonly logprobs: LogprobsPlan | null;
   /** return_token_ids: answer the prompt's and each choice's token ids. */
   readonly returnTokenIds: boolean;
+  /** Per choice (before best_of picks): the prompt tokens it answers. */
+  readonly choicePrompts: readonly (readonly number[])[];
   /** Per choice: the prompt to echo, or null (echo off). */
   readonly echo: readonly (EchoedPrompt | null)[];
 }
@@ -146,6 +141,8 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
   const requested =
     request.max_tokens === undefined ? DEFAULT_COMPLETION_MAX_TOKENS : request.max_tokens;
   const echoOnly = echo && requested === 0;
+  // vLLM answers echo with max_tokens 0 from one generated token.
+  const budget = echoOnly ? 1 : requested;
   const n = resolveN(request.n, context.maxN);
   const beamSearch = resolveBeamSearch(request, n, stream.stream);
   if (beamSearch !== null && (request.best_of ?? n) !== n) {
@@ -155,14 +152,14 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
   const truncated = prompts.map(({ tokens }) =>
     truncatePrompt(tokens, request, {
       maxModelLen: context.maxModelLen,
-      maxTokens: echoOnly ? 1 : requested,
+      maxTokens: budget,
       maxTokensParam: 'max_tokens',
     }),
   );
   const requests = truncated.flatMap((promptTokens, i) => {
     checkPromptTokens(promptTokens, context.vocabSize);
     const maxTokens = resolveMaxTokens({
-      requested: echoOnly ? 1 : requested,
+      requested: budget,
       param: 'max_tokens',
       promptTokens: promptTokens.length,
       maxModelLen: context.maxModelLen,
@@ -175,25 +172,27 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
     if (beamSearch !== null) return [{ promptTokens, params, sharesPromptWith: null }];
     return samplesOf(promptTokens, params, bestOf, i * bestOf, bestOf > n ? 'best_of' : 'n');
   });
+  const choicePrompts = truncated.flatMap((tokens) => Array<number[]>(bestOf).fill(tokens));
   return {
     requests,
     beamSearch,
     choicesPerPrompt: bestOf,
     answersPerPrompt: n,
     stream,
-    logprobs: sample === null ? null : { topCount: sample, asIds: tokensAsIds(request, context) },
+    logprobs: logprobsPlan(sample, request, context),
     returnTokenIds: request.return_token_ids === true,
-    echo: requests.map((planned, choice) => {
+    choicePrompts,
+    echo: choicePrompts.map((tokens, choice) => {
       if (!echo) return null;
       const prompt = Math.floor(choice / bestOf);
       // vLLM echoes no prompt text when it returns token ids; a truncated prompt echoes its tokens.
       const text =
         request.return_token_ids === true
           ? ''
-          : truncated[prompt] === prompts[prompt]!.tokens
+          : tokens === prompts[prompt]!.tokens
             ? prompts[prompt]!.text()
-            : context.tokenizer.detokenize(planned.promptTokens, { skipSpecial: false });
-      return { text, tokens: planned.promptTokens, only: echoOnly };
+            : context.tokenizer.detokenize(tokens, { skipSpecial: false });
+      return { text, tokens, only: echoOnly };
     }),
   };
 }

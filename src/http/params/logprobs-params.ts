@@ -3,7 +3,8 @@
  *
  * Owns: `prompt_logprobs` (-1 = the whole vocabulary; not with streaming when above 0; < -1 is
  * refused), the cap `--max-logprobs` (default 20, -1 = the vocabulary) on sample and prompt
- * logprobs, and the token naming switch (`return_tokens_as_token_ids` or the server flag).
+ * logprobs, and the response's logprobs plan (its count and the token naming switch:
+ * `return_tokens_as_token_ids` or the server flag).
  * The endpoint-specific fields (completions' integer `logprobs`, chat's `logprobs` +
  * `top_logprobs`) are read by each endpoint's plan and resolved here.
  */
@@ -66,7 +67,21 @@ export function resolvePromptLogprobs(
   return resolveLogprobsCount(requested, 'prompt', 'prompt_logprobs', limits);
 }
 
-/** Whether logprobs name tokens `token_id:<id>`: the request's choice, else the server's. */
-export function tokensAsIds(request: CommonRequest, limits: LogprobsLimits): boolean {
-  return request.return_tokens_as_token_ids ?? limits.returnTokensAsTokenIds;
+/** How the tokens of a response's logprobs are counted and named; null when none are asked. */
+export interface LogprobsPlan {
+  /** Top logprobs per token. */
+  readonly topCount: number;
+  /** Name tokens `token_id:<id>`: the request's return_tokens_as_token_ids, else the server's. */
+  readonly asIds: boolean;
+}
+
+/** The response's logprobs for a resolved sample count (null: none asked). */
+export function logprobsPlan(
+  sample: number | null,
+  request: CommonRequest,
+  limits: LogprobsLimits,
+): LogprobsPlan | null {
+  if (sample === null) return null;
+  const asIds = request.return_tokens_as_token_ids ?? limits.returnTokensAsTokenIds;
+  return { topCount: sample, asIds };
 }

@@ -81,16 +81,15 @@ export function samplesOf(
   firstChoice: number,
   countParam: 'n' | 'best_of' = 'n',
 ): PlannedRequest[] {
-  const n = count;
-  if (n > 1 && params.temperature < GREEDY_TEMPERATURE_EPSILON) {
+  if (count > 1 && params.temperature < GREEDY_TEMPERATURE_EPSILON) {
     throw new BadRequestError(
       countParam === 'n'
-        ? `n must be 1 when using greedy sampling, got ${n}.`
-        : `best_of must be 1 when using greedy sampling.Got ${n}.`,
+        ? `n must be 1 when using greedy sampling, got ${count}.`
+        : `best_of must be 1 when using greedy sampling.Got ${count}.`,
       countParam,
     );
   }
-  return Array.from({ length: n }, (_, j) => ({
+  return Array.from({ length: count }, (_, j) => ({
     promptTokens,
     params: j === 0 || params.seed === null ? params : { ...params, seed: params.seed + BigInt(j) },
     sharesPromptWith: j === 0 ? null : firstChoice,

@@ -46,12 +46,7 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServingC
       choicesPerPrompt: plan.choicesPerPrompt,
       logprobs: plan.logprobs === null ? null : { ...plan.logprobs, texts: context.texts },
       echo: plan.echo,
-      promptTokenIds: plan.returnTokenIds
-        ? // A beam search is one request per prompt answering `width` choices.
-          plan.requests.flatMap((r) =>
-            Array.from({ length: plan.beamSearch?.width ?? 1 }, () => r.promptTokens),
-          )
-        : undefined,
+      promptTokenIds: plan.returnTokenIds ? plan.choicePrompts : undefined,
       texts: context.texts,
     });
     const events = streamEvents(generation.outputs, state);
