@@ -12,11 +12,8 @@
  * Writes the "Mixed steps" section of bench/RESULTS.md.
  */
 import { parseArgs } from 'node:util';
-import { LlamaBackend } from '../src/backend/llama/llama-backend.ts';
-import { loadAddon } from '../src/backend/llama/load-addon.ts';
 import type { SequenceChunk } from '../src/backend/model-backend.ts';
-import { ensureModel } from '../src/gguf/model-cache.ts';
-import { median, writeResultsSection } from './bench-support.ts';
+import { loadBenchBackend, median, writeResultsSection } from './bench-support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,24 +29,17 @@ const longContext = Number(values.context);
 const STREAMS = 8;
 const SHORT = 64;
 
-const modelPath = await ensureModel({ preset: 'random-130m-f16' });
-const { addon } = loadAddon('cpu');
-const threads = values.threads !== undefined ? Number(values.threads) : addon.physicalCores();
 const letters = (count: number, seed: number) =>
   Array.from({ length: count }, (_, i) => 97 + ((i * 7 + seed * 13) % 26));
 
 async function measure(unifiedKv: boolean) {
-  const perSequence = longContext + chunkLength + 8;
-  const backend = await LlamaBackend.load({
-    modelPath,
-    variant: 'cpu',
+  const { backend, threads } = await loadBenchBackend({
+    sequences: STREAMS + 1,
+    cellsPerSequence: longContext + chunkLength + 8,
+    threads: values.threads,
     unifiedKv,
-    maxSequences: STREAMS + 1,
-    contextSize: perSequence * (STREAMS + 1),
-    batchSize: 2048,
-    microBatchSize: 512,
-    threads,
   });
+
   const prefill = (sequenceId: number, tokens: number[]): SequenceChunk => ({
     sequenceId,
     startPosition: 0,
@@ -91,12 +81,14 @@ async function measure(unifiedKv: boolean) {
     mixed.push(await time([...decodeChunks(), longChunk()]));
   }
   await backend.dispose();
-  return { decode: median(decode), chunk: median(chunk), mixed: median(mixed) };
+  return { decode: median(decode), chunk: median(chunk), mixed: median(mixed), threads };
 }
 
 const rows: string[] = [];
+let threads = 0;
 for (const unified of [false, true]) {
   const m = await measure(unified);
+  threads = m.threads;
   const line =
     `| ${unified ? 'unified' : 'per-sequence'} | ${m.decode.toFixed(1)} | ${m.chunk.toFixed(1)} | ` +
     `${m.mixed.toFixed(1)} | ${(m.mixed / (m.decode + m.chunk)).toFixed(2)} |`;

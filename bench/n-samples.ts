@@ -14,14 +14,11 @@
  * Writes the "n samples of one prompt" section of bench/RESULTS.md.
  */
 import { parseArgs } from 'node:util';
-import { LlamaBackend } from '../src/backend/llama/llama-backend.ts';
-import { loadAddon } from '../src/backend/llama/load-addon.ts';
 import type { EngineRequest } from '../src/engine/engine-types.ts';
 import { LlmEngine } from '../src/engine/llm-engine.ts';
-import { ensureModel } from '../src/gguf/model-cache.ts';
 import { Xoshiro128 } from '../src/gguf/prng.ts';
 import { params } from '../src/engine/engine-test-fixtures.ts';
-import { median, writeResultsSection } from './bench-support.ts';
+import { loadBenchBackend, median, writeResultsSection } from './bench-support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,18 +32,10 @@ const promptLength = Number(values.prompt);
 const N = 8;
 const MAX_MODEL_LEN = 640;
 
-const modelPath = await ensureModel({ preset: 'random-130m-f16' });
-const { addon } = loadAddon('cpu');
-const threads = values.threads !== undefined ? Number(values.threads) : addon.physicalCores();
-const backend = await LlamaBackend.load({
-  modelPath,
-  variant: 'cpu',
-  unifiedKv: false,
-  maxSequences: N,
-  contextSize: MAX_MODEL_LEN * N,
-  batchSize: 2048,
-  microBatchSize: 512,
-  threads,
+const { backend, threads } = await loadBenchBackend({
+  sequences: N,
+  cellsPerSequence: MAX_MODEL_LEN,
+  threads: values.threads,
 });
 const engine = new LlmEngine(backend, {
   maxModelLen: MAX_MODEL_LEN,

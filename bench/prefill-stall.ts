@@ -11,13 +11,10 @@
  * Writes the "Prefill stall" section of bench/RESULTS.md.
  */
 import { parseArgs } from 'node:util';
-import { LlamaBackend } from '../src/backend/llama/llama-backend.ts';
-import { loadAddon } from '../src/backend/llama/load-addon.ts';
 import { params } from '../src/engine/engine-test-fixtures.ts';
 import { LlmEngine } from '../src/engine/llm-engine.ts';
-import { ensureModel } from '../src/gguf/model-cache.ts';
 import { Xoshiro128 } from '../src/gguf/prng.ts';
-import { median, writeResultsSection } from './bench-support.ts';
+import { loadBenchBackend, median, writeResultsSection } from './bench-support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,18 +29,10 @@ const STREAMS = 8;
 const LONG_PROMPT = 2000;
 const MAX_MODEL_LEN = 2304;
 
-const modelPath = await ensureModel({ preset: 'random-130m-f16' });
-const { addon } = loadAddon('cpu');
-const threads = values.threads !== undefined ? Number(values.threads) : addon.physicalCores();
-const backend = await LlamaBackend.load({
-  modelPath,
-  variant: 'cpu',
-  unifiedKv: false,
-  maxSequences: STREAMS + 1,
-  contextSize: MAX_MODEL_LEN * (STREAMS + 1),
-  batchSize: 2048,
-  microBatchSize: 512,
-  threads,
+const { backend, threads } = await loadBenchBackend({
+  sequences: STREAMS + 1,
+  cellsPerSequence: MAX_MODEL_LEN,
+  threads: values.threads,
 });
 const random = new Xoshiro128(7);
 const letters = (count: number) =>
