@@ -7,8 +7,13 @@ import { formatStatsLine, startStatsLogger } from './stats-logger.ts';
 const IDLE: EngineStats = {
   running: 0,
   waiting: 0,
-  kvCellsUsed: 0,
-  kvCellsTotal: 1000,
+  kvUsage: 0,
+  kvBlocksUsed: 0,
+  kvBlocksTotal: 64,
+  cachedSequences: 0,
+  prefixCacheQueries: 1000,
+  prefixCacheHits: 200,
+  preemptions: 0,
   steps: 0,
   decodes: 0,
   promptTokens: 0,
@@ -32,14 +37,16 @@ describe('engine stats line', () => {
       ...IDLE,
       running: 3,
       waiting: 1,
-      kvCellsUsed: 250,
+      kvUsage: 0.25,
+      prefixCacheQueries: 1400,
+      prefixCacheHits: 500,
       promptTokens: 300,
       generationTokens: 80,
     };
     assert.equal(
       formatStatsLine(IDLE, busy, 2, TIMING),
       'Engine 000: Avg prompt throughput: 150.0 tokens/s, Avg generation throughput: 40.0 tokens/s, ' +
-        'Running: 3 reqs, Waiting: 1 reqs, KV cache usage: 25.0%, Steps: 40 (15.5 rows/step), ' +
+        'Running: 3 reqs, Waiting: 1 reqs, KV cache usage: 25.0%, Prefix cache hit rate: 75.0%, Steps: 40 (15.5 rows/step), ' +
         'Decode-only throughput: 512.5 tokens/s, Kernel time p50: 30.25 ms, Step host time p50/p99: 0.250/1.500 ms, Loop active per step: 0.750 ms',
     );
   });

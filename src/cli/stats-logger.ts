@@ -28,12 +28,15 @@ export function formatStatsLine(
   if (prompt === 0 && generation === 0 && current.running === 0 && current.waiting === 0) {
     return null;
   }
-  const kv = current.kvCellsTotal > 0 ? (100 * current.kvCellsUsed) / current.kvCellsTotal : 0;
+  const queries = current.prefixCacheQueries - previous.prefixCacheQueries;
+  const hits = current.prefixCacheHits - previous.prefixCacheHits;
+  const hitRate = queries > 0 ? (100 * hits) / queries : 0;
   return (
     `Engine 000: Avg prompt throughput: ${prompt.toFixed(1)} tokens/s, ` +
     `Avg generation throughput: ${generation.toFixed(1)} tokens/s, ` +
     `Running: ${current.running} reqs, Waiting: ${current.waiting} reqs, ` +
-    `KV cache usage: ${kv.toFixed(1)}%, ` +
+    `KV cache usage: ${(100 * current.kvUsage).toFixed(1)}%, ` +
+    `Prefix cache hit rate: ${hitRate.toFixed(1)}%, ` +
     `Steps: ${timing.steps} (${timing.meanRows.toFixed(1)} rows/step), ` +
     `Decode-only throughput: ${timing.decodeOnlyTokensPerS.toFixed(1)} tokens/s, ` +
     `Kernel time p50: ${timing.kernelMsP50.toFixed(2)} ms, ` +

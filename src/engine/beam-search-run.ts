@@ -11,12 +11,7 @@
  * best `width` beams go out, one per stream.
  * Only the engine's step loop calls in, while no decode is in flight.
  */
-import type {
-  KvSequenceOperations,
-  OutputRow,
-  RowResult,
-  Tokenizer,
-} from '../backend/model-backend.ts';
+import type { OutputRow, RowResult, Tokenizer } from '../backend/model-backend.ts';
 import { bestBeams, expandBeams, type Beam, type BeamScoring } from './beam-search.ts';
 import type {
   BeamSearchSettings,
@@ -32,11 +27,8 @@ import type { ScheduledChunk, Scheduler } from './scheduler.ts';
 /** What a run needs of its engine. */
 export interface BeamSearchHost {
   readonly scheduler: Scheduler;
-  readonly kv: KvSequenceOperations;
   readonly tokenizer: Tokenizer;
   readonly maxModelLen: number;
-  /** Remove the cells of released sequences now (no decode is in flight). */
-  freeReleasedKv(): void;
 }
 
 /** The search's settings and the model's EOS token (null: none). */
@@ -178,7 +170,6 @@ export class BeamSearchRun {
     this.#live.forEach(({ state }, i) => {
       if (!firstChild.has(i)) this.#retire(state);
     });
-    this.#host.freeReleasedKv();
     const taken = new Set<number>();
     this.#live = next.map(({ parent, beam }) => {
       const parentState = this.#live[parent]!.state;
@@ -193,7 +184,6 @@ export class BeamSearchRun {
       );
       this.#host.scheduler.forkBeam(parentState, child);
       this.#owned.add(child);
-      this.#host.kv.copy(parentState.sequenceId!, child.sequenceId!, 0, null);
       child.adoptBeam(parentState.computedTokens, beam.tokens);
       return { state: child, beam };
     });

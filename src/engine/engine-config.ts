@@ -42,7 +42,21 @@ export interface EngineConfig {
    * one. Absent: fcfs.
    */
   readonly schedulingPolicy?: SchedulingPolicy;
+  /**
+   * vLLM's `--block-size`: tokens per KV block, the unit of prefix caching (only full blocks are
+   * looked up) and of unified-KV accounting. One of 1, 8, 16, 32, 64, 128. Absent: 16.
+   */
+  readonly blockSize?: number;
+  /**
+   * vLLM's `--enable-prefix-caching`: keep the KV of requests that left and start new requests
+   * from the longest cached prefix of their tokens. Absent: true.
+   */
+  readonly enablePrefixCaching?: boolean;
 }
+
+/** vLLM's block sizes, and its default. */
+export const BLOCK_SIZES: readonly number[] = [1, 8, 16, 32, 64, 128];
+export const DEFAULT_BLOCK_SIZE = 16;
 
 /** The order of the waiting queue. */
 export type SchedulingPolicy = 'fcfs' | 'priority';
@@ -99,6 +113,18 @@ export function validateEngineConfig(config: EngineConfig, layout: KvLayout): vo
     layout.maxBatchTokens,
     "the backend's batch size",
   );
+  const blockSize = config.blockSize ?? DEFAULT_BLOCK_SIZE;
+  if (!BLOCK_SIZES.includes(blockSize)) {
+    throw new RangeError(`blockSize must be one of ${BLOCK_SIZES.join(', ')}, got ${blockSize}`);
+  }
+  if (
+    layout.unified &&
+    Math.ceil(config.maxModelLen / blockSize) > Math.floor(layout.totalCells / blockSize)
+  ) {
+    throw new RangeError(
+      `maxModelLen (${config.maxModelLen}) needs more blocks of ${blockSize} than the unified KV cache holds (${Math.floor(layout.totalCells / blockSize)})`,
+    );
+  }
   checkRange(
     'maxNumSeqs',
     config.maxNumSeqs,

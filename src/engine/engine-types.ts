@@ -159,9 +159,18 @@ export class EngineRequestError extends Error {
 export interface EngineStats {
   readonly running: number;
   readonly waiting: number;
-  /** KV cells held by live requests. */
-  readonly kvCellsUsed: number;
-  readonly kvCellsTotal: number;
+  /** Fraction of the KV blocks held by running requests (vLLM's kv_cache_usage_perc), 0..1. */
+  readonly kvUsage: number;
+  /** KV blocks held by anyone (running and cached sequences), and all of them. */
+  readonly kvBlocksUsed: number;
+  readonly kvBlocksTotal: number;
+  /** Sequences holding the KV of requests that left, for prefix reuse. */
+  readonly cachedSequences: number;
+  /** Tokens of requests that looked up the prefix cache, and of those, tokens found cached. */
+  readonly prefixCacheQueries: number;
+  readonly prefixCacheHits: number;
+  /** Requests preempted (KV given up, recomputed later) so far. */
+  readonly preemptions: number;
   /** Steps executed and backend decodes issued (equal: one decode per step). */
   readonly steps: number;
   readonly decodes: number;

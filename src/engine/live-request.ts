@@ -65,6 +65,8 @@ export class LiveRequest {
     this.request = request;
     this.state = new RequestState(request.id, [...request.promptTokens], params.maxTokens);
     this.state.priority = request.priority ?? 0;
+    // As vLLM: a request that reports its prompt's logprobs computes every prompt position.
+    this.state.readsCache = params.promptLogprobs === null;
     this.seed = context.seed;
     this.stream = new OutputStream<RequestOutput>(context.onCancel);
     this.processor = new RequestOutputProcessor({
@@ -79,6 +81,14 @@ export class LiveRequest {
       ? null
       : new SamplingConstraints(params, request.promptTokens, context.info);
     this.#promptLogprobs = params.promptLogprobs === null ? null : [null];
+  }
+
+  /**
+   * The scheduler preempted the request: it recomputes its tokens from the start, so prompt
+   * logprobs not handed out yet are gathered again.
+   */
+  preempted(): void {
+    if (this.#promptLogprobs !== null) this.#promptLogprobs = [null];
   }
 
   /** The rows this request's chunk asks for; the first `promptRows` score prompt tokens. */

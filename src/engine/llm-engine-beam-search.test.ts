@@ -113,6 +113,7 @@ for (const unified of [true, false]) {
           prompt.length,
           'the prompt once',
         );
+        engine.resetPrefixCache();
         assert.equal(backend.fake.kv.usedCells(), 0);
       }
       assert.deepEqual(backend.violations, []);
@@ -146,6 +147,7 @@ for (const unified of [true, false]) {
         );
         if (earlyStopping) assert.ok(answers.every((a) => a.final.finishReason === 'stop'));
       }
+      engine.resetPrefixCache();
       assert.equal(backend.fake.kv.usedCells(), 0);
     });
 
@@ -161,6 +163,7 @@ for (const unified of [true, false]) {
       const answers = await Promise.all(streams.map((stream) => collect(stream)));
       await engine.whenIdle();
       assert.ok(answers.every((a) => a.final.finishReason === 'abort'));
+      engine.resetPrefixCache();
       assert.equal(backend.fake.kv.usedCells(), 0);
       assert.deepEqual(backend.violations, []);
       // The engine serves on: a plain request after the aborted search.

@@ -23,9 +23,14 @@ const historyLogits: ScriptedLogits = (tokens) => {
 
 const PROMPT = bytesOf('a prompt of forty tokens, shared by all!');
 
-function engineFor(kvLayout: Partial<KvLayout>, maxNumSeqs = 4) {
+function engineFor(kvLayout: Partial<KvLayout>, maxNumSeqs = 4, enablePrefixCaching = true) {
   const backend = new StrictBackend({ logits: historyLogits, kvLayout });
-  const engine = new LlmEngine(backend, { maxModelLen: 64, maxNumSeqs, maxNumBatchedTokens: 16 });
+  const engine = new LlmEngine(backend, {
+    maxModelLen: 64,
+    maxNumSeqs,
+    maxNumBatchedTokens: 16,
+    enablePrefixCaching,
+  });
   return { backend, engine };
 }
 
@@ -69,23 +74,31 @@ for (const unified of [true, false]) {
         .filter((chunk) => chunk.startPosition === PROMPT.length - 1);
       assert.equal(firstChunks.length, 3);
       assert.ok(firstChunks.every((chunk) => chunk.tokens.length === 1));
+      engine.resetPrefixCache();
       assert.equal(backend.fake.kv.usedCells(), 0);
       assert.deepEqual(backend.violations, []);
     });
 
-    it('lets samples beyond the free sequences prefill on their own', async () => {
-      const expected = await alone(3);
-      const { backend, engine } = engineFor({ unified }, 2);
-      const streams = [0, 1, 2].map((i) => engine.add(sample(i, i === 0 ? undefined : 's0')));
-      const results = await Promise.all(streams.map((stream) => collect(stream)));
-      await engine.whenIdle();
-      assert.deepEqual(
-        results.map((r) => r.tokenIds),
-        expected,
-      );
-      assert.equal(engine.stats().promptTokens, PROMPT.length - 1 + 2 + PROMPT.length);
-      assert.equal(backend.fake.kv.usedCells(), 0);
-    });
+    for (const caching of [false, true]) {
+      it(`lets samples beyond the free sequences prefill on their own (prefix caching ${caching ? 'on' : 'off'})`, async () => {
+        const expected = await alone(3);
+        const { backend, engine } = engineFor({ unified }, 2, caching);
+        const streams = [0, 1, 2].map((i) => engine.add(sample(i, i === 0 ? undefined : 's0')));
+        const results = await Promise.all(streams.map((stream) => collect(stream)));
+        await engine.whenIdle();
+        assert.deepEqual(
+          results.map((r) => r.tokenIds),
+          expected,
+        );
+        // The third sample waits for a sequence; by then the leader's prompt is cached (but for
+        // the last token, which each sample feeds itself), or, without caching, it computes all.
+        const third = caching ? 1 : PROMPT.length;
+        assert.equal(engine.stats().promptTokens, PROMPT.length - 1 + 2 + third);
+        assert.equal(engine.stats().prefixCacheHits, caching ? PROMPT.length - 1 : 0);
+        engine.resetPrefixCache();
+        assert.equal(backend.fake.kv.usedCells(), 0);
+      });
+    }
 
     it('lets the siblings prefill when the leader is aborted before the fork', async () => {
       const expected = await alone(3);
@@ -99,6 +112,7 @@ for (const unified of [true, false]) {
         results.slice(1).map((r) => r.tokenIds),
         expected.slice(1),
       );
+      engine.resetPrefixCache();
       assert.equal(backend.fake.kv.usedCells(), 0);
       assert.deepEqual(backend.violations, []);
     });

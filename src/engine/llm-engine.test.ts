@@ -38,6 +38,7 @@ async function generate(
     engine.add({ id: 'r', promptTokens: bytesOf(prompt), params: params(overrides) }),
   );
   await engine.whenIdle();
+  engine.resetPrefixCache();
   assert.equal(backend.fake.kv.usedCells(), 0);
   assert.deepEqual(backend.violations, []);
   return result;

@@ -17,7 +17,7 @@ import type {
   SequenceChunk,
 } from '../backend/model-backend.ts';
 import { BeamSearchRun } from './beam-search-run.ts';
-import { validateEngineConfig, type EngineConfig } from './engine-config.ts';
+import { DEFAULT_BLOCK_SIZE, validateEngineConfig, type EngineConfig } from './engine-config.ts';
 import {
   EngineRequestError,
   type BeamSearchSettings,
@@ -26,7 +26,7 @@ import {
   type EngineStats,
   type RequestOutput,
 } from './engine-types.ts';
-import { kvAdmissionFor } from './kv-admission.ts';
+import { KvCacheManager } from './kv-cache-manager.ts';
 import { LiveRequest } from './live-request.ts';
 import type { RequestState } from './request-state.ts';
 import { validateEngineRequest } from './request-validation.ts';
@@ -51,6 +51,7 @@ export class LlmEngine implements EngineClient {
   readonly config: EngineConfig;
   readonly #backend: ModelBackend;
   readonly #scheduler: Scheduler;
+  readonly #kv: KvCacheManager;
   readonly #live = new Map<string, LiveRequest>();
   /** Beam searches in flight, by request id. */
   readonly #beamRuns = new Map<string, BeamSearchRun>();
@@ -65,6 +66,8 @@ export class LlmEngine implements EngineClient {
   #looping = false;
   #loop: Promise<void> = Promise.resolve();
   #shutDown = false;
+  /** A KV operation that failed outside the loop (an abort's cleanup), thrown by the loop. */
+  #kvFailure: Error | null = null;
   readonly #seeds: RequestSeedSource;
 
   /** Throws a RangeError when `config` does not fit `backend.kvLayout` (see EngineConfig). */
@@ -74,7 +77,16 @@ export class LlmEngine implements EngineClient {
     this.config = { ...config };
     this.maxModelLen = config.maxModelLen;
     this.#seeds = new RequestSeedSource(config.seed ?? null);
-    this.#scheduler = new Scheduler(config, kvAdmissionFor(backend.kvLayout));
+    const layout = backend.kvLayout;
+    this.#kv = new KvCacheManager({
+      blockSize: config.blockSize ?? DEFAULT_BLOCK_SIZE,
+      sequences: layout.maxSequences,
+      sharedCells: layout.unified,
+      totalCells: layout.totalCells,
+      cellsPerSequence: layout.cellsPerSequence,
+      prefixCaching: config.enablePrefixCaching ?? true,
+    });
+    this.#scheduler = new Scheduler(config, this.#kv);
   }
 
   /**
@@ -134,10 +146,8 @@ export class LlmEngine implements EngineClient {
       { ...options, eosToken: this.#backend.info.eosToken },
       {
         scheduler: this.#scheduler,
-        kv: this.#backend.kv,
         tokenizer: this.#backend.tokenizer,
         maxModelLen: this.maxModelLen,
-        freeReleasedKv: () => this.#freeReleasedKv(),
       },
       request.params.seed ?? this.#seeds.next(),
       () => this.abort(request.id),
@@ -160,22 +170,38 @@ export class LlmEngine implements EngineClient {
       this.#beamRuns.delete(requestId);
       run.abort();
     } else return;
-    if (!this.#decodeInFlight) this.#tryFreeReleasedKv();
+    if (!this.#decodeInFlight) this.#tryApplyKvOperations();
   }
 
-  /** Counts at this instant (kvCellsUsed includes released sequences not yet cleared). */
+  /** Counts at this instant. */
   stats(): EngineStats {
+    const usage = this.#kv.usage();
+    const counters = this.#scheduler.counters;
     return {
       running: this.#scheduler.runningCount,
       waiting: this.#scheduler.waitingCount,
-      kvCellsUsed: this.#scheduler.cellsHeld,
-      kvCellsTotal: this.#backend.kvLayout.totalCells,
+      kvUsage: usage.capacityBlocks === 0 ? 0 : usage.runningBlocks / usage.capacityBlocks,
+      kvBlocksUsed: usage.usedBlocks,
+      kvBlocksTotal: usage.capacityBlocks,
+      cachedSequences: usage.cachedSequences,
+      prefixCacheQueries: counters.prefixCacheQueries,
+      prefixCacheHits: counters.prefixCacheHits,
+      preemptions: counters.preemptions,
       steps: this.#steps,
       decodes: this.#decodes,
       promptTokens: this.#promptTokens,
       forkedPromptTokens: this.#forkedPromptTokens,
       generationTokens: this.#generationTokens,
     };
+  }
+
+  /**
+   * Drop the KV of every cached sequence (vLLM's reset_prefix_cache); running requests keep
+   * theirs. The cells go at once, or right after the decode in flight returns.
+   */
+  resetPrefixCache(): void {
+    this.#kv.dropCached();
+    if (!this.#decodeInFlight) this.#tryApplyKvOperations();
   }
 
   /** The step timer's figures since the previous call (see step-timer.ts). */
@@ -212,9 +238,10 @@ export class LlmEngine implements EngineClient {
       await new Promise<void>((resolve) => setImmediate(resolve));
       this.#stepTimer.loopStarted();
       for (;;) {
-        this.#freeReleasedKv();
-        this.#forkParked();
+        this.#countForks();
         const plan = this.#scheduler.schedule();
+        this.#resetPreempted();
+        this.#applyKvOperations();
         if (plan.chunks.length === 0) {
           if (this.#scheduler.hasWork) throw new Error('the scheduler planned an empty step');
           return;
@@ -249,6 +276,7 @@ export class LlmEngine implements EngineClient {
       this.#decodeInFlight = false;
     }
     this.#stepTimer.returned(result.decodeMs + result.sampleMs);
+    this.#kv.commitStep();
     if (result.rows.length !== expectedRows) {
       this.#failStep(
         plan,
@@ -378,9 +406,10 @@ export class LlmEngine implements EngineClient {
     live.stream.end();
   }
 
-  #fail(live: LiveRequest, error: Error): void {
+  /** The request fails; `keepKv` false when its cells are not trusted (a failed step). */
+  #fail(live: LiveRequest, error: Error, keepKv = true): void {
     this.#live.delete(live.request.id);
-    this.#scheduler.release(live.state);
+    this.#scheduler.release(live.state, keepKv);
     live.stream.fail(error);
   }
 
@@ -394,51 +423,62 @@ export class LlmEngine implements EngineClient {
       }
       const live = this.#live.get(chunk.request.id);
       if (live !== undefined && live.state === chunk.request) {
-        this.#fail(live, new Error(`decode failed: ${error.message}`, { cause: error }));
+        this.#fail(live, new Error(`decode failed: ${error.message}`, { cause: error }), false);
       }
     }
   }
 
   #failAll(error: Error): void {
-    for (const live of [...this.#live.values()]) this.#fail(live, error);
+    for (const live of [...this.#live.values()]) this.#fail(live, error, false);
     for (const run of [...this.#beamRuns.values()]) run.fail(error);
     this.#beamRuns.clear();
-    if (!this.#decodeInFlight) this.#tryFreeReleasedKv();
+    if (!this.#decodeInFlight) this.#tryApplyKvOperations();
   }
 
-  /** Free now if the backend lets us; otherwise the sequences stay queued and the loop retries. */
-  #tryFreeReleasedKv(): void {
+  /** Apply now if the backend lets us; a failure is reported by the next step loop. */
+  #tryApplyKvOperations(): void {
     try {
-      this.#freeReleasedKv();
-    } catch {
-      // Retried (and reported by failing requests) by the next step loop before it schedules.
+      this.#applyKvOperations();
+    } catch (error) {
+      this.#kvFailure = asError(error);
     }
   }
 
   /**
-   * Siblings whose leader computed the shared prompt (but its last token) get a copy of the
-   * leader's KV cells; a sibling whose copy fails fails alone.
+   * Siblings whose leader computed the shared prompt (but its last token) are admitted with a copy
+   * of the leader's KV (queued in the KV manager, applied before the step's decode).
    */
-  #forkParked(): void {
-    for (const { leader, child } of this.#scheduler.forkParked()) {
-      const live = this.#live.get(child.id)!;
-      try {
-        this.#backend.kv.copy(leader.sequenceId!, child.sequenceId!, 0, null);
-        child.adoptComputedPrompt(leader.computedTokens);
-        this.#forkedPromptTokens += leader.computedTokens;
-      } catch (error) {
-        this.#fail(live, new Error(`copying the shared prompt failed: ${asError(error).message}`));
-      }
+  #countForks(): void {
+    for (const { leader } of this.#scheduler.forkParked()) {
+      this.#forkedPromptTokens += leader.computedTokens;
     }
   }
 
-  /** Remove the cells of every released sequence and return the ids to the pool. */
-  #freeReleasedKv(): void {
-    for (const sequenceId of this.#scheduler.sequencesToFree()) {
-      if (!this.#backend.kv.remove(sequenceId, 0, null)) {
-        throw new Error(`the backend refused to clear KV sequence ${sequenceId}`);
+  /** Requests the scheduler preempted start their prompt logprobs again (they recompute). */
+  #resetPreempted(): void {
+    for (const state of this.#scheduler.takePreempted()) this.#live.get(state.id)?.preempted();
+  }
+
+  /**
+   * Make the backend's KV cache match the KV manager: apply its queued operations in order
+   * (removals of released and evicted sequences, prefix copies). Only while no decode is in
+   * flight.
+   */
+  #applyKvOperations(): void {
+    if (this.#kvFailure !== null) {
+      const error = this.#kvFailure;
+      this.#kvFailure = null;
+      throw error;
+    }
+    const kv = this.#backend.kv;
+    for (const operation of this.#kv.drainOperations()) {
+      if (operation.kind === 'copy') {
+        kv.copy(operation.source, operation.destination, 0, operation.to);
+      } else if (!kv.remove(operation.sequenceId, operation.from, null)) {
+        throw new Error(
+          `the backend refused to remove cells of KV sequence ${operation.sequenceId}`,
+        );
       }
-      this.#scheduler.sequenceFreed(sequenceId);
     }
   }
 }

@@ -27,6 +27,17 @@ export class RequestState {
   heldBackTokens = 0;
   /** The scheduling priority (lower first, under the priority policy). */
   priority = 0;
+  /**
+   * Whether its start may reuse cached KV of a prefix (automatic prefix caching). False for a
+   * request that reports its prompt's logprobs: it computes every prompt position itself.
+   */
+  readsCache = true;
+  /** Prompt tokens its first start found cached (usage's cached_tokens); null before it starts. */
+  cachedPromptTokens: number | null = null;
+  /** Times it was preempted (its KV given up, to be recomputed). */
+  preemptions = 0;
+  /** Order of first admission (the scheduler's counter), for choosing a preemption victim. */
+  admissionOrder = 0;
 
   constructor(id: string, promptTokens: readonly number[], maxTokens: number) {
     if (promptTokens.length === 0) throw new RangeError('a request needs at least one token');
@@ -75,10 +86,38 @@ export class RequestState {
    */
   adoptComputedPrompt(count: number): void {
     this.#requireFresh();
-    if (!Number.isInteger(count) || count < 0 || count >= this.promptTokens.length) {
-      throw new RangeError(`count must be in [0, ${this.promptTokens.length - 1}], got ${count}`);
+    this.adoptCachedTokens(count);
+  }
+
+  /**
+   * Its sequence starts with its first `count` tokens (prompt, then output after a preemption)
+   * already in the KV cache: a cached prefix. Only while nothing is computed, and never all of
+   * its tokens (the last known one is always fed, so the request samples the next).
+   */
+  adoptCachedTokens(count: number): void {
+    if (this.#computedTokens !== 0) throw new Error(`request ${this.id} already computed tokens`);
+    if (!Number.isInteger(count) || count < 0 || count >= this.totalTokens) {
+      throw new RangeError(`count must be in [0, ${this.totalTokens - 1}], got ${count}`);
     }
     this.#computedTokens = count;
+  }
+
+  /** All its known tokens, prompt then output (a new array). */
+  allTokens(): number[] {
+    return [...this.promptTokens, ...this.#outputTokens];
+  }
+
+  /**
+   * Preempted by recomputation (vLLM's RECOMPUTE): its KV is given up and it waits again; when
+   * it runs again it recomputes (or finds cached) its prompt and the output so far, then goes on
+   * sampling where it stopped.
+   */
+  preempt(): void {
+    if (this.status !== 'running') throw new Error(`request ${this.id} is not running`);
+    this.status = 'waiting';
+    this.sequenceId = null;
+    this.#computedTokens = 0;
+    this.preemptions++;
   }
 
   /**

@@ -1,20 +1,102 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CellReservationAdmission, SequenceSlotAdmission } from './kv-admission.ts';
+import { FakeKvCache } from '../backend/fake-kv-cache.ts';
+import { KvCacheManager, type KvCacheConfig } from './kv-cache-manager.ts';
 import { RequestState } from './request-state.ts';
-import { Scheduler, type StepPlan } from './scheduler.ts';
+import { Scheduler, type SchedulerConfig, type StepPlan } from './scheduler.ts';
 
-/** A request with a prompt of `length` tokens 1..length (or 100+ offset for distinct content). */
-function request(id: string, length: number, maxTokens = 4): RequestState {
+/** A request with a prompt of `length` tokens first, first+1, ... */
+function request(id: string, length: number, maxTokens = 4, first = 1): RequestState {
   return new RequestState(
     id,
-    Array.from({ length }, (_, i) => i + 1),
+    Array.from({ length }, (_, i) => first + i),
     maxTokens,
   );
 }
 
-function perSequence(maxNumSeqs: number, maxNumBatchedTokens: number): Scheduler {
-  return new Scheduler({ maxNumSeqs, maxNumBatchedTokens }, new SequenceSlotAdmission());
+/**
+ * A scheduler over a KV manager and a fake KV cache that applies the manager's operations and
+ * the planned tokens the way the engine and llama.cpp do, so tests can check what each sequence
+ * really holds.
+ */
+class Harness {
+  readonly kv: KvCacheManager;
+  readonly cache: FakeKvCache;
+  readonly scheduler: Scheduler;
+
+  constructor(config: SchedulerConfig, kv: Partial<KvCacheConfig> = {}) {
+    const kvConfig: KvCacheConfig = {
+      blockSize: 4,
+      sequences: config.maxNumSeqs,
+      sharedCells: false,
+      totalCells: 1024 * config.maxNumSeqs,
+      cellsPerSequence: 1024,
+      prefixCaching: true,
+      ...kv,
+    };
+    this.kv = new KvCacheManager(kvConfig);
+    this.cache = new FakeKvCache({
+      totalCells: kvConfig.totalCells,
+      cellsPerSequence: kvConfig.sharedCells ? kvConfig.totalCells : kvConfig.cellsPerSequence,
+      maxSequences: kvConfig.sequences,
+      maxBatchTokens: config.maxNumBatchedTokens,
+      unified: kvConfig.sharedCells,
+    });
+    this.scheduler = new Scheduler(config, this.kv);
+  }
+
+  /**
+   * Schedule, apply the KV operations, and execute the plan, sampling `sampled` where asked.
+   * `duringDecode` runs while the decode is in flight (as an abort may): the decode still writes
+   * every chunk, a released request takes nothing, and the KV operations it queued wait for the
+   * next `applyKv`, as in the engine.
+   */
+  step(sampled = 7, duringDecode?: () => void): StepPlan {
+    const plan = this.scheduler.schedule();
+    this.applyKv();
+    duringDecode?.();
+    for (const chunk of plan.chunks) {
+      chunk.tokens.forEach((token, i) =>
+        this.cache.append(chunk.sequenceId, chunk.startPosition + i, token),
+      );
+      if (chunk.request.status !== 'running') continue;
+      chunk.request.commitStep(chunk.tokens.length, chunk.samples ? sampled : null);
+    }
+    this.kv.commitStep();
+    return plan;
+  }
+
+  /** Every sequence id holds in the cache exactly the tokens the KV manager says. */
+  assertCacheMatchesManager(sequences: number): void {
+    for (let id = 0; id < sequences; id++) {
+      assert.deepEqual(this.cache.tokensOf(id), this.kv.tokensOf(id), `sequence ${id}`);
+    }
+  }
+
+  applyKv(): void {
+    for (const op of this.kv.drainOperations()) {
+      if (op.kind === 'copy') this.cache.copy(op.source, op.destination, 0, op.to);
+      else assert.ok(this.cache.remove(op.sequenceId, op.from, null));
+    }
+  }
+
+  /** Release (finished) and apply the KV operations. */
+  finish(...requests: RequestState[]): void {
+    for (const r of requests) this.scheduler.release(r);
+    this.applyKv();
+  }
+
+  /** Every running request's sequence holds exactly its computed tokens. */
+  assertKvMatches(running: readonly RequestState[]): void {
+    for (const r of running) {
+      if (r.status !== 'running') continue;
+      assert.deepEqual(
+        this.cache.tokensOf(r.sequenceId!),
+        r.allTokens().slice(0, r.computedTokens),
+        `sequence ${r.sequenceId} of ${r.id}`,
+      );
+    }
+  }
 }
 
 /** [id, startPosition, token count, samples] per chunk. */
@@ -22,27 +104,14 @@ function shape(plan: StepPlan): [string, number, number, boolean][] {
   return plan.chunks.map((c) => [c.request.id, c.startPosition, c.tokens.length, c.samples]);
 }
 
-/** Commit a plan as a backend would have executed it, sampling token 7 where asked. */
-function execute(plan: StepPlan, sampled = 7): void {
-  for (const chunk of plan.chunks) {
-    chunk.request.commitStep(chunk.tokens.length, chunk.samples ? sampled : null);
-  }
-}
-
-/** Release and free (as the engine does after a step) every request in `requests`. */
-function finish(scheduler: Scheduler, ...requests: RequestState[]): void {
-  for (const r of requests) scheduler.release(r);
-  for (const id of scheduler.sequencesToFree()) scheduler.sequenceFreed(id);
-}
-
 describe('Scheduler', () => {
   it('admits in FIFO order and plans a whole short prompt with a sampling row', () => {
-    const s = perSequence(4, 64);
+    const h = new Harness({ maxNumSeqs: 4, maxNumBatchedTokens: 64 });
     const a = request('a', 3);
-    const b = request('b', 2);
-    s.add(a);
-    s.add(b);
-    const plan = s.schedule();
+    const b = request('b', 2, 4, 50);
+    h.scheduler.add(a);
+    h.scheduler.add(b);
+    const plan = h.step();
     assert.deepEqual(shape(plan), [
       ['a', 0, 3, true],
       ['b', 0, 2, true],
@@ -50,73 +119,65 @@ describe('Scheduler', () => {
     assert.deepEqual(plan.chunks[0]!.tokens, [1, 2, 3]);
     assert.equal(plan.tokenCount, 5);
     assert.deepEqual([a.sequenceId, b.sequenceId], [0, 1]);
-    assert.equal(s.runningCount, 2);
-    assert.equal(s.waitingCount, 0);
+    assert.equal(h.scheduler.runningCount, 2);
+    assert.equal(h.scheduler.waitingCount, 0);
   });
 
   it('decodes one token per running request after prefill, at the next position', () => {
-    const s = perSequence(4, 64);
+    const h = new Harness({ maxNumSeqs: 4, maxNumBatchedTokens: 64 });
     const a = request('a', 3);
-    s.add(a);
-    execute(s.schedule(), 42);
-    const plan = s.schedule();
+    h.scheduler.add(a);
+    h.step(42);
+    const plan = h.step();
     assert.deepEqual(shape(plan), [['a', 3, 1, true]]);
     assert.deepEqual(plan.chunks[0]!.tokens, [42]);
-    assert.equal(s.cellsHeld, 3);
+    assert.deepEqual(h.cache.tokensOf(0), [1, 2, 3, 42]);
   });
 
   it('bounds running requests by maxNumSeqs; the rest wait in order', () => {
-    const s = perSequence(2, 64);
-    const rs = ['a', 'b', 'c', 'd'].map((id) => request(id, 2));
-    rs.forEach((r) => s.add(r));
+    const h = new Harness({ maxNumSeqs: 2, maxNumBatchedTokens: 64 });
+    const rs = ['a', 'b', 'c', 'd'].map((id, i) => request(id, 2, 4, 10 * i));
+    rs.forEach((r) => h.scheduler.add(r));
     assert.deepEqual(
-      shape(s.schedule()).map((c) => c[0]),
+      shape(h.step()).map((c) => c[0]),
       ['a', 'b'],
     );
-    assert.equal(s.waitingCount, 2);
+    assert.equal(h.scheduler.waitingCount, 2);
     assert.equal(rs[2]!.status, 'waiting');
-    finish(s, rs[1]!);
+    h.finish(rs[1]!);
     assert.deepEqual(
-      s.schedule().chunks.map((c) => c.request.id),
+      h.step().chunks.map((c) => c.request.id),
       ['a', 'c'],
     );
-    assert.equal(rs[2]!.sequenceId, 1, 'the freed sequence id is reused');
+    assert.equal(rs[2]!.sequenceId, 1, "b's sequence id is reused");
   });
 
   it('splits long prompts into chunks within the token budget (chunked prefill)', () => {
-    const s = perSequence(4, 8);
+    const h = new Harness({ maxNumSeqs: 4, maxNumBatchedTokens: 8 });
     const a = request('a', 20);
-    s.add(a);
-    const plans: [string, number, number, boolean][][] = [];
-    for (let i = 0; i < 3; i++) {
-      const plan = s.schedule();
-      plans.push(shape(plan));
-      execute(plan);
-    }
+    h.scheduler.add(a);
+    const plans = [0, 1, 2].map(() => shape(h.step()));
     assert.deepEqual(plans, [[['a', 0, 8, false]], [['a', 8, 8, false]], [['a', 16, 4, true]]]);
     assert.deepEqual(a.outputTokens, [7]);
   });
 
   it('puts decode tokens first, then prefill chunks in FIFO order, within the budget', () => {
-    const s = perSequence(4, 10);
+    const h = new Harness({ maxNumSeqs: 4, maxNumBatchedTokens: 10 });
     const a = request('a', 2);
-    s.add(a);
-    execute(s.schedule());
-    const b = request('b', 6);
-    const c = request('c', 6);
-    s.add(b);
-    s.add(c);
-    // a decodes 1; b gets its whole 6; c gets the remaining 3.
-    let plan = s.schedule();
+    h.scheduler.add(a);
+    h.step();
+    const b = request('b', 6, 4, 20);
+    const c = request('c', 6, 4, 40);
+    h.scheduler.add(b);
+    h.scheduler.add(c);
+    let plan = h.step();
     assert.deepEqual(shape(plan), [
       ['a', 2, 1, true],
       ['b', 0, 6, true],
       ['c', 0, 3, false],
     ]);
     assert.equal(plan.tokenCount, 10);
-    execute(plan);
-    // a and b decode first even though c arrived before b started decoding; c finishes its prompt.
-    plan = s.schedule();
+    plan = h.step();
     assert.deepEqual(shape(plan), [
       ['a', 3, 1, true],
       ['b', 6, 1, true],
@@ -125,165 +186,283 @@ describe('Scheduler', () => {
   });
 
   it('keeps a prefilling request running with no tokens when decodes use the whole budget', () => {
-    const s = perSequence(3, 3);
-    const a = request('a', 1);
-    const b = request('b', 1);
-    s.add(a);
-    s.add(b);
-    execute(s.schedule());
-    const c = request('c', 5);
-    s.add(c);
-    let plan = s.schedule();
-    assert.deepEqual(shape(plan), [
+    const h = new Harness({ maxNumSeqs: 3, maxNumBatchedTokens: 3 });
+    h.scheduler.add(request('a', 1));
+    h.scheduler.add(request('b', 1, 4, 30));
+    h.step();
+    h.scheduler.add(request('c', 5, 4, 60));
+    assert.deepEqual(shape(h.step()), [
       ['a', 1, 1, true],
       ['b', 1, 1, true],
       ['c', 0, 1, false],
     ]);
-    execute(plan);
-    plan = s.schedule();
-    assert.deepEqual(shape(plan), [
+    assert.deepEqual(shape(h.step()), [
       ['a', 2, 1, true],
       ['b', 2, 1, true],
       ['c', 1, 1, false],
     ]);
   });
 
-  it('does not admit when the budget is spent, and never lets a later request overtake the head', () => {
-    const s = new Scheduler(
-      { maxNumSeqs: 4, maxNumBatchedTokens: 8 },
-      new CellReservationAdmission(20),
-    );
-    const a = request('a', 8, 4); // reserves 12
-    const big = request('big', 6, 4); // reserves 10: does not fit next to a
-    const small = request('small', 1, 1); // would fit, but waits behind big
-    s.add(a);
-    s.add(big);
-    s.add(small);
-    let plan = s.schedule();
-    assert.deepEqual(shape(plan), [['a', 0, 8, true]]);
-    execute(plan);
-    plan = s.schedule();
-    assert.deepEqual(shape(plan), [['a', 8, 1, true]]);
-    assert.equal(s.waitingCount, 2);
-    finish(s, a);
-    plan = s.schedule();
-    assert.deepEqual(shape(plan), [
-      ['big', 0, 6, true],
-      ['small', 0, 1, true],
-    ]);
-  });
-
-  it('admits by unified KV reservations of prompt + maxTokens', () => {
-    const admission = new CellReservationAdmission(30);
-    const s = new Scheduler({ maxNumSeqs: 8, maxNumBatchedTokens: 64 }, admission);
-    const rs = [request('a', 5, 5), request('b', 5, 5), request('c', 5, 5), request('d', 5, 6)];
-    rs.forEach((r) => s.add(r));
-    assert.deepEqual(
-      s.schedule().chunks.map((c) => c.request.id),
-      ['a', 'b', 'c'],
-    );
-    assert.equal(admission.reservedCells, 30);
-    // Releasing is not enough: the reservation returns only once the KV cells are freed.
-    s.release(rs[0]!);
-    assert.equal(s.schedule().chunks.length, 2);
-    assert.equal(s.waitingCount, 1);
-    s.sequenceFreed(0);
-    assert.equal(admission.reservedCells, 20);
-    assert.deepEqual(
-      s.schedule().chunks.map((c) => c.request.id),
-      ['b', 'c'],
-      'd needs 11 cells, only 10 are free',
-    );
-    finish(s, rs[1]!);
-    assert.deepEqual(
-      s.schedule().chunks.map((c) => c.request.id),
-      ['c', 'd'],
-    );
-  });
-
-  it('per-sequence KV admits on a free sequence id alone', () => {
-    const s = perSequence(3, 100);
-    const rs = [request('a', 30, 60), request('b', 30, 60), request('c', 30, 60), request('d', 1)];
-    rs.forEach((r) => s.add(r));
-    assert.equal(s.schedule().chunks.length, 3);
-    assert.equal(s.waitingCount, 1);
-  });
-
-  it('frees sequences only through sequencesToFree/sequenceFreed, and counts their cells until then', () => {
-    const s = perSequence(2, 64);
-    const a = request('a', 4);
-    const b = request('b', 3);
-    s.add(a);
-    s.add(b);
-    execute(s.schedule());
-    assert.equal(s.cellsHeld, 7);
-    s.release(a);
-    assert.equal(a.status, 'finished');
-    assert.equal(s.runningCount, 1);
-    assert.deepEqual(s.sequencesToFree(), [0]);
-    assert.equal(s.cellsHeld, 7, 'a still holds its cells until they are removed');
-    assert.equal(s.freeSequences, 0);
-    s.sequenceFreed(0);
-    assert.equal(s.cellsHeld, 3);
-    assert.equal(s.freeSequences, 1);
-    assert.throws(() => s.sequenceFreed(0), /not awaiting cleanup/);
-    s.release(a); // releasing twice is a no-op
-    assert.deepEqual(s.sequencesToFree(), []);
-  });
-
-  it('releases waiting requests without touching sequences', () => {
-    const s = perSequence(1, 64);
+  it('releases waiting requests without touching sequences, and twice is a no-op', () => {
+    const h = new Harness({ maxNumSeqs: 1, maxNumBatchedTokens: 64 });
     const a = request('a', 2);
-    const b = request('b', 2);
-    const c = request('c', 2);
-    [a, b, c].forEach((r) => s.add(r));
-    s.schedule();
-    s.release(b);
-    assert.equal(s.waitingCount, 1);
-    assert.deepEqual(s.sequencesToFree(), []);
-    finish(s, a);
+    const b = request('b', 2, 4, 20);
+    const c = request('c', 2, 4, 40);
+    [a, b, c].forEach((r) => h.scheduler.add(r));
+    h.step();
+    h.scheduler.release(b);
+    assert.equal(h.scheduler.waitingCount, 1);
+    assert.deepEqual(h.kv.drainOperations(), []);
+    h.finish(a);
+    h.finish(a);
     assert.deepEqual(
-      s.schedule().chunks.map((ch) => ch.request.id),
+      h.step().chunks.map((ch) => ch.request.id),
       ['c'],
     );
   });
 
-  it('never leaks a sequence id over many admissions and releases', () => {
-    const s = perSequence(3, 6);
-    const live: RequestState[] = [];
-    for (let i = 0; i < 200; i++) {
-      s.add(request(`r${i}`, 1 + (i % 5), 1 + (i % 3)));
-      const plan = s.schedule();
-      assert.ok(plan.tokenCount <= 6);
-      assert.ok(new Set(plan.chunks.map((c) => c.sequenceId)).size === plan.chunks.length);
-      for (const c of plan.chunks) if (!live.includes(c.request)) live.push(c.request);
-      execute(plan);
-      for (const r of [...live]) {
-        if (r.outputTokens.length >= r.maxTokens || (i + r.promptTokens.length) % 4 === 0) {
-          s.release(r);
-          live.splice(live.indexOf(r), 1);
-        }
-      }
-      for (const id of s.sequencesToFree()) s.sequenceFreed(id);
-      assert.equal(s.freeSequences + s.runningCount, 3);
-    }
-    for (const r of live) s.release(r);
-    for (let i = s.waitingCount; i > 0; i--) {
-      const plan = s.schedule();
-      plan.chunks.forEach((c) => s.release(c.request));
-      for (const id of s.sequencesToFree()) s.sequenceFreed(id);
-    }
-    assert.equal(s.freeSequences, 3);
-    assert.equal(s.cellsHeld, 0);
-    assert.equal(s.hasWork, false);
-  });
-
   it('plans nothing without work and refuses a budget smaller than maxNumSeqs', () => {
-    const s = perSequence(2, 8);
-    assert.deepEqual(s.schedule(), { chunks: [], tokenCount: 0 });
+    const h = new Harness({ maxNumSeqs: 2, maxNumBatchedTokens: 8 });
+    assert.deepEqual(h.scheduler.schedule(), { chunks: [], tokenCount: 0 });
     assert.throws(
-      () => new Scheduler({ maxNumSeqs: 4, maxNumBatchedTokens: 3 }, new SequenceSlotAdmission()),
+      () => new Scheduler({ maxNumSeqs: 4, maxNumBatchedTokens: 3 }, h.kv),
       /maxNumSeqs/,
     );
   });
+});
+
+describe('Scheduler with prefix caching', () => {
+  for (const sharedCells of [false, true]) {
+    const layout = sharedCells ? 'unified' : 'per-sequence';
+    const kv = { sharedCells, sequences: 8, totalCells: 256 };
+
+    it(`starts a request from a finished one's cached prefix (${layout} KV)`, () => {
+      const h = new Harness({ maxNumSeqs: 4, maxNumBatchedTokens: 64 }, kv);
+      const a = request('a', 10);
+      h.scheduler.add(a);
+      h.step(99);
+      h.finish(a);
+      // b shares a's first 10 tokens, then goes on with its own.
+      const b = new RequestState('b', [...a.promptTokens, 50, 51], 4);
+      h.scheduler.add(b);
+      const plan = h.step();
+      assert.equal(b.cachedPromptTokens, 10);
+      assert.deepEqual(shape(plan), [['b', 10, 2, true]]);
+      assert.deepEqual(h.cache.tokensOf(b.sequenceId!), [...a.promptTokens, 50, 51]);
+      assert.deepEqual(h.scheduler.counters, {
+        prefixCacheQueries: 10 + 12,
+        prefixCacheHits: 10,
+        preemptions: 0,
+      });
+    });
+
+    it(`reuses a running request's computed blocks, never its uncomputed ones (${layout} KV)`, () => {
+      const h = new Harness({ maxNumSeqs: 4, maxNumBatchedTokens: 12 }, kv);
+      const a = request('a', 20);
+      h.scheduler.add(a);
+      h.step(); // a computed 12 of 20
+      const b = request('b', 20);
+      h.scheduler.add(b);
+      // In the same step a computes 12..19 and b is admitted: it may take only a's first 12.
+      const plan = h.step();
+      assert.equal(b.cachedPromptTokens, 12);
+      assert.deepEqual(shape(plan), [
+        ['a', 12, 8, true],
+        ['b', 12, 4, false],
+      ]);
+      h.assertKvMatches([a, b]);
+      h.step();
+      h.assertKvMatches([a, b]);
+      assert.deepEqual(h.cache.tokensOf(b.sequenceId!), b.promptTokens);
+    });
+
+    it(`computes the whole prompt when caching is off or the request reports prompt logprobs (${layout} KV)`, () => {
+      for (const [caching, reads] of [
+        [false, true],
+        [true, false],
+      ] as const) {
+        const h = new Harness(
+          { maxNumSeqs: 4, maxNumBatchedTokens: 64 },
+          { ...kv, prefixCaching: caching },
+        );
+        const a = request('a', 10);
+        h.scheduler.add(a);
+        h.step();
+        h.finish(a);
+        const b = request('b', 10);
+        b.readsCache = reads;
+        h.scheduler.add(b);
+        assert.deepEqual(shape(h.step()), [['b', 0, 10, true]]);
+        assert.equal(b.cachedPromptTokens, 0);
+      }
+    });
+  }
+});
+
+describe('Scheduler preemption (unified KV)', () => {
+  /** A pool of `blocks` blocks of 4 cells. */
+  function pool(blocks: number, policy: 'fcfs' | 'priority' = 'fcfs') {
+    return new Harness(
+      { maxNumSeqs: 4, maxNumBatchedTokens: 64, schedulingPolicy: policy },
+      { sharedCells: true, sequences: 8, totalCells: 4 * blocks },
+    );
+  }
+
+  it('preempts the newest running request when a decode finds no block, and admits nobody that step', () => {
+    const h = pool(4);
+    const a = request('a', 8, 8);
+    const b = request('b', 8, 8, 100);
+    h.scheduler.add(a);
+    h.scheduler.add(b);
+    h.step(); // 2 blocks each: the pool is full
+    const c = request('c', 2, 4, 200);
+    h.scheduler.add(c);
+    const plan = h.step();
+    // a needs a third block at position 8: b (newest) is preempted, c is not admitted.
+    assert.deepEqual(shape(plan), [['a', 8, 1, true]]);
+    assert.equal(b.status, 'waiting');
+    assert.equal(b.preemptions, 1);
+    assert.equal(c.status, 'waiting');
+    assert.deepEqual(h.scheduler.takePreempted(), [b]);
+    assert.equal(h.scheduler.counters.preemptions, 1);
+    h.assertKvMatches([a]);
+  });
+
+  it('resumes a preempted request where it stopped: its prompt and output recomputed or found cached', () => {
+    const h = pool(6);
+    const a = request('a', 8, 16);
+    const b = request('b', 8, 16, 100);
+    h.scheduler.add(a);
+    h.scheduler.add(b);
+    let outputs = 0;
+    while (b.preemptions === 0) {
+      h.step(60 + outputs++);
+      h.assertKvMatches([a, b]);
+    }
+    const before = b.outputTokens.length;
+    assert.ok(before > 0);
+    h.finish(a);
+    const plan = h.step(90);
+    // b starts again on a sequence holding its cached tokens (or recomputes them) and samples.
+    const chunk = plan.chunks.find((c) => c.request === b)!;
+    assert.equal(chunk.startPosition + chunk.tokens.length, 8 + before);
+    assert.ok(chunk.samples);
+    assert.equal(b.outputTokens.length, before + 1);
+    h.assertKvMatches([b]);
+  });
+
+  it('under the priority policy preempts the lowest priority (then latest arrival)', () => {
+    const h = pool(4, 'priority');
+    const urgent = request('urgent', 8, 8);
+    urgent.priority = -1;
+    const low = request('low', 4, 8, 100);
+    low.priority = 5;
+    const mid = request('mid', 4, 8, 200);
+    mid.priority = 1;
+    [low, urgent, mid].forEach((r) => h.scheduler.add(r));
+    h.step(); // urgent 2 blocks, mid 1, low 1: the pool is full
+    assert.deepEqual(
+      [urgent, mid, low].map((r) => r.status),
+      ['running', 'running', 'running'],
+    );
+    h.step(); // every request needs a new block: low goes first, then mid if still short
+    assert.equal(low.status, 'waiting');
+    assert.equal(urgent.status, 'running');
+    assert.ok(h.scheduler.counters.preemptions >= 1);
+  });
+});
+
+/** A seeded generator (mulberry32). */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('Scheduler randomized', () => {
+  for (const sharedCells of [true, false]) {
+    for (const seed of [1, 2, 3]) {
+      it(`keeps every invariant over random add/step/abort/finish (${sharedCells ? 'unified' : 'per-sequence'} KV, seed ${seed})`, () => {
+        const next = random(seed);
+        const pick = (n: number) => Math.floor(next() * n);
+        const config = {
+          maxNumSeqs: 4,
+          maxNumBatchedTokens: 12,
+          schedulingPolicy: seed === 2 ? ('priority' as const) : ('fcfs' as const),
+        };
+        const h = new Harness(config, {
+          blockSize: 4,
+          sharedCells,
+          sequences: sharedCells ? 12 : 4,
+          totalCells: sharedCells ? 48 : 4 * 40,
+          cellsPerSequence: 40,
+        });
+        const prefixes = [0, 1, 2].map((p) => Array.from({ length: 12 }, (_, i) => 100 * p + i));
+        const live = new Set<RequestState>();
+        let finished = 0;
+        for (let i = 0; i < 600; i++) {
+          const action = next();
+          if (action < 0.25 && live.size < 10) {
+            const prompt = [
+              ...prefixes[pick(3)]!.slice(0, 1 + pick(12)),
+              ...Array.from({ length: pick(6) }, () => 200 + pick(20)),
+            ];
+            const r = new RequestState(`r${i}`, prompt, 1 + pick(12));
+            r.priority = pick(3);
+            r.readsCache = next() > 0.1;
+            live.add(r);
+            h.scheduler.add(r);
+          } else if (action < 0.32 && live.size > 0) {
+            const r = [...live][pick(live.size)]!;
+            h.scheduler.release(r); // an abort, possibly while queued
+            live.delete(r);
+          } else {
+            // Sometimes a request is aborted while the step's decode is in flight.
+            const abortDuring =
+              next() < 0.15 && live.size > 0 ? [...live][pick(live.size)]! : undefined;
+            const plan = h.step(300 + pick(50), () => {
+              if (abortDuring === undefined) return;
+              h.scheduler.release(abortDuring);
+              live.delete(abortDuring);
+            });
+            assert.ok(plan.tokenCount <= config.maxNumBatchedTokens, 'token budget');
+            assert.ok(plan.chunks.length <= config.maxNumSeqs, 'maxNumSeqs');
+            const ids = plan.chunks.map((c) => c.sequenceId);
+            assert.equal(new Set(ids).size, ids.length, 'one chunk per sequence');
+            for (const state of h.scheduler.takePreempted())
+              assert.notEqual(state.status, 'running');
+            for (const r of [...live]) {
+              if (r.outputTokens.length >= r.maxTokens) {
+                h.scheduler.release(r);
+                live.delete(r);
+                finished++;
+              }
+            }
+          }
+          h.applyKv();
+          h.kv.checkInvariants();
+          h.assertCacheMatchesManager(sharedCells ? 12 : 4);
+          const running = [...live].filter((r) => r.status === 'running');
+          const sequences = running.map((r) => r.sequenceId);
+          assert.equal(new Set(sequences).size, sequences.length, 'no sequence runs twice');
+          assert.equal(h.kv.usage().runningSequences, running.length);
+          h.assertKvMatches(running);
+          if (sharedCells) assert.ok(h.cache.usedCells() <= 48, 'the pool never overflows');
+        }
+        assert.ok(finished > 20, `${finished} requests finished`);
+        if (sharedCells) assert.ok(h.scheduler.counters.preemptions > 0, 'preemption exercised');
+        assert.ok(h.scheduler.counters.prefixCacheHits > 0, 'prefix reuse exercised');
+        for (const r of live) h.scheduler.release(r);
+        h.kv.dropCached();
+        h.applyKv();
+        assert.equal(h.cache.usedCells(), 0, 'no cell leaked');
+        assert.equal(h.kv.usage().usedBlocks, 0, 'no block leaked');
+      });
+    }
+  }
 });

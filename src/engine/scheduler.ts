@@ -1,29 +1,33 @@
 /**
- * The continuous-batching scheduler (vLLM v1's `Scheduler.schedule`, fcfs or priority policy, no
- * preemption): a plain synchronous data structure that turns the waiting queue and the running
- * set into one step plan, and keeps KV sequences and their cleanup in order.
+ * The continuous-batching scheduler (vLLM v1's `Scheduler.schedule`, fcfs or priority policy,
+ * preemption by recomputation): a plain synchronous data structure that turns the waiting queue
+ * and the running set into one step plan.
  *
- * Owns: the waiting queue (arrival order, or by priority then arrival), the running set, the
- * sequence pool, KV admission and the list of sequences whose KV cells must be removed before
- * they can be reused. It never touches the backend: the engine executes the plan, removes the KV
- * cells of `sequencesToFree()` while no decode is in flight, and reports back with
- * `sequenceFreed`.
+ * Owns: the waiting queue (arrival order, or by priority then arrival), the running set, and the
+ * requests' use of the KV memory (`KvCacheManager`: which sequence a request holds, prefix reuse
+ * at admission, blocks before each chunk). It never touches the backend: the engine applies the
+ * manager's queued KV operations while no decode is in flight, executes the plan, and confirms it
+ * (`KvCacheManager.commitStep`).
  *
- * One step, within maxNumBatchedTokens tokens: (1) every running request past its prompt decodes
- * one token; (2) running requests still prefilling get prompt chunks, in arrival order; (3) waiting
- * requests are admitted in queue order while a sequence is free, fewer than maxNumSeqs run, the KV
- * admits the head of the queue and tokens are left, and get their first chunk. The head of the
- * queue is never overtaken.
+ * One step, within maxNumBatchedTokens tokens: (1) every running request whose next token is its
+ * last known one decodes it; (2) running requests with more to compute (a prompt, or a preempted
+ * request's prompt and output) get chunks, in running order; (3) unless this step preempted,
+ * waiting requests are admitted in queue order while fewer than maxNumSeqs run, a sequence id is
+ * available and the KV has room for their first chunk; each reuses the longest cached prefix of
+ * its tokens. The head of the queue is never overtaken. When a running request's chunk finds no
+ * room (unified KV, cached sequences already evicted), the newest running request (priority
+ * policy: the lowest priority, then the latest arrival) is preempted: its KV is cached and may be
+ * evicted, it goes back to the front of the queue and later recomputes (or finds cached) its
+ * tokens. Beams of a beam search are never preempted.
  *
  * Shared prompts (the `n` samples of one prompt): a request added with a leader that has the same
  * prompt waits parked beside the queue; the leader computes all of its prompt but the last token,
  * then `forkParked` admits the parked siblings (as many as fit; the rest go back to the head of
- * the queue and prefill on their own) so the engine can copy the leader's KV cells into theirs.
- * From there each feeds the last prompt token itself and samples its own first token.
+ * the queue and prefill on their own) with a copy of the leader's KV. From there each feeds the
+ * last prompt token itself and samples its own first token.
  */
-import type { KvAdmission } from './kv-admission.ts';
+import type { KvCacheManager } from './kv-cache-manager.ts';
 import type { RequestState } from './request-state.ts';
-import { SequencePool } from './sequence-pool.ts';
 
 /** The scheduler's limits (validated by `validateEngineConfig`) and policy. */
 export interface SchedulerConfig {
@@ -44,7 +48,7 @@ export interface ScheduledChunk {
   readonly samples: boolean;
 }
 
-/** A parked sibling admitted next to its leader: the engine copies the leader's KV into it. */
+/** A parked sibling admitted next to its leader, holding a copy of the leader's KV. */
 export interface Fork {
   readonly leader: RequestState;
   readonly child: RequestState;
@@ -54,6 +58,15 @@ export interface Fork {
 export interface StepPlan {
   readonly chunks: readonly ScheduledChunk[];
   readonly tokenCount: number;
+}
+
+/** Counters since the scheduler was made (vLLM's prefix cache and preemption statistics). */
+export interface SchedulerCounters {
+  /** Tokens of requests that looked up the prefix cache at their start. */
+  readonly prefixCacheQueries: number;
+  /** Of those, tokens found cached (not computed). */
+  readonly prefixCacheHits: number;
+  readonly preemptions: number;
 }
 
 /** The sequences a running beam search holds beyond its live beams. */
@@ -74,15 +87,43 @@ function canLead(leader: RequestState, request: RequestState): boolean {
   );
 }
 
+/** A step being planned: its chunks (a preempted request's chunk is taken out) and budget. */
+class PlanBuilder {
+  readonly #chunks = new Map<RequestState, ScheduledChunk>();
+  budget: number;
+
+  constructor(budget: number) {
+    this.budget = budget;
+  }
+
+  add(chunk: ScheduledChunk): void {
+    this.#chunks.set(chunk.request, chunk);
+    this.budget -= chunk.tokens.length;
+  }
+
+  has(request: RequestState): boolean {
+    return this.#chunks.has(request);
+  }
+
+  /** Take `request`'s chunk out (it was preempted): its tokens go back to the budget. */
+  drop(request: RequestState): void {
+    const chunk = this.#chunks.get(request);
+    if (chunk === undefined) return;
+    this.#chunks.delete(request);
+    this.budget += chunk.tokens.length;
+  }
+
+  build(maxTokens: number): StepPlan {
+    return { chunks: [...this.#chunks.values()], tokenCount: maxTokens - this.budget };
+  }
+}
+
 export class Scheduler {
   readonly #config: SchedulerConfig;
-  readonly #admission: KvAdmission;
-  readonly #pool: SequencePool;
+  readonly #kv: KvCacheManager;
   readonly #waiting: RequestState[] = [];
   /** In admission order. */
   readonly #running: RequestState[] = [];
-  /** Released sequences whose KV cells are still in the cache: id -> cells they hold. */
-  readonly #toFree = new Map<number, number>();
   /** Leaders -> the siblings parked until the leader's prompt (but its last token) is computed. */
   readonly #parked = new Map<RequestState, RequestState[]>();
   /** Parked sibling -> its leader. */
@@ -91,18 +132,22 @@ export class Scheduler {
   readonly #beamWidth = new Map<RequestState, number>();
   /** Every running beam of a beam search -> the search's reservation. */
   readonly #beamOf = new Map<RequestState, BeamReservation>();
-  /** Sequences of retired beams, until their cells are removed: they go back to the search. */
-  readonly #returning = new Map<number, BeamReservation>();
   /** Spare sequences held by running beam searches (they count against maxNumSeqs). */
   #spares = 0;
+  /** Requests preempted since the engine last asked (`takePreempted`). */
+  #preempted: RequestState[] = [];
+  #arrivals = 0;
+  readonly #arrival = new WeakMap<RequestState, number>();
+  #prefixCacheQueries = 0;
+  #prefixCacheHits = 0;
+  #preemptions = 0;
 
-  constructor(config: SchedulerConfig, admission: KvAdmission) {
+  constructor(config: SchedulerConfig, kv: KvCacheManager) {
     if (config.maxNumSeqs > config.maxNumBatchedTokens) {
       throw new RangeError('maxNumSeqs must not exceed maxNumBatchedTokens');
     }
     this.#config = config;
-    this.#admission = admission;
-    this.#pool = new SequencePool(config.maxNumSeqs);
+    this.#kv = kv;
   }
 
   get waitingCount(): number {
@@ -118,24 +163,26 @@ export class Scheduler {
     return this.#waiting.length > 0 || this.#running.length > 0;
   }
 
-  /** Sequence ids neither running nor awaiting KV cleanup. */
-  get freeSequences(): number {
-    return this.#pool.freeCount;
+  get counters(): SchedulerCounters {
+    return {
+      prefixCacheQueries: this.#prefixCacheQueries,
+      prefixCacheHits: this.#prefixCacheHits,
+      preemptions: this.#preemptions,
+    };
   }
 
-  /** KV cells held: running requests' computed tokens plus released sequences not yet freed. */
-  get cellsHeld(): number {
-    let cells = 0;
-    for (const request of this.#running) cells += request.computedTokens;
-    for (const held of this.#toFree.values()) cells += held;
-    return cells;
+  /** The requests preempted since the last call (the engine resets their per-run state). */
+  takePreempted(): RequestState[] {
+    const preempted = this.#preempted;
+    this.#preempted = [];
+    return preempted;
   }
 
   /**
    * Queue a new request at the back, or park it beside `sharesPromptWith` (a request added just
    * before, still waiting, with the same prompt of at least 2 tokens) to copy its prompt's KV.
    * Returns whether it was parked. A beam search (`beamWidth` > 1) is admitted only with
-   * `beamWidth` sequences free: one for its first beam, the rest held for the beams it forks.
+   * `beamWidth` sequences available: one for its first beam, the rest held for the beams it forks.
    */
   add(request: RequestState, sharesPromptWith: RequestState | null = null, beamWidth = 1): boolean {
     if (request.status !== 'waiting' || request.computedTokens !== 0) {
@@ -146,6 +193,7 @@ export class Scheduler {
         `a beam search of width ${beamWidth} needs more than maxNumSeqs=${this.#config.maxNumSeqs} sequences`,
       );
     }
+    this.#arrival.set(request, this.#arrivals++);
     if (beamWidth > 1) {
       this.#beamWidth.set(request, beamWidth);
       this.#enqueue(request);
@@ -165,24 +213,31 @@ export class Scheduler {
   }
 
   /**
-   * Queue at the back (fcfs), or (priority policy) behind every waiting request of a lower or
-   * equal priority value: lower values first, arrival order among equals.
+   * Queue `request`: fcfs at the back (a preempted one at the front); priority policy by
+   * priority, then arrival.
    */
   #enqueue(request: RequestState): void {
     if (this.#config.schedulingPolicy !== 'priority') {
-      this.#waiting.push(request);
+      if (request.preemptions > 0) this.#waiting.unshift(request);
+      else this.#waiting.push(request);
       return;
     }
     let at = this.#waiting.length;
-    while (at > 0 && this.#waiting[at - 1]!.priority > request.priority) at--;
+    while (at > 0 && this.#before(request, this.#waiting[at - 1]!)) at--;
     this.#waiting.splice(at, 0, request);
+  }
+
+  /** Priority order: lower priority value first, then earlier arrival. */
+  #before(a: RequestState, b: RequestState): boolean {
+    if (a.priority !== b.priority) return a.priority < b.priority;
+    return this.#arrival.get(a)! < this.#arrival.get(b)!;
   }
 
   /**
    * Admit the parked siblings of every leader whose prompt is computed but for its last token,
-   * as far as sequences, maxNumSeqs and the KV admit them; the others return to the head of the
-   * queue (they prefill on their own). The leader's last prompt token is released. The engine
-   * must copy each fork's leader KV into the child's sequence and call adoptComputedPrompt.
+   * as far as sequences, maxNumSeqs and the KV admit them, each with a copy of the leader's KV
+   * (queued in the KV manager); the others return to the head of the queue (they prefill on
+   * their own). The leader's last prompt token is released.
    */
   forkParked(): Fork[] {
     const forks: Fork[] = [];
@@ -193,10 +248,14 @@ export class Scheduler {
       const left: RequestState[] = [];
       for (const child of siblings) {
         this.#leaderOf.delete(child);
-        if (left.length === 0 && this.#canAdmitNow(child)) {
-          this.#admit(child);
+        const sequenceId =
+          left.length === 0 && this.#canAdmitNow(child) ? this.#kv.acquire() : null;
+        if (sequenceId !== null && this.#kv.fork(leader.sequenceId!, sequenceId)) {
+          this.#admit(child, sequenceId);
+          child.adoptComputedPrompt(leader.computedTokens);
           forks.push({ leader, child });
         } else {
+          if (sequenceId !== null) this.#kv.release(sequenceId, false);
           left.push(child);
         }
       }
@@ -209,15 +268,12 @@ export class Scheduler {
     const sequences = this.#beamWidth.get(request) ?? 1;
     return (
       this.#running.length + this.#spares + sequences <= this.#config.maxNumSeqs &&
-      this.#pool.freeCount >= sequences &&
-      this.#admission.canAdmit(request, sequences)
+      this.#kv.availableSequences() >= sequences
     );
   }
 
-  /** Give `request` a sequence and its KV reservation (a beam search its spares too). */
-  #admit(request: RequestState): void {
-    const sequenceId = this.#pool.acquire()!;
-    this.#admission.admit(sequenceId, request);
+  /** `request` runs on `sequenceId` from now on (a beam search takes its spares too). */
+  #admit(request: RequestState, sequenceId: number): void {
     request.status = 'running';
     request.sequenceId = sequenceId;
     this.#running.push(request);
@@ -225,24 +281,29 @@ export class Scheduler {
     if (width === undefined) return;
     this.#beamWidth.delete(request);
     const reservation: BeamReservation = { spares: [], ended: false };
-    for (let i = 1; i < width; i++) {
-      const spare = this.#pool.acquire()!;
-      this.#admission.admit(spare, request);
-      reservation.spares.push(spare);
-    }
+    for (let i = 1; i < width; i++) reservation.spares.push(this.#kv.acquire()!);
     this.#spares += width - 1;
     this.#beamOf.set(request, reservation);
   }
 
   /**
    * A beam search forks `child` (new) from its live beam `parent`: the child runs on one of the
-   * search's spare sequences. The engine then copies the parent's KV into it.
+   * search's spare sequences, with a copy of the parent's KV (queued in the KV manager). Unified
+   * KV without room for the copy preempts other requests first.
    */
   forkBeam(parent: RequestState, child: RequestState): void {
     const reservation = this.#beamOf.get(parent);
     const spare = reservation?.spares.pop();
     if (reservation === undefined || spare === undefined) {
       throw new Error(`beam ${parent.id} has no spare sequence to fork into`);
+    }
+    while (!this.#kv.fork(parent.sequenceId!, spare)) {
+      const victim = this.#victim();
+      if (victim === null) {
+        reservation.spares.push(spare);
+        throw new Error('the KV cache has no room for a beam, even without other requests');
+      }
+      this.#preempt(victim, null);
     }
     this.#spares--;
     child.status = 'running';
@@ -252,78 +313,143 @@ export class Scheduler {
   }
 
   /**
-   * A live beam of a running search has no continuation: it leaves the batch and its sequence
-   * returns to the search's spares once its cells are removed (sequencesToFree).
+   * A live beam of a running search has no continuation: it leaves the batch, its sequence is
+   * cleared and returns to the search's spares.
    */
   retireBeam(beam: RequestState): void {
     const reservation = this.#beamOf.get(beam);
     if (reservation === undefined) throw new Error(`request ${beam.id} is not a beam`);
     this.#beamOf.delete(beam);
-    this.release(beam);
-    this.#returning.set(beam.sequenceId!, reservation);
+    this.#running.splice(this.#running.indexOf(beam), 1);
+    this.#kv.clear(beam.sequenceId!);
+    reservation.spares.push(beam.sequenceId!);
+    this.#spares++;
+    beam.status = 'finished';
   }
 
   /**
-   * The beam search `anyBeam` belongs to is over: its spares return to the pool now; its live
-   * beams are released by the engine (`release`) and go back to the pool as usual.
+   * The beam search `anyBeam` belongs to is over: its spares are released now; its live beams
+   * are released by the engine (`release`).
    */
   endBeamSearch(anyBeam: RequestState): void {
     const reservation = this.#beamOf.get(anyBeam);
     if (reservation === undefined || reservation.ended) return;
     reservation.ended = true;
     for (const [beam, owner] of this.#beamOf) if (owner === reservation) this.#beamOf.delete(beam);
-    for (const spare of reservation.spares) {
-      this.#admission.free(spare);
-      this.#pool.release(spare);
-    }
+    for (const spare of reservation.spares) this.#kv.release(spare, false);
     this.#spares -= reservation.spares.length;
     reservation.spares.length = 0;
   }
 
   /** Plan the next step. Admits waiting requests (they are running from now on). */
   schedule(): StepPlan {
-    const chunks: ScheduledChunk[] = [];
-    let budget = this.#config.maxNumBatchedTokens;
-    for (const request of this.#running) {
-      if (request.isPrefilling) continue;
-      chunks.push(this.#chunk(request, 1));
-      budget -= 1;
+    const plan = new PlanBuilder(this.#config.maxNumBatchedTokens);
+    const preemptedBefore = this.#preemptions;
+    for (const request of [...this.#running]) {
+      if (plan.budget === 0) break;
+      if (request.status !== 'running' || request.uncomputedTokens !== 1) continue;
+      if (request.heldBackTokens !== 0) continue;
+      this.#planChunk(plan, request, 1);
     }
-    for (const request of this.#running) {
-      if (budget === 0) break;
-      if (!request.isPrefilling) continue;
-      const count = Math.min(budget, request.schedulableTokens);
+    for (const request of [...this.#running]) {
+      if (plan.budget === 0) break;
+      if (request.status !== 'running' || plan.has(request)) continue;
+      const count = Math.min(plan.budget, request.schedulableTokens);
       if (count === 0) continue; // a leader waiting for its siblings to fork
-      chunks.push(this.#chunk(request, count));
-      budget -= count;
+      this.#planChunk(plan, request, count);
     }
-    while (budget > 0) {
+    // As vLLM: a step that had to preempt admits nobody.
+    while (plan.budget > 0 && this.#preemptions === preemptedBefore) {
       const head = this.#waiting[0];
-      if (head === undefined || !this.#canAdmitNow(head)) break;
-      this.#waiting.shift();
-      this.#admit(head);
-      const count = Math.min(budget, head.schedulableTokens);
-      chunks.push(this.#chunk(head, count));
-      budget -= count;
+      if (head === undefined || !this.#canAdmitNow(head) || !this.#start(plan, head)) break;
     }
-    return { chunks, tokenCount: this.#config.maxNumBatchedTokens - budget };
-  }
-
-  #chunk(request: RequestState, count: number): ScheduledChunk {
-    return {
-      request,
-      sequenceId: request.sequenceId!,
-      startPosition: request.computedTokens,
-      tokens: request.nextTokens(count),
-      samples: count === request.uncomputedTokens,
-    };
+    return plan.build(this.#config.maxNumBatchedTokens);
   }
 
   /**
-   * Take a finished, failed or aborted request out of the queue or the running set. Its sequence
-   * (if it had one) waits in `sequencesToFree()` until the engine removed its KV cells.
+   * Plan `count` tokens of the running `request`, making room in the KV first; without room,
+   * preempt (possibly `request` itself, which then gets no chunk).
    */
-  release(request: RequestState): void {
+  #planChunk(plan: PlanBuilder, request: RequestState, count: number): void {
+    while (!this.#kv.grow(request.sequenceId!, request.computedTokens + count)) {
+      const victim = this.#victim();
+      if (victim === null) return; // only beams run and the pool is full: they wait
+      this.#preempt(victim, plan);
+      if (victim === request) return;
+    }
+    this.#addChunk(plan, request, count);
+  }
+
+  /**
+   * Admit the head of the queue if a sequence and room for its first chunk are there: reuse the
+   * longest cached prefix of its tokens (all but the last), then plan its first chunk.
+   */
+  #start(plan: PlanBuilder, head: RequestState): boolean {
+    const tokens = head.allTokens();
+    const start = this.#kv.start(tokens, tokens.length - 1, head.readsCache);
+    if (start === null) return false;
+    const { sequenceId, cachedTokens } = start;
+    const count = Math.min(plan.budget, tokens.length - cachedTokens - head.heldBackTokens);
+    if (count > 0 && !this.#kv.grow(sequenceId, cachedTokens + count)) {
+      this.#kv.release(sequenceId, true); // what it copied stays cached
+      return false;
+    }
+    this.#waiting.shift();
+    this.#admit(head, sequenceId);
+    head.adoptCachedTokens(cachedTokens);
+    if (head.readsCache) {
+      this.#prefixCacheQueries += tokens.length;
+      this.#prefixCacheHits += cachedTokens;
+    }
+    head.cachedPromptTokens ??= Math.min(cachedTokens, head.promptTokens.length);
+    if (count > 0) this.#addChunk(plan, head, count);
+    return true;
+  }
+
+  #addChunk(plan: PlanBuilder, request: RequestState, count: number): void {
+    const tokens = request.nextTokens(count);
+    this.#kv.append(request.sequenceId!, tokens);
+    plan.add({
+      request,
+      sequenceId: request.sequenceId!,
+      startPosition: request.computedTokens,
+      tokens,
+      samples: count === request.uncomputedTokens,
+    });
+  }
+
+  /**
+   * The running request to preempt: the newest admitted (priority policy: the lowest priority,
+   * then the latest arrival); never a beam. Null when only beams run.
+   */
+  #victim(): RequestState | null {
+    let victim: RequestState | null = null;
+    for (let i = this.#running.length - 1; i >= 0; i--) {
+      const request = this.#running[i]!;
+      if (this.#beamOf.has(request)) continue;
+      if (this.#config.schedulingPolicy !== 'priority') return request;
+      if (victim === null || this.#before(victim, request)) victim = request;
+    }
+    return victim;
+  }
+
+  /** Preempt `request`: drop its planned chunk, cache its KV, queue it again. */
+  #preempt(request: RequestState, plan: PlanBuilder | null): void {
+    plan?.drop(request);
+    this.#running.splice(this.#running.indexOf(request), 1);
+    this.#kv.release(request.sequenceId!, true);
+    request.preempt();
+    this.#preemptions++;
+    this.#preempted.push(request);
+    this.#enqueue(request);
+  }
+
+  /**
+   * Take a finished, failed or aborted request out of the queue or the running set. Its KV stays
+   * cached for prefix reuse when `keepKv` (the default: what it computed is valid), else it is
+   * removed (a failed step's cells are not trusted).
+   */
+  release(request: RequestState, keepKv = true): void {
     if (request.status === 'finished') return;
     this.#beamWidth.delete(request);
     const leader = this.#leaderOf.get(request);
@@ -349,28 +475,7 @@ export class Scheduler {
     const index = queue.indexOf(request);
     if (index < 0) throw new Error(`request ${request.id} is not ${request.status}`);
     queue.splice(index, 1);
-    if (request.status === 'running') this.#toFree.set(request.sequenceId!, request.computedTokens);
+    if (request.status === 'running') this.#kv.release(request.sequenceId!, keepKv);
     request.status = 'finished';
-  }
-
-  /** Sequences released but still holding KV cells, in release order. */
-  sequencesToFree(): number[] {
-    return [...this.#toFree.keys()];
-  }
-
-  /** The engine removed `sequenceId`'s KV cells: the id and its reservation are free again. */
-  sequenceFreed(sequenceId: number): void {
-    if (!this.#toFree.delete(sequenceId)) {
-      throw new Error(`sequence ${sequenceId} was not awaiting cleanup`);
-    }
-    const reservation = this.#returning.get(sequenceId);
-    this.#returning.delete(sequenceId);
-    if (reservation !== undefined && !reservation.ended) {
-      reservation.spares.push(sequenceId);
-      this.#spares++;
-      return;
-    }
-    this.#admission.free(sequenceId);
-    this.#pool.release(sequenceId);
   }
 }
