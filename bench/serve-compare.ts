@@ -8,8 +8,10 @@
  *   - random workload: 32-token prompts of letters, 64 output tokens (ignore_eos), at each
  *     concurrency, 4 x concurrency requests (at least 8) after `concurrency` warm-ups; both servers
  *     with 16 parallel sequences of 256 tokens. No prompt is sent twice (see `drive`);
- *   - shared-prefix workload: a 512-token prefix shared by every prompt plus a 32-token suffix, 64
- *     output tokens, concurrency 8, 16 requests; 8 parallel sequences of 1024 tokens;
+ *   - shared-prefix workloads: a 512-token prefix shared by every prompt plus a 32-token suffix,
+ *     64 output tokens, concurrency 8, 8 parallel sequences of 1024 tokens: cold (8 requests
+ *     bring a prefix new to the server at once) and warm (16 requests after warm-ups that
+ *     computed the prefix); prompt tokens each server evaluated, from its log;
  *   - the kernel ceiling: llama-batched-bench's decode rate at the same batch sizes;
  *   - servellm's own step timer and decode rates, from its stats lines (one a second) while 16
  *     sequences run: the decode-only throughput (decode-only steps, dispatch to dispatch; what
@@ -21,6 +23,7 @@
  *
  * Usage: npx tsx bench/serve-compare.ts [--repeats 3] [--threads 2]
  *   [--models random-130m-f16,random-370m-q8_0] [--concurrency 1,4,8,16] [--no-prefix]
+ *   [--servellm-args='--flag value ...'] (more servellm flags, e.g. for an A/B of a setting)
  */
 import { parseArgs } from 'node:util';
 import { randomDataset, type BenchRequest } from '../src/benchmark/dataset.ts';
@@ -39,19 +42,31 @@ const { values } = parseArgs({
     models: { type: 'string', default: 'random-130m-f16,random-370m-q8_0' },
     concurrency: { type: 'string', default: '1,4,8,16' },
     'no-prefix': { type: 'boolean', default: false },
+    'servellm-args': { type: 'string', default: '' },
     port: { type: 'string', default: '18300' },
   },
 });
 const repeats = Number(values.repeats);
 const threads = Number(values.threads);
 const presets = values.models.split(',') as ModelSpec['preset'][];
-const concurrencies = values.concurrency.split(',').map(Number);
+const concurrencies = values.concurrency === '' ? [] : values.concurrency.split(',').map(Number);
 const port = Number(values.port);
 const SERVERS: readonly ServerName[] = ['servellm', 'llama-server'];
 const OUTPUT_LEN = 64;
 const INPUT_LEN = 32;
 const PARALLEL = 16;
-const PREFIX = { prefixLen: 512, inputLen: 32, concurrency: 8, prompts: 16, parallel: 8 };
+/**
+ * The shared-prefix workloads: `coldPrompts` requests arrive together with a prefix no server has
+ * seen (a system prompt's first burst); `prompts` requests come after warm-ups that computed it.
+ */
+const PREFIX = {
+  prefixLen: 512,
+  inputLen: 32,
+  concurrency: 8,
+  prompts: 16,
+  coldPrompts: 8,
+  parallel: 8,
+};
 
 /** logit_bias banning the byte tokens 128..255 (not valid UTF-8 alone). */
 const BAN_NON_ASCII_BYTES: Record<string, number> = Object.fromEntries(
@@ -76,12 +91,17 @@ interface StepFigures {
   readonly lines: number;
 }
 
-type WorkloadKey = `c${number}` | 'prefix';
+type WorkloadKey = `c${number}` | PrefixWorkload;
+
+/** The shared prefix arrives with the measured requests (cold), or every server computed it. */
+type PrefixWorkload = 'prefix-cold' | 'prefix-warm';
 
 /** Per model: workload -> server -> one Measure per repeat. */
 const measures = new Map<string, Map<WorkloadKey, Map<ServerName, Measure[]>>>();
 const stepFigures = new Map<string, StepFigures[]>();
 const ceilings = new Map<string, Map<number, number[]>>();
+/** Per model, workload and server: prompt tokens the server evaluated for the measured requests. */
+const evaluated = new Map<string, number[]>();
 
 /** Keep one run's figures and print them. */
 function record(
@@ -125,6 +145,7 @@ async function drive(
   warmups: BenchRequest[],
   requests: BenchRequest[],
   concurrency: number,
+  onMeasureStart: () => void = () => {},
 ): Promise<BenchmarkMetrics> {
   const target: TargetOptions = {
     baseUrl,
@@ -148,6 +169,7 @@ async function drive(
       percentiles: [50, 99],
     });
   await run(warmups);
+  onMeasureStart();
   return (await run(requests)).metrics;
 }
 
@@ -185,6 +207,23 @@ function stepFiguresFrom(lines: readonly string[], parallel: number): StepFigure
   };
 }
 
+const SERVELLM_PROMPT_RATE = /Avg prompt throughput: ([\d.]+) tokens\/s/;
+const LLAMA_PROMPT_EVAL = /prompt eval time =\s*[\d.]+ ms \/\s*(\d+) tokens/;
+
+/**
+ * Prompt tokens a server evaluated, from its log: llama-server prints each finished task's
+ * "prompt eval time = ... / N tokens"; servellm's one-second stats lines give its prompt rate
+ * (to 0.1 token/s, so the sum is within a token per line).
+ */
+function promptTokensEvaluated(server: ServerName, lines: readonly string[]): number {
+  let total = 0;
+  for (const line of lines) {
+    const m = (server === 'servellm' ? SERVELLM_PROMPT_RATE : LLAMA_PROMPT_EVAL).exec(line);
+    if (m !== null) total += Number(m[1]);
+  }
+  return Math.round(total);
+}
+
 function randomRequests(count: number, prefixLen: number, inputLen: number, seed: number) {
   return randomDataset({
     numPrompts: count,
@@ -210,6 +249,7 @@ async function measureServer(
     threads,
     parallel: PARALLEL,
     contextPerSequence: 256,
+    servellmArgs: values['servellm-args'].split(' ').filter((arg) => arg !== ''),
   };
   const running = await startServerProcess(server, config);
   try {
@@ -232,28 +272,39 @@ async function measureServer(
     await running.stop();
   }
   if (values['no-prefix']) return;
-  const prefixServer = await startServerProcess(server, {
-    ...config,
-    parallel: PREFIX.parallel,
-    contextPerSequence: 1024,
-  });
-  try {
-    // One shared prefix (one seed) for warm-ups and measured requests, distinct suffixes.
-    const all = randomRequests(
-      PREFIX.concurrency + PREFIX.prompts,
-      PREFIX.prefixLen,
-      PREFIX.inputLen,
-      1000 * repeat,
-    );
-    const metrics = await drive(
-      prefixServer.baseUrl,
-      all.slice(0, PREFIX.concurrency),
-      all.slice(PREFIX.concurrency),
-      PREFIX.concurrency,
-    );
-    record(preset, 'prefix', server, metrics);
-  } finally {
-    await prefixServer.stop();
+  for (const workload of ['prefix-cold', 'prefix-warm'] as const) {
+    const prefixServer = await startServerProcess(server, {
+      ...config,
+      parallel: PREFIX.parallel,
+      contextPerSequence: 1024,
+    });
+    try {
+      // Measured: one shared prefix, distinct suffixes. Warm-ups: the same prefix (warm: each of
+      // llama-server's slots holds it, and servellm's cache) or another one (cold: the measured
+      // prefix arrives with the first measured requests).
+      const seed = 1000 * repeat;
+      const warmupSeed = workload === 'prefix-warm' ? seed : seed + 7;
+      const measured = workload === 'prefix-warm' ? PREFIX.prompts : PREFIX.coldPrompts;
+      const all = randomRequests(measured, PREFIX.prefixLen, PREFIX.inputLen, seed);
+      const warmups = randomRequests(
+        PREFIX.concurrency + PREFIX.prompts,
+        PREFIX.prefixLen,
+        PREFIX.inputLen,
+        warmupSeed,
+      ).slice(PREFIX.prompts);
+      let logStart = 0;
+      const metrics = await drive(prefixServer.baseUrl, warmups, all, PREFIX.concurrency, () => {
+        logStart = prefixServer.log.length;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // the last stats line
+      const key = `${preset}/${workload}/${server}`;
+      const count = promptTokensEvaluated(server, prefixServer.log.slice(logStart));
+      evaluated.set(key, [...(evaluated.get(key) ?? []), count]);
+      console.log(`    prompt tokens evaluated: ${count}`);
+      record(preset, workload, server, metrics);
+    } finally {
+      await prefixServer.stop();
+    }
   }
 }
 
@@ -295,10 +346,26 @@ function modelSection(preset: string, description: string): string {
     const byServer = byWorkload.get(`c${concurrency}`);
     if (byServer !== undefined) lines.push(row(`concurrency ${concurrency}`, byServer));
   }
-  const prefix = byWorkload.get('prefix');
-  if (prefix !== undefined) {
+  const prefixNotes: string[] = [];
+  for (const workload of ['prefix-cold', 'prefix-warm'] as const) {
+    const byServer = byWorkload.get(workload);
+    if (byServer === undefined) continue;
+    const label = `shared prefix ${PREFIX.prefixLen}+${PREFIX.inputLen}, c=${PREFIX.concurrency}, ${workload === 'prefix-cold' ? 'cold' : 'warm'}`;
+    lines.push(row(label, byServer));
+    const counts = SERVERS.map((server) =>
+      fmt(median(evaluated.get(`${preset}/${workload}/${server}`) ?? []), 0),
+    );
+    prefixNotes.push(
+      `${workload === 'prefix-cold' ? 'cold' : 'warm'}: servellm ${counts[0]}, llama-server ${counts[1]}`,
+    );
+  }
+  if (prefixNotes.length > 0) {
     lines.push(
-      row(`shared prefix ${PREFIX.prefixLen}+${PREFIX.inputLen}, c=${PREFIX.concurrency}`, prefix),
+      '',
+      `Shared prefix: every prompt is a ${PREFIX.prefixLen}-token prefix and ${PREFIX.inputLen} distinct tokens, after ${PREFIX.concurrency} warm-ups. ` +
+        `Cold: the warm-ups have another prefix, and ${PREFIX.coldPrompts} requests with a prefix new to the server arrive at once (a system prompt's first burst: ${PREFIX.coldPrompts * (PREFIX.prefixLen + PREFIX.inputLen)} prompt tokens). ` +
+        `Warm: the warm-ups share the prefix (each of llama-server's slots and servellm's cache hold it), then ${PREFIX.prompts} requests (${PREFIX.prompts * (PREFIX.prefixLen + PREFIX.inputLen)} prompt tokens). ` +
+        `Prompt tokens each server evaluated for the measured requests, medians (from the servers' logs): ${prefixNotes.join('; ')}.`,
     );
   }
   const ceiling = ceilings.get(preset);
@@ -343,7 +410,10 @@ for (const preset of presets) {
     console.log(`repeat ${repeat + 1}/${repeats}`);
     const order = repeat % 2 === 0 ? SERVERS : [...SERVERS].reverse();
     for (const server of order) await measureServer(preset, modelPath, server, repeat);
-    const rates = runBatchedBench(modelPath, concurrencies, INPUT_LEN, OUTPUT_LEN, threads, false);
+    const rates =
+      concurrencies.length === 0
+        ? null
+        : runBatchedBench(modelPath, concurrencies, INPUT_LEN, OUTPUT_LEN, threads, false);
     if (rates !== null) {
       let byBatch = ceilings.get(preset);
       if (byBatch === undefined) ceilings.set(preset, (byBatch = new Map<number, number[]>()));

@@ -26,6 +26,8 @@ export interface ServerConfig {
   readonly parallel: number;
   /** Tokens per sequence: --max-model-len for servellm; llama-server gets -c parallel * this. */
   readonly contextPerSequence: number;
+  /** More servellm flags (an A/B of a setting); llama-server ignores them. */
+  readonly servellmArgs?: readonly string[];
 }
 
 /** A started server and its log so far. */
@@ -51,6 +53,7 @@ function command(
         ...['--max-num-seqs', String(config.parallel)],
         ...['--max-model-len', String(config.contextPerSequence)],
         ...['--threads', common.threads, '--device', 'cpu', '--disable-log-requests'],
+        ...(config.servellmArgs ?? []),
       ],
       cwd: repositoryRoot,
       // One stats line a second: the step timer's figures are read from them.

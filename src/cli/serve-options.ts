@@ -46,7 +46,28 @@ export interface ServeOptions {
   /** null = physical cores. */
   readonly threads: number | null;
   readonly device: DeviceChoice;
+  /** Tokens per KV block (vLLM's --block-size): 1, 8, 16, 32, 64 or 128. */
+  readonly blockSize: number;
+  /** vLLM's --enable-prefix-caching (default on; --no-enable-prefix-caching). */
+  readonly enablePrefixCaching: boolean;
+  /** vLLM's --enable-prompt-tokens-details: usage reports prompt_tokens_details.cached_tokens. */
+  readonly enablePromptTokensDetails: boolean;
+  /**
+   * How llama.cpp lays out the KV cache (servellm's own flag; bench/RESULTS.md "KV layout"):
+   * `per-sequence` gives each of --max-num-seqs sequences its own stream of --max-model-len cells
+   * (the fastest decode; a prefix is reused by copying a stream); `unified` is one pool of cells
+   * shared by every sequence (cached prefixes share cells, a request holds only the blocks it
+   * filled, preemption when the pool runs out; attention walks the whole pool).
+   */
+  readonly kvCacheLayout: KvCacheLayout;
+  /**
+   * vLLM's --num-gpu-blocks-override: the unified pool's size in blocks (default: --max-num-seqs
+   * x --max-model-len cells). null = the default.
+   */
+  readonly numGpuBlocksOverride: number | null;
 }
+
+export type KvCacheLayout = 'per-sequence' | 'unified';
 
 /** When --max-model-len is not given: the model's context length, but at most this many tokens. */
 export const DEFAULT_MAX_MODEL_LEN_CAP = 8192;
@@ -182,6 +203,30 @@ export function addServeOptions(command: Command): Command {
       .default(2048)
       .argParser(positiveInteger('--max-num-batched-tokens')),
   ]);
+  group('Cache:', [
+    new Option('--block-size <n>', 'tokens per KV block (the unit of prefix caching)')
+      .choices(['1', '8', '16', '32', '64', '128'])
+      .default('16'),
+    new Option(
+      '--enable-prefix-caching',
+      'reuse the KV of cached prompt prefixes (the default)',
+    ).default(true),
+    new Option('--no-enable-prefix-caching', 'compute every prompt in full'),
+    new Option(
+      '--enable-prompt-tokens-details',
+      'report usage.prompt_tokens_details.cached_tokens',
+    ),
+    new Option(
+      '--kv-cache-layout <layout>',
+      'per-sequence: one KV stream of --max-model-len cells per sequence (fastest decode); unified: one shared pool with preemption',
+    )
+      .choices(['per-sequence', 'unified'])
+      .default('per-sequence'),
+    new Option(
+      '--num-gpu-blocks-override <n>',
+      'unified layout: the KV pool in blocks (default: max-num-seqs x max-model-len cells)',
+    ).argParser(positiveInteger('--num-gpu-blocks-override')),
+  ]);
   group('Kernels:', [
     new Option('--device <device>', 'kernel build')
       .choices(['auto', 'cpu', 'cuda', 'vulkan'])
@@ -215,6 +260,11 @@ interface RawOptions {
   schedulingPolicy: 'fcfs' | 'priority';
   device: DeviceChoice;
   threads?: number;
+  blockSize: string;
+  enablePrefixCaching: boolean;
+  enablePromptTokensDetails?: boolean;
+  kvCacheLayout: KvCacheLayout;
+  numGpuBlocksOverride?: number;
 }
 
 /** Turn commander's parsed values (and the environment) into ServeOptions. */
@@ -264,6 +314,11 @@ export function toServeOptions(
     logStatsIntervalS: raw.disableLogStats === true ? null : logStatsIntervalS,
     threads: raw.threads ?? null,
     device: raw.device,
+    blockSize: Number(raw.blockSize),
+    enablePrefixCaching: raw.enablePrefixCaching,
+    enablePromptTokensDetails: raw.enablePromptTokensDetails ?? false,
+    kvCacheLayout: raw.kvCacheLayout,
+    numGpuBlocksOverride: raw.numGpuBlocksOverride ?? null,
   };
 }
 

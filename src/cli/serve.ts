@@ -52,6 +52,29 @@ function resolveMaxModelLen(requested: number | null, trainContextLength: number
   return requested;
 }
 
+/** Sequence ids of a unified KV cache: llama.cpp's most (LLAMA_MAX_SEQ), for cached prefixes. */
+const UNIFIED_SEQUENCE_IDS = 256;
+
+/**
+ * The KV cells to allocate: --max-num-seqs x --max-model-len (per-sequence streams, or the
+ * default unified pool), or --num-gpu-blocks-override blocks for a unified pool.
+ */
+function unifiedPoolCells(options: ServeOptions, maxModelLen: number): number {
+  if (options.numGpuBlocksOverride === null) return maxModelLen * options.maxNumSeqs;
+  if (options.kvCacheLayout !== 'unified') {
+    throw new Error(
+      '--num-gpu-blocks-override sizes the unified KV pool: add --kv-cache-layout unified',
+    );
+  }
+  const cells = options.numGpuBlocksOverride * options.blockSize;
+  if (cells < maxModelLen) {
+    throw new Error(
+      `--num-gpu-blocks-override ${options.numGpuBlocksOverride} x --block-size ${options.blockSize} = ${cells} cells cannot hold one request of max_model_len ${maxModelLen}`,
+    );
+  }
+  return cells;
+}
+
 /** Start serving; resolves once listening. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const log = (line: string): void => {
@@ -65,15 +88,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 
   let maxModelLen = 0;
+  const unified = options.kvCacheLayout === 'unified';
   const backend = await LlamaBackend.load({
     modelPath,
     variant: options.device,
-    // One KV stream per sequence, each a whole max_model_len: no request can run out of cells.
-    unifiedKv: false,
-    maxSequences: options.maxNumSeqs,
+    // per-sequence: one KV stream per sequence, each a whole max_model_len. unified: one pool;
+    // sequence ids beyond --max-num-seqs hold cached prefixes (they cost no memory there).
+    unifiedKv: unified,
+    maxSequences: unified ? Math.max(options.maxNumSeqs, UNIFIED_SEQUENCE_IDS) : options.maxNumSeqs,
     contextSize: (trainContextLength) => {
       maxModelLen = resolveMaxModelLen(options.maxModelLen, trainContextLength);
-      return maxModelLen * options.maxNumSeqs;
+      return unifiedPoolCells(options, maxModelLen);
     },
     batchSize: options.maxNumBatchedTokens,
     microBatchSize: Math.min(512, options.maxNumBatchedTokens),
@@ -86,6 +111,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       maxNumBatchedTokens: options.maxNumBatchedTokens,
       schedulingPolicy: options.schedulingPolicy,
       seed: BigInt(options.seed),
+      blockSize: options.blockSize,
+      enablePrefixCaching: options.enablePrefixCaching,
     });
     const template = resolveChatTemplate(options.chatTemplate, backend.info.chatTemplate);
     const servedModelNames =
@@ -116,6 +143,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         `  model: ${modelPath} (${info.description}, ${(info.parameterCount / 1e6).toFixed(1)}M parameters, vocabulary ${info.vocabSize})`,
         `  kernels: llama.cpp ${backend.kernels.llamaVersion} on ${backend.kernels.devices.join(', ')}`,
         `  max_model_len ${maxModelLen}, max_num_seqs ${options.maxNumSeqs}, max_num_batched_tokens ${options.maxNumBatchedTokens}`,
+        `  KV cache: ${options.kvCacheLayout}, ${backend.kvLayout.totalCells} cells, blocks of ${options.blockSize}, prefix caching ${options.enablePrefixCaching ? 'on' : 'off'}`,
         `  chat template: ${template.source}${options.apiKeys.length > 0 ? '; API key required' : ''}`,
       ].join('\n'),
     );

@@ -182,7 +182,7 @@ export class KvCacheManager {
     return {
       capacityBlocks:
         pool?.capacity ??
-        Math.floor(this.config.cellsPerSequence / blockSize) * this.config.sequences,
+        Math.ceil(this.config.cellsPerSequence / blockSize) * this.config.sequences,
       runningBlocks: pool === null ? runningStreamBlocks : this.#runningBlocks,
       usedBlocks: pool?.usedCount ?? streamBlocks,
       runningSequences: running,
@@ -284,11 +284,16 @@ export class KvCacheManager {
     }
     const id = this.acquire(match.source);
     if (id === null) {
-      if (source.use !== 'cached' || this.#pool !== null) return null;
-      // Per-sequence, every other stream runs: take the cached one over and drop its tail.
+      if (source.use !== 'cached') return null;
+      // Every other id runs: take the cached source over and drop its tail (unified: at a block
+      // boundary, so it never writes into a block another sequence shares).
+      const keep =
+        this.#pool === null
+          ? match.length
+          : Math.floor(match.length / this.config.blockSize) * this.config.blockSize;
       this.#takeOver(match.source);
-      this.#truncate(match.source, match.length);
-      return { sequenceId: match.source, cachedTokens: match.length };
+      this.#truncate(match.source, keep);
+      return { sequenceId: match.source, cachedTokens: keep };
     }
     const length = this.#copyPrefix(match.source, id, match.length);
     return { sequenceId: id, cachedTokens: length };

@@ -161,7 +161,7 @@ describe('Scheduler', () => {
     assert.deepEqual(a.outputTokens, [7]);
   });
 
-  it('puts decode tokens first, then prefill chunks in FIFO order, within the budget', () => {
+  it('gives the budget to decode tokens first, then to prefill chunks in FIFO order', () => {
     const h = new Harness({ maxNumSeqs: 4, maxNumBatchedTokens: 10 });
     const a = request('a', 2);
     h.scheduler.add(a);
@@ -261,7 +261,8 @@ describe('Scheduler with prefix caching', () => {
       const a = request('a', 20);
       h.scheduler.add(a);
       h.step(); // a computed 12 of 20
-      const b = request('b', 20);
+      // b shares a's first 14 tokens (less than a block beyond what a computed: b does not wait).
+      const b = new RequestState('b', [...a.promptTokens.slice(0, 14), 70, 71, 72, 73, 74], 4);
       h.scheduler.add(b);
       // In the same step a computes 12..19 and b is admitted: it may take only a's first 12.
       const plan = h.step();
@@ -274,6 +275,26 @@ describe('Scheduler with prefix caching', () => {
       h.step();
       h.assertKvMatches([a, b]);
       assert.deepEqual(h.cache.tokensOf(b.sequenceId!), b.promptTokens);
+    });
+
+    it(`lets a request wait for a shared prefix a running request is computing (${layout} KV)`, () => {
+      const h = new Harness({ maxNumSeqs: 4, maxNumBatchedTokens: 16 }, kv);
+      const system = Array.from({ length: 30 }, (_, i) => 100 + i);
+      const a = new RequestState('a', [...system, 1, 2], 4);
+      const b = new RequestState('b', [...system, 3, 4], 4);
+      const c = new RequestState('c', [7, 8, 9], 4); // behind b: never overtakes it
+      [a, b, c].forEach((r) => h.scheduler.add(r));
+      assert.deepEqual(shape(h.step()), [['a', 0, 16, false]]);
+      assert.equal(b.status, 'waiting');
+      assert.deepEqual(shape(h.step()), [['a', 16, 16, true]]);
+      // a computed all 30 shared tokens: b copies them and computes its own 2.
+      assert.deepEqual(shape(h.step()), [
+        ['a', 32, 1, true],
+        ['b', 30, 2, true],
+        ['c', 0, 3, true],
+      ]);
+      assert.equal(b.cachedPromptTokens, 30);
+      h.assertKvMatches([a, b, c]);
     });
 
     it(`computes the whole prompt when caching is off or the request reports prompt logprobs (${layout} KV)`, () => {

@@ -54,7 +54,7 @@ export interface Fork {
   readonly child: RequestState;
 }
 
-/** Everything one decode executes: decode chunks first, then prefill chunks. */
+/** Everything one decode executes, in ascending sequence id (see PlanBuilder.build). */
 export interface StepPlan {
   readonly chunks: readonly ScheduledChunk[];
   readonly tokenCount: number;
@@ -113,8 +113,14 @@ class PlanBuilder {
     this.budget += chunk.tokens.length;
   }
 
+  /**
+   * The plan, its chunks in ascending sequence id: llama.cpp's per-sequence KV decodes a batch
+   * whose sequences are out of order much slower (bench/RESULTS.md "Batch order": 8 sequences,
+   * 43 ms in order, 61 ms shuffled), and ids come back in any order once requests churn.
+   */
   build(maxTokens: number): StepPlan {
-    return { chunks: [...this.#chunks.values()], tokenCount: maxTokens - this.budget };
+    const chunks = [...this.#chunks.values()].sort((a, b) => a.sequenceId - b.sequenceId);
+    return { chunks, tokenCount: maxTokens - this.budget };
   }
 }
 
@@ -386,6 +392,7 @@ export class Scheduler {
    */
   #start(plan: PlanBuilder, head: RequestState): boolean {
     const tokens = head.allTokens();
+    if (this.#awaitsPrefix(head, tokens)) return false;
     const start = this.#kv.start(tokens, tokens.length - 1, head.readsCache);
     if (start === null) return false;
     const { sequenceId, cachedTokens } = start;
@@ -404,6 +411,32 @@ export class Scheduler {
     head.cachedPromptTokens ??= Math.min(cachedTokens, head.promptTokens.length);
     if (count > 0) this.#addChunk(plan, head, count);
     return true;
+  }
+
+  /**
+   * Whether `head` should wait for a prefix a running request is computing right now: when that
+   * request's prompt shares at least one more block with `head` than the cache holds and it has
+   * not computed it yet, `head` starts once it has (then copies the prefix instead of computing
+   * it a second time). The concurrent requests of a shared system prompt compute it once.
+   */
+  #awaitsPrefix(head: RequestState, tokens: readonly number[]): boolean {
+    const blockSize = this.#kv.blockSize;
+    if (!head.readsCache || !this.#kv.config.prefixCaching || tokens.length <= blockSize) {
+      return false;
+    }
+    const limit = tokens.length - 1;
+    let shared = 0;
+    for (const running of this.#running) {
+      if (!running.isPrefilling || !running.readsCache) continue;
+      const prompt = running.promptTokens;
+      const end = Math.min(limit, prompt.length);
+      let common = 0;
+      while (common < end && prompt[common] === tokens[common]) common++;
+      if (common > running.computedTokens) shared = Math.max(shared, common);
+    }
+    if (shared < blockSize) return false;
+    const cached = this.#kv.lookup(tokens, limit)?.length ?? 0;
+    return shared - cached >= blockSize;
   }
 
   #addChunk(plan: PlanBuilder, request: RequestState, count: number): void {

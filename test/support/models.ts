@@ -75,6 +75,11 @@ export async function testServeOptions(
     logStatsIntervalS: null,
     threads: 1,
     device: 'cpu',
+    blockSize: 16,
+    enablePrefixCaching: true,
+    enablePromptTokensDetails: false,
+    kvCacheLayout: 'per-sequence',
+    numGpuBlocksOverride: null,
     ...overrides,
   };
 }
