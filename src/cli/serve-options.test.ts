@@ -129,7 +129,40 @@ describe('servellm command line', () => {
     ]);
   });
 
+  it('parses the KV cache flags, with their defaults', async () => {
+    const defaults = await parse(['serve']);
+    assert.equal(defaults.blockSize, 16);
+    assert.equal(defaults.enablePrefixCaching, true);
+    assert.equal(defaults.enablePromptTokensDetails, false);
+    assert.equal(defaults.kvCacheLayout, 'per-sequence');
+    assert.equal(defaults.numGpuBlocksOverride, null);
+    assert.equal(defaults.stepLatencyFactor, 2);
+    const set = await parse([
+      'serve',
+      '--no-enable-prefix-caching',
+      '--enable-prompt-tokens-details',
+      '--block-size',
+      '32',
+      '--kv-cache-layout',
+      'unified',
+      '--num-gpu-blocks-override',
+      '100',
+      '--step-latency-factor',
+      '0',
+    ]);
+    assert.equal(set.enablePrefixCaching, false);
+    assert.equal(set.enablePromptTokensDetails, true);
+    assert.equal(set.blockSize, 32);
+    assert.equal(set.kvCacheLayout, 'unified');
+    assert.equal(set.numGpuBlocksOverride, 100);
+    assert.equal(set.stepLatencyFactor, 0);
+  });
+
   it('rejects bad values naming the flag', async () => {
+    await assert.rejects(parse(['serve', '--block-size', '12']), /block-size/);
+    await assert.rejects(parse(['serve', '--kv-cache-layout', 'paged']), /kv-cache-layout/);
+    await assert.rejects(parse(['serve', '--step-latency-factor', '1']), /--step-latency-factor/);
+    await assert.rejects(parse(['serve', '--num-gpu-blocks-override', '0']), /--num-gpu-blocks/);
     await assert.rejects(parse(['serve', '--port', '70000']), /--port/);
     await assert.rejects(parse(['serve', '--max-num-seqs', '0']), /--max-num-seqs/);
     await assert.rejects(parse(['serve', '--max-model-len', 'lots']), /--max-model-len/);

@@ -7,6 +7,7 @@
  * VLLM_LOG_STATS_INTERVAL; VLLM_MAX_N_SEQUENCES). Knows nothing of how the server is built.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_STEP_LATENCY_FACTOR } from '../engine/engine-config.ts';
 import { DEFAULT_MAX_N_SEQUENCES } from '../http/params/n-samples.ts';
 
 export type DeviceChoice = 'cpu' | 'cuda' | 'vulkan' | 'auto';
@@ -46,6 +47,11 @@ export interface ServeOptions {
   /** null = physical cores. */
   readonly threads: number | null;
   readonly device: DeviceChoice;
+  /**
+   * servellm's bound on a step that takes prompt tokens while requests decode: about this many
+   * times a decode-only step (0 = off, vLLM's behaviour). See src/engine/prefill-limiter.ts.
+   */
+  readonly stepLatencyFactor: number;
   /** Tokens per KV block (vLLM's --block-size): 1, 8, 16, 32, 64 or 128. */
   readonly blockSize: number;
   /** vLLM's --enable-prefix-caching (default on; --no-enable-prefix-caching). */
@@ -109,6 +115,16 @@ function modelLength(value: string): number {
   if (!Number.isInteger(n) || n < 1) {
     throw new InvalidArgumentError(
       `--max-model-len must be a positive length like 4096, 4k or 4K, got ${value}`,
+    );
+  }
+  return n;
+}
+
+function latencyFactor(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || !(n === 0 || n > 1)) {
+    throw new InvalidArgumentError(
+      `--step-latency-factor must be 0 (off) or a number above 1, got ${value}`,
     );
   }
   return n;
@@ -202,6 +218,12 @@ export function addServeOptions(command: Command): Command {
     new Option('--max-num-batched-tokens <n>', 'most tokens in one decode step')
       .default(2048)
       .argParser(positiveInteger('--max-num-batched-tokens')),
+    new Option(
+      '--step-latency-factor <x>',
+      'while requests decode, a step with prompt tokens takes at most about x times a decode-only step (0 = off)',
+    )
+      .default(DEFAULT_STEP_LATENCY_FACTOR)
+      .argParser(latencyFactor),
   ]);
   group('Cache:', [
     new Option('--block-size <n>', 'tokens per KV block (the unit of prefix caching)')
@@ -260,6 +282,7 @@ interface RawOptions {
   schedulingPolicy: 'fcfs' | 'priority';
   device: DeviceChoice;
   threads?: number;
+  stepLatencyFactor: number;
   blockSize: string;
   enablePrefixCaching: boolean;
   enablePromptTokensDetails?: boolean;
@@ -314,6 +337,7 @@ export function toServeOptions(
     logStatsIntervalS: raw.disableLogStats === true ? null : logStatsIntervalS,
     threads: raw.threads ?? null,
     device: raw.device,
+    stepLatencyFactor: raw.stepLatencyFactor,
     blockSize: Number(raw.blockSize),
     enablePrefixCaching: raw.enablePrefixCaching,
     enablePromptTokensDetails: raw.enablePromptTokensDetails ?? false,

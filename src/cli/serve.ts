@@ -113,6 +113,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       seed: BigInt(options.seed),
       blockSize: options.blockSize,
       enablePrefixCaching: options.enablePrefixCaching,
+      stepLatencyFactor: options.stepLatencyFactor,
     });
     const template = resolveChatTemplate(options.chatTemplate, backend.info.chatTemplate);
     const servedModelNames =
@@ -129,6 +130,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       maxLogprobs: options.maxLogprobs,
       returnTokensAsTokenIds: options.returnTokensAsTokenIds,
       maxNSequences: options.maxNSequences,
+      enablePromptTokensDetails: options.enablePromptTokensDetails,
       apiKeys: options.apiKeys,
       maxModelLen,
       version: packageVersion(),

@@ -50,6 +50,8 @@ export class BeamSearchRun {
   readonly #scoring: BeamScoring;
   readonly #host: BeamSearchHost;
   readonly #seed: bigint;
+  /** The first beam, which computed (or found cached) the prompt: the usage's cached tokens. */
+  readonly #first: RequestState;
   #live: LiveBeam[];
   readonly #owned = new Set<RequestState>();
   readonly #ended: Beam[] = [];
@@ -76,6 +78,7 @@ export class BeamSearchRun {
     };
     const first = new RequestState(request.id, [...request.promptTokens], request.params.maxTokens);
     first.priority = request.priority ?? 0;
+    this.#first = first;
     this.#live = [{ state: first, beam: { tokens: [], cumulativeLogprob: 0, logprobs: [] } }];
     this.#owned.add(first);
     this.streams = Array.from(
@@ -252,6 +255,7 @@ export class BeamSearchRun {
       tokenIds: tokens,
       promptTokens: this.#request.promptTokens.length,
       completionTokens: tokens.length,
+      cachedTokens: this.#first.cachedPromptTokens ?? 0,
       finishReason,
       stopReason: null,
       logprobs: this.#request.params.logprobs === null ? null : (logprobs ?? []),

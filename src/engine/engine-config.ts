@@ -52,7 +52,17 @@ export interface EngineConfig {
    * from the longest cached prefix of their tokens. Absent: true.
    */
   readonly enablePrefixCaching?: boolean;
+  /**
+   * While requests decode, a step that also takes prompt tokens is cut to take about this many
+   * times a decode-only step (`PrefillLimiter`), so long prompts do not stall running streams.
+   * 0 turns the bound off (vLLM's behaviour: only maxNumBatchedTokens bounds a step); otherwise
+   * above 1. Absent: DEFAULT_STEP_LATENCY_FACTOR.
+   */
+  readonly stepLatencyFactor?: number;
 }
+
+/** Steps with prompt tokens take at most about twice a decode-only step while requests decode. */
+export const DEFAULT_STEP_LATENCY_FACTOR = 2;
 
 /** vLLM's block sizes, and its default. */
 export const BLOCK_SIZES: readonly number[] = [1, 8, 16, 32, 64, 128];
@@ -113,6 +123,10 @@ export function validateEngineConfig(config: EngineConfig, layout: KvLayout): vo
     layout.maxBatchTokens,
     "the backend's batch size",
   );
+  const factor = config.stepLatencyFactor ?? DEFAULT_STEP_LATENCY_FACTOR;
+  if (!Number.isFinite(factor) || !(factor === 0 || factor > 1)) {
+    throw new RangeError(`stepLatencyFactor must be 0 (off) or above 1, got ${factor}`);
+  }
   const blockSize = config.blockSize ?? DEFAULT_BLOCK_SIZE;
   if (!BLOCK_SIZES.includes(blockSize)) {
     throw new RangeError(`blockSize must be one of ${BLOCK_SIZES.join(', ')}, got ${blockSize}`);

@@ -117,6 +117,12 @@ export interface RequestOutput {
   /** Totals so far. */
   readonly promptTokens: number;
   readonly completionTokens: number;
+  /**
+   * vLLM's num_cached_tokens: the prompt tokens this request found in the prefix cache when it
+   * first started (not computed by it); 0 when none (a sibling that copied another request's
+   * prompt KV reports 0: it found nothing in the cache).
+   */
+  readonly cachedTokens: number;
   /** Set on the last update only. */
   readonly finishReason: FinishReason | null;
   /** vLLM's stop_reason: the matched stop string, the stop token id, or null (EOS, length). */

@@ -75,6 +75,7 @@ export class LiveRequest {
       params,
       tokenizer: context.tokenizer,
       maxModelLen: context.maxModelLen,
+      cachedTokens: () => this.state.cachedPromptTokens ?? 0,
     });
     this.#logitBias = toLogitBias(params.logitBias);
     this.#constraints = SamplingConstraints.isNone(params)

@@ -279,6 +279,8 @@ describe('LlmEngine abort, failure and shutdown', { timeout: 10_000 }, () => {
     await new Promise((resolve) => setImmediate(resolve));
     await engine.shutdown();
     for (const r of await Promise.all(streams)) assert.equal(r.final.finishReason, 'abort');
+    // Nothing left in the backend, cached prefixes included: another engine may use it.
+    assert.equal(backend.fake.kv.usedCells(), 0);
     await assertClean(engine, backend);
     assert.throws(() => engine.add({ id: 'x', promptTokens: [1], params: params() }), /shut down/);
     await engine.shutdown();

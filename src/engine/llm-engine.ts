@@ -17,7 +17,12 @@ import type {
   SequenceChunk,
 } from '../backend/model-backend.ts';
 import { BeamSearchRun } from './beam-search-run.ts';
-import { DEFAULT_BLOCK_SIZE, validateEngineConfig, type EngineConfig } from './engine-config.ts';
+import {
+  DEFAULT_BLOCK_SIZE,
+  DEFAULT_STEP_LATENCY_FACTOR,
+  validateEngineConfig,
+  type EngineConfig,
+} from './engine-config.ts';
 import {
   EngineRequestError,
   type BeamSearchSettings,
@@ -28,6 +33,7 @@ import {
 } from './engine-types.ts';
 import { KvCacheManager } from './kv-cache-manager.ts';
 import { LiveRequest } from './live-request.ts';
+import { PrefillLimiter } from './prefill-limiter.ts';
 import type { RequestState } from './request-state.ts';
 import { validateEngineRequest } from './request-validation.ts';
 import { RequestSeedSource } from './row-sampling.ts';
@@ -52,6 +58,7 @@ export class LlmEngine implements EngineClient {
   readonly #backend: ModelBackend;
   readonly #scheduler: Scheduler;
   readonly #kv: KvCacheManager;
+  readonly #prefillLimiter: PrefillLimiter;
   readonly #live = new Map<string, LiveRequest>();
   /** Beam searches in flight, by request id. */
   readonly #beamRuns = new Map<string, BeamSearchRun>();
@@ -86,7 +93,10 @@ export class LlmEngine implements EngineClient {
       cellsPerSequence: layout.cellsPerSequence,
       prefixCaching: config.enablePrefixCaching ?? true,
     });
-    this.#scheduler = new Scheduler(config, this.#kv);
+    this.#prefillLimiter = new PrefillLimiter(
+      config.stepLatencyFactor ?? DEFAULT_STEP_LATENCY_FACTOR,
+    );
+    this.#scheduler = new Scheduler(config, this.#kv, this.#prefillLimiter);
   }
 
   /**
@@ -217,13 +227,19 @@ export class LlmEngine implements EngineClient {
     return this.#loop;
   }
 
-  /** Abort every request, wait for the step in flight, free all KV. Does not dispose the backend. */
+  /**
+   * Abort every request, wait for the step in flight, free all KV (cached prefixes too). Does
+   * not dispose the backend.
+   */
   async shutdown(): Promise<void> {
     this.#shutDown = true;
     for (const requestId of [...this.#live.keys(), ...this.#beamRuns.keys()]) {
       this.abort(requestId);
     }
     await this.#loop;
+    // The backend may outlive the engine (and serve another): leave no cached KV in it.
+    this.#kv.dropCached();
+    this.#applyKvOperations();
   }
 
   #startLoop(): void {
@@ -239,7 +255,13 @@ export class LlmEngine implements EngineClient {
       this.#stepTimer.loopStarted();
       for (;;) {
         this.#countForks();
-        const plan = this.#scheduler.schedule();
+        let plan = this.#scheduler.schedule();
+        if (plan.chunks.length === 0 && this.#scheduler.hasWork) {
+          // A leader admitted with its whole prompt but the last token cached has nothing to
+          // compute before its siblings fork: fork them now and plan again.
+          this.#countForks();
+          plan = this.#scheduler.schedule();
+        }
         this.#resetPreempted();
         this.#applyKvOperations();
         if (plan.chunks.length === 0) {
@@ -277,6 +299,13 @@ export class LlmEngine implements EngineClient {
     }
     this.#stepTimer.returned(result.decodeMs + result.sampleMs);
     this.#kv.commitStep();
+    let decodeRows = 0;
+    for (const chunk of plan.chunks) if (chunk.tokens.length === 1) decodeRows++;
+    this.#prefillLimiter.record(
+      decodeRows,
+      plan.tokenCount - decodeRows,
+      result.decodeMs + result.sampleMs,
+    );
     if (result.rows.length !== expectedRows) {
       this.#failStep(
         plan,

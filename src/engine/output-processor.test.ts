@@ -18,6 +18,7 @@ function run(
     params: params(overrides),
     tokenizer,
     maxModelLen,
+    cachedTokens: () => 0,
   });
   const outputs: RequestOutput[] = [];
   for (const token of tokens) {
@@ -62,6 +63,7 @@ describe('RequestOutputProcessor', () => {
       tokenIds: [EOS],
       promptTokens: 3,
       completionTokens: 3,
+      cachedTokens: 0,
       finishReason: 'stop',
       stopReason: null,
       logprobs: null,
@@ -166,6 +168,7 @@ describe('RequestOutputProcessor', () => {
       params: params({ stop: ['xy'] }),
       tokenizer,
       maxModelLen: 100,
+      cachedTokens: () => 0,
     });
     assert.equal(p.processToken(0x78).text, '');
     assert.deepEqual(p.abortOutput(), {
@@ -174,6 +177,7 @@ describe('RequestOutputProcessor', () => {
       tokenIds: [],
       promptTokens: 2,
       completionTokens: 1,
+      cachedTokens: 0,
       finishReason: 'abort',
       stopReason: null,
       logprobs: null,
@@ -189,6 +193,7 @@ describe('RequestOutputProcessor', () => {
       params: params({ logprobs: 1, promptLogprobs: 0, maxTokens: 2 }),
       tokenizer,
       maxModelLen: 100,
+      cachedTokens: () => 0,
     });
     const prompt = [null, { token: 0x62, logprob: -2, rank: 3, top: [] }];
     const first = { token: 0x63, logprob: -0.5, rank: 1, top: [{ token: 0x63, logprob: -0.5 }] };
@@ -209,8 +214,25 @@ describe('RequestOutputProcessor', () => {
           params: params({ logprobs: 0 }),
           tokenizer,
           maxModelLen: 100,
+          cachedTokens: () => 0,
         }).processToken(0x63),
       /asked for logprobs but got none/,
     );
+  });
+
+  it('reports the cached prompt tokens as known at each output (the abort output too)', () => {
+    let cached = 0;
+    const p = new RequestOutputProcessor({
+      requestId: 'r',
+      promptTokens: 40,
+      params: params({ maxTokens: 3 }),
+      tokenizer,
+      maxModelLen: 100,
+      cachedTokens: () => cached,
+    });
+    assert.equal(p.processToken(0x61).cachedTokens, 0);
+    cached = 32;
+    assert.equal(p.processToken(0x62).cachedTokens, 32);
+    assert.equal(p.abortOutput().cachedTokens, 32);
   });
 });

@@ -34,6 +34,11 @@ export interface OutputProcessorOptions {
   readonly tokenizer: Tokenizer;
   /** The engine's maxModelLen: prompt + output never exceed it. */
   readonly maxModelLen: number;
+  /**
+   * The prompt tokens the request found in the prefix cache (RequestOutput.cachedTokens), read
+   * at each output: the count is known only once the request has started.
+   */
+  readonly cachedTokens: () => number;
 }
 
 export class RequestOutputProcessor {
@@ -145,6 +150,7 @@ export class RequestOutputProcessor {
       tokenIds,
       promptTokens: this.#options.promptTokens,
       completionTokens: this.#completionTokens,
+      cachedTokens: this.#options.cachedTokens(),
       finishReason,
       stopReason,
       logprobs: this.#options.params.logprobs === null ? null : logprobs === null ? [] : [logprobs],

@@ -487,3 +487,50 @@ describe('Scheduler randomized', () => {
     }
   }
 });
+
+describe('Scheduler with a prefill limiter', () => {
+  it('caps the prompt tokens of a step with decode rows, not of one without', () => {
+    const asked: number[] = [];
+    const limiter = {
+      limit: (decodeRows: number) => {
+        asked.push(decodeRows);
+        return decodeRows === 0 ? Infinity : 5;
+      },
+    };
+    const kv = new KvCacheManager({
+      blockSize: 4,
+      sequences: 4,
+      sharedCells: false,
+      totalCells: 4096,
+      cellsPerSequence: 1024,
+      prefixCaching: true,
+    });
+    const scheduler = new Scheduler({ maxNumSeqs: 4, maxNumBatchedTokens: 64 }, kv, limiter);
+    const run = (plan: StepPlan) => {
+      for (const c of plan.chunks) c.request.commitStep(c.tokens.length, c.samples ? 7 : null);
+      kv.commitStep();
+    };
+    const a = request('a', 20, 50);
+    scheduler.add(a);
+    let plan = scheduler.schedule();
+    assert.deepEqual(shape(plan), [['a', 0, 20, true]], 'nothing decodes: the whole prompt');
+    run(plan);
+    const b = request('b', 30, 50, 100);
+    const c = request('c', 30, 50, 200);
+    scheduler.add(b);
+    scheduler.add(c);
+    plan = scheduler.schedule();
+    // a decodes, so b and c share 5 prompt tokens.
+    assert.deepEqual(shape(plan), [
+      ['a', 20, 1, true],
+      ['b', 0, 5, false],
+    ]);
+    run(plan);
+    plan = scheduler.schedule();
+    assert.deepEqual(shape(plan), [
+      ['a', 21, 1, true],
+      ['b', 5, 5, false],
+    ]);
+    assert.deepEqual(asked, [0, 1, 1]);
+  });
+});

@@ -27,6 +27,7 @@
  * last prompt token itself and samples its own first token.
  */
 import type { KvCacheManager } from './kv-cache-manager.ts';
+import type { PrefillLimiter } from './prefill-limiter.ts';
 import type { RequestState } from './request-state.ts';
 
 /** The scheduler's limits (validated by `validateEngineConfig`) and policy. */
@@ -87,18 +88,39 @@ function canLead(leader: RequestState, request: RequestState): boolean {
   );
 }
 
-/** A step being planned: its chunks (a preempted request's chunk is taken out) and budget. */
+/**
+ * A step being planned: its chunks (a preempted request's chunk is taken out), the tokens left
+ * of maxNumBatchedTokens, and the prompt tokens left under the latency bound.
+ */
 class PlanBuilder {
   readonly #chunks = new Map<RequestState, ScheduledChunk>();
-  budget: number;
+  readonly #maxTokens: number;
+  #tokens: number;
+  #promptTokens = Infinity;
 
-  constructor(budget: number) {
-    this.budget = budget;
+  constructor(maxTokens: number) {
+    this.#maxTokens = maxTokens;
+    this.#tokens = maxTokens;
+  }
+
+  /** What the next chunk may take. */
+  get budget(): number {
+    return Math.min(this.#tokens, this.#promptTokens);
+  }
+
+  get size(): number {
+    return this.#chunks.size;
+  }
+
+  /** The chunks planned from now on (prompt chunks) take at most `tokens` in all. */
+  limitPrompt(tokens: number): void {
+    this.#promptTokens = tokens;
   }
 
   add(chunk: ScheduledChunk): void {
     this.#chunks.set(chunk.request, chunk);
-    this.budget -= chunk.tokens.length;
+    this.#tokens -= chunk.tokens.length;
+    this.#promptTokens -= chunk.tokens.length;
   }
 
   has(request: RequestState): boolean {
@@ -110,23 +132,25 @@ class PlanBuilder {
     const chunk = this.#chunks.get(request);
     if (chunk === undefined) return;
     this.#chunks.delete(request);
-    this.budget += chunk.tokens.length;
+    this.#tokens += chunk.tokens.length;
+    this.#promptTokens += chunk.tokens.length;
   }
 
   /**
    * The plan, its chunks in ascending sequence id: llama.cpp's per-sequence KV decodes a batch
    * whose sequences are out of order much slower (bench/RESULTS.md "Batch order": 8 sequences,
-   * 43 ms in order, 61 ms shuffled), and ids come back in any order once requests churn.
+   * 1.40x shuffled, 2.50x descending), and ids come back in any order once requests churn.
    */
-  build(maxTokens: number): StepPlan {
+  build(): StepPlan {
     const chunks = [...this.#chunks.values()].sort((a, b) => a.sequenceId - b.sequenceId);
-    return { chunks, tokenCount: maxTokens - this.budget };
+    return { chunks, tokenCount: this.#maxTokens - this.#tokens };
   }
 }
 
 export class Scheduler {
   readonly #config: SchedulerConfig;
   readonly #kv: KvCacheManager;
+  readonly #prefillLimiter: Pick<PrefillLimiter, 'limit'> | null;
   readonly #waiting: RequestState[] = [];
   /** In admission order. */
   readonly #running: RequestState[] = [];
@@ -148,12 +172,21 @@ export class Scheduler {
   #prefixCacheHits = 0;
   #preemptions = 0;
 
-  constructor(config: SchedulerConfig, kv: KvCacheManager) {
+  /**
+   * `prefillLimiter` bounds the prompt tokens of a step that has decode rows (see
+   * PrefillLimiter); null: only maxNumBatchedTokens bounds them.
+   */
+  constructor(
+    config: SchedulerConfig,
+    kv: KvCacheManager,
+    prefillLimiter: Pick<PrefillLimiter, 'limit'> | null = null,
+  ) {
     if (config.maxNumSeqs > config.maxNumBatchedTokens) {
       throw new RangeError('maxNumSeqs must not exceed maxNumBatchedTokens');
     }
     this.#config = config;
     this.#kv = kv;
+    this.#prefillLimiter = prefillLimiter;
   }
 
   get waitingCount(): number {
@@ -357,6 +390,9 @@ export class Scheduler {
       if (request.heldBackTokens !== 0) continue;
       this.#planChunk(plan, request, 1);
     }
+    // Prompt chunks (and preempted requests' recomputation) share what is left, within the
+    // latency bound while requests decode.
+    plan.limitPrompt(this.#prefillLimiter?.limit(plan.size) ?? Infinity);
     for (const request of [...this.#running]) {
       if (plan.budget === 0) break;
       if (request.status !== 'running' || plan.has(request)) continue;
@@ -369,7 +405,7 @@ export class Scheduler {
       const head = this.#waiting[0];
       if (head === undefined || !this.#canAdmitNow(head) || !this.#start(plan, head)) break;
     }
-    return plan.build(this.#config.maxNumBatchedTokens);
+    return plan.build();
   }
 
   /**

@@ -54,6 +54,12 @@ export interface AppOptions {
   readonly returnTokensAsTokenIds?: boolean;
   /** The largest `n` (vLLM's VLLM_MAX_N_SEQUENCES). Default 16384. */
   readonly maxNSequences?: number;
+  /**
+   * vLLM's --enable-prompt-tokens-details: usage.prompt_tokens_details is
+   * `{cached_tokens}` when some prompt tokens were found in the prefix cache. Default false
+   * (always null).
+   */
+  readonly enablePromptTokensDetails?: boolean;
 }
 
 /** Default largest request body. */
@@ -109,6 +115,7 @@ export function createApp(options: AppOptions): FastifyInstance {
     },
     texts: new TokenTexts(options.tokenizer),
     fingerprint: `servellm-${options.version}`,
+    promptTokensDetails: options.enablePromptTokensDetails ?? false,
   };
 
   installBodyParsers(app);

@@ -17,4 +17,6 @@ export interface ServingContext {
   readonly texts: TokenTexts;
   /** The `system_fingerprint` of responses. */
   readonly fingerprint: string;
+  /** `--enable-prompt-tokens-details`: usage reports prompt_tokens_details.cached_tokens. */
+  readonly promptTokensDetails: boolean;
 }

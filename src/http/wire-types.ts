@@ -13,7 +13,14 @@ export interface Usage {
   readonly prompt_tokens: number;
   readonly total_tokens: number;
   readonly completion_tokens: number;
-  readonly prompt_tokens_details: null;
+  /** With --enable-prompt-tokens-details and some prompt tokens found cached; else null. */
+  readonly prompt_tokens_details: PromptTokensDetails | null;
+}
+
+/** vLLM's PromptTokenUsageInfo. */
+export interface PromptTokensDetails {
+  /** Prompt tokens found in the prefix cache (not computed for this response); > 0. */
+  readonly cached_tokens: number;
 }
 
 /** vLLM's stop_reason: the matched stop string, the stop token id, or null (EOS, length). */

@@ -75,6 +75,7 @@ export async function testServeOptions(
     logStatsIntervalS: null,
     threads: 1,
     device: 'cpu',
+    stepLatencyFactor: 2,
     blockSize: 16,
     enablePrefixCaching: true,
     enablePromptTokensDetails: false,

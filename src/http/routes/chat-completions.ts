@@ -44,6 +44,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
       promptTokenIds: plan.returnTokenIds ? plan.requests[0]!.promptTokens : undefined,
       logprobs: plan.logprobs === null ? null : { ...plan.logprobs, texts: context.texts },
       texts: context.texts,
+      promptTokensDetails: context.promptTokensDetails,
     });
     const events = streamEvents(generation.outputs, state);
     if (!plan.stream.stream) return assembleChat(events, state, header, context.fingerprint);

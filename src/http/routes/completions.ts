@@ -48,6 +48,7 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServingC
       echo: plan.echo,
       promptTokenIds: plan.returnTokenIds ? plan.choicePrompts : undefined,
       texts: context.texts,
+      promptTokensDetails: context.promptTokensDetails,
     });
     const events = streamEvents(generation.outputs, state);
     if (!plan.stream.stream) {

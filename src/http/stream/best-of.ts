@@ -4,7 +4,8 @@
  *
  * Owns: the ranking (cumulative raw logprob of the generated tokens, descending; ties by sample
  * order), the renumbering of the kept choices (prompt-major, n per prompt) and the usage of the
- * answer (every prompt once, the completion tokens of the kept choices, as vLLM counted them).
+ * answer (every prompt and its cached tokens once, the completion tokens of the kept choices, as
+ * vLLM counted them).
  */
 import type { CompletionChoice, CompletionResponse } from '../wire-types.ts';
 import type { CompletionStreamState } from './completion-stream.ts';
@@ -39,6 +40,10 @@ export function keepBestOf(
   return {
     ...response,
     choices,
-    usage: usageOf(response.usage.prompt_tokens, completionTokens),
+    usage: usageOf(
+      response.usage.prompt_tokens,
+      completionTokens,
+      response.usage.prompt_tokens_details?.cached_tokens ?? null,
+    ),
   };
 }

@@ -25,6 +25,7 @@ function output(
     tokenIds: text === '' ? [] : [1],
     promptTokens: 5,
     completionTokens,
+    cachedTokens: 0,
     finishReason: finish,
     stopReason: stop,
     logprobs: null,

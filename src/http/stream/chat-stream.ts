@@ -30,7 +30,6 @@ import type {
 } from '../wire-types.ts';
 import {
   UsageCounter,
-  usageOf,
   type ChunkEvent,
   type ChunkState,
   type StreamEvent,
@@ -48,6 +47,8 @@ export interface ChatResponseOptions {
   readonly texts: TokenTexts;
   /** return_token_ids: the prompt's token ids; absent: not asked. */
   readonly promptTokenIds?: readonly number[] | undefined;
+  /** `--enable-prompt-tokens-details`: usage reports the cached prompt tokens. Default false. */
+  readonly promptTokensDetails?: boolean;
 }
 
 /** Pure state of one chat stream. */
@@ -62,7 +63,10 @@ export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
     this.#header = header;
     this.#options = options;
     // Every choice answers the one prompt.
-    this.#usage = new UsageCounter(options.choiceCount);
+    this.#usage = new UsageCounter({
+      choicesPerPrompt: options.choiceCount,
+      promptTokensDetails: options.promptTokensDetails ?? false,
+    });
   }
 
   /** The prompt's logprobs (vLLM's top-level prompt_logprobs), once the first output came. */
@@ -72,9 +76,10 @@ export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
 
   push(index: number, output: RequestOutput): readonly ChunkEvent<ChatCompletionChunk>[] {
     const events: ChunkEvent<ChatCompletionChunk>[] = [];
+    this.#usage.record(index, output);
     if (!this.#started) {
       this.#started = true;
-      const usage = usageOf(output.promptTokens, 0);
+      const usage = this.#usage.promptOnly(index);
       for (let choice = 0; choice < this.#options.choiceCount; choice += 1) {
         const delta = { role: this.#options.role, content: '' };
         const roleChoice = { index: choice, delta, logprobs: null, finish_reason: null };
@@ -89,7 +94,6 @@ export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
         });
       }
     }
-    this.#usage.record(index, output);
     if (output.promptLogprobs !== null) {
       this.#promptLogprobs = promptLogprobsField(output.promptLogprobs, this.#options.texts);
     }

@@ -31,6 +31,7 @@ function output(
     tokenIds: [1],
     promptTokens: prompt,
     completionTokens: completion,
+    cachedTokens: 0,
     finishReason: finish,
     stopReason: stop,
     logprobs: null,

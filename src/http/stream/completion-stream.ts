@@ -50,6 +50,8 @@ export interface CompletionResponseOptions {
   readonly texts: TokenTexts;
   /** return_token_ids: each choice's prompt token ids (by choice index); absent: not asked. */
   readonly promptTokenIds?: readonly (readonly number[])[] | undefined;
+  /** `--enable-prompt-tokens-details`: usage reports the cached prompt tokens. Default false. */
+  readonly promptTokensDetails?: boolean;
 }
 
 /** The positions of an output without logprobs (shared, never written). */
@@ -76,7 +78,10 @@ export class CompletionStreamState implements ChunkState<CompletionChunk> {
   constructor(header: ResponseHeader, options: CompletionResponseOptions) {
     this.#header = header;
     this.#options = options;
-    this.#usage = new UsageCounter(options.choicesPerPrompt ?? 1);
+    this.#usage = new UsageCounter({
+      choicesPerPrompt: options.choicesPerPrompt ?? 1,
+      promptTokensDetails: options.promptTokensDetails ?? false,
+    });
   }
 
   push(index: number, output: RequestOutput): readonly ChunkEvent<CompletionChunk>[] {

@@ -3,7 +3,8 @@
  *
  * Owns: the event type (a chunk with that choice's running usage, then one final usage event),
  * the interface of the pure per-endpoint state that turns engine outputs into chunks, the loop
- * that drives it, and the usage bookkeeping (each prompt counted once, completions summed).
+ * that drives it, and the usage bookkeeping (each prompt and its cached tokens counted once,
+ * completions summed; prompt_tokens_details only with --enable-prompt-tokens-details).
  * SSE framing (`sse.ts`) and the non-streaming assemblers consume the same events.
  */
 import type { RequestOutput } from '../../engine/engine-types.ts';
@@ -43,35 +44,73 @@ export async function* streamEvents<Chunk>(
   yield { type: 'usage', usage: state.usage() };
 }
 
-/** A usage object from prompt and completion counts. */
-export function usageOf(promptTokens: number, completionTokens: number): Usage {
+/**
+ * A usage object from prompt and completion counts; `cachedTokens` fills prompt_tokens_details
+ * when positive (vLLM reports `{cached_tokens}` only then), null leaves it null.
+ */
+export function usageOf(
+  promptTokens: number,
+  completionTokens: number,
+  cachedTokens: number | null = null,
+): Usage {
   return {
     prompt_tokens: promptTokens,
     total_tokens: promptTokens + completionTokens,
     completion_tokens: completionTokens,
-    prompt_tokens_details: null,
+    prompt_tokens_details:
+      cachedTokens !== null && cachedTokens > 0 ? { cached_tokens: cachedTokens } : null,
   };
 }
 
-/** Token counts per choice, from the engine's running totals. */
-export class UsageCounter {
-  readonly #counts = new Map<number, { prompt: number; completion: number }>();
-  readonly #choicesPerPrompt: number;
+/** How a response counts usage. */
+export interface UsageOptions {
+  /** `n`: choice i answers prompt floor(i / choicesPerPrompt). Default 1. */
+  readonly choicesPerPrompt?: number;
+  /** `--enable-prompt-tokens-details`: report each prompt's cached tokens. Default false. */
+  readonly promptTokensDetails?: boolean;
+}
 
-  /** Choice i answers prompt floor(i / choicesPerPrompt) (`n` choices per prompt). */
-  constructor(choicesPerPrompt = 1) {
-    this.#choicesPerPrompt = choicesPerPrompt;
+interface ChoiceCounts {
+  readonly prompt: number;
+  readonly completion: number;
+}
+
+/**
+ * Token counts per choice, from the engine's running totals. A prompt's cached tokens are those
+ * of its first choice that reported (the lowest index): the leader of `n` samples, which found
+ * the prompt in the cache; its siblings copied the leader's KV and report 0 of their own.
+ */
+export class UsageCounter {
+  readonly #counts = new Map<number, ChoiceCounts>();
+  /** Per prompt: the lowest choice index that reported, and its cached tokens. */
+  readonly #cached = new Map<number, { index: number; tokens: number }>();
+  readonly #choicesPerPrompt: number;
+  readonly #promptTokensDetails: boolean;
+
+  constructor(options: UsageOptions = {}) {
+    this.#choicesPerPrompt = options.choicesPerPrompt ?? 1;
+    this.#promptTokensDetails = options.promptTokensDetails ?? false;
   }
 
   /** Takes the totals an output reports for choice `index`. */
   record(index: number, output: RequestOutput): void {
     this.#counts.set(index, { prompt: output.promptTokens, completion: output.completionTokens });
+    const prompt = this.#promptOf(index);
+    const known = this.#cached.get(prompt);
+    if (known === undefined || index <= known.index) {
+      this.#cached.set(prompt, { index, tokens: output.cachedTokens });
+    }
   }
 
-  /** Usage of one choice so far. */
+  /** Usage of one choice so far (its prompt's cached tokens). */
   choice(index: number): Usage {
     const counts = this.#counts.get(index);
-    return usageOf(counts?.prompt ?? 0, counts?.completion ?? 0);
+    return usageOf(counts?.prompt ?? 0, counts?.completion ?? 0, this.#cachedOf(index));
+  }
+
+  /** Usage of choice `index`'s prompt before any output (completion 0). */
+  promptOnly(index: number): Usage {
+    return usageOf(this.#counts.get(index)?.prompt ?? 0, 0, this.#cachedOf(index));
   }
 
   /** Usage of the whole response: every prompt once (however many choices), all completions. */
@@ -79,11 +118,25 @@ export class UsageCounter {
     const prompts = new Map<number, number>();
     let completion = 0;
     for (const [index, counts] of this.#counts) {
-      prompts.set(Math.floor(index / this.#choicesPerPrompt), counts.prompt);
+      prompts.set(this.#promptOf(index), counts.prompt);
       completion += counts.completion;
     }
     let prompt = 0;
-    for (const count of prompts.values()) prompt += count;
-    return usageOf(prompt, completion);
+    let cached = 0;
+    for (const [promptIndex, count] of prompts) {
+      prompt += count;
+      cached += this.#cached.get(promptIndex)?.tokens ?? 0;
+    }
+    return usageOf(prompt, completion, this.#promptTokensDetails ? cached : null);
+  }
+
+  #promptOf(index: number): number {
+    return Math.floor(index / this.#choicesPerPrompt);
+  }
+
+  /** The cached tokens of choice `index`'s prompt, or null when not reported. */
+  #cachedOf(index: number): number | null {
+    if (!this.#promptTokensDetails) return null;
+    return this.#cached.get(this.#promptOf(index))?.tokens ?? 0;
   }
 }

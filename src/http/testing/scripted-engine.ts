@@ -28,6 +28,8 @@ export interface Script {
   /** Throw this after `failAfter` pieces (default: after all of them) instead of finishing. */
   readonly error?: Error;
   readonly failAfter?: number;
+  /** The prompt tokens every update reports found in the prefix cache. Default 0. */
+  readonly cachedTokens?: number;
 }
 
 /** How the fake engine behaves; every field optional. */
@@ -154,6 +156,7 @@ export class ScriptedEngine implements EngineClient {
       tokenIds: Array.from({ length: tokens }, () => 97),
       promptTokens,
       completionTokens,
+      cachedTokens: script.cachedTokens ?? 0,
       finishReason: finish,
       stopReason: stop,
       logprobs: null,
