@@ -50,6 +50,22 @@ describe('PrefillLimiter', () => {
     assert.ok(limiter.limit(8) < 3 * before, `${limiter.limit(8)} tokens after one noisy step`);
   });
 
+  it('lets a short prompt through in one step, but spreads a long one to its last token', () => {
+    const limiter = new PrefillLimiter(2);
+    limiter.record(8, 0, 30);
+    limiter.record(8, 10, 60); // 3 ms per prompt token: a 10-token bound
+    // 80 tokens take 240 ms = 8 decode steps: one step. 81 do not.
+    assert.equal(limiter.limit(8, 80), Infinity);
+    assert.equal(limiter.limit(8, 81), 10);
+    // Once a long prompt is being spread, its tail is bounded too.
+    assert.equal(limiter.limit(8, 20, true), 10);
+    // Before the cost of a token is known: a probe, unless the prompt is smaller.
+    const fresh = new PrefillLimiter(2);
+    fresh.record(8, 0, 30);
+    assert.equal(fresh.limit(8, 12), Infinity);
+    assert.equal(fresh.limit(8, 2000), 16);
+  });
+
   it('ignores a backend that reports no time, and refuses a factor in (0, 1]', () => {
     const limiter = new PrefillLimiter(2);
     limiter.record(8, 0, 0);

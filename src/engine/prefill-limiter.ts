@@ -7,7 +7,8 @@
  * far: the time of a decode-only step (D) and the marginal time of one prompt token in a step
  * (P), both exponentially weighted averages. A step with decode rows gets at most
  * (factor - 1) x D / P prompt tokens, so it takes at most about `factor` times a decode-only
- * step; a step without decode rows is not limited (only by --max-num-batched-tokens). On a CPU,
+ * step, unless what is pending is short (see `limit`); a step without decode rows is not
+ * limited (only by --max-num-batched-tokens). On a CPU,
  * where a prompt token costs about as much as a decode row, this is what keeps decoding smooth
  * (bench/RESULTS.md "Prefill stall"); on a GPU, where prompt tokens are nearly free next to a
  * decode, the model lets whole chunks through. vLLM bounds a step by tokens only
@@ -18,6 +19,8 @@
 const SMOOTHING = 0.2;
 /** Prompt tokens allowed while the cost of one is unknown (the first mixed step measures it). */
 const PROBE_TOKENS = 16;
+/** Pending prompt tokens that take at most this many decode steps' time go in one step. */
+const SHORT_PROMPT_STEPS = 8;
 
 export class PrefillLimiter {
   /** A step with decode rows may take about this many times a decode-only step; 0 = no limit. */
@@ -52,12 +55,24 @@ export class PrefillLimiter {
 
   /**
    * The most prompt tokens a step with `decodeRows` decode rows should take (Infinity: no
-   * limit). At least 1, so a prompt always advances.
+   * limit), when `pendingPromptTokens` are waiting to be computed and `spreading` says whether a
+   * long prompt is already being spread over steps. At least 1, so a prompt always advances.
+   *
+   * Short prompts are not split: when everything pending takes at most SHORT_PROMPT_STEPS
+   * decode steps' time to compute, it goes in one step (one longer gap instead of several mixed
+   * steps, each costing an extra pass over the weights: llama.cpp computes a step's prompt
+   * tokens beyond one per sequence as a micro-batch of their own). Longer prompts are spread
+   * over steps that each stay within the bound, to their last token.
    */
-  limit(decodeRows: number): number {
+  limit(decodeRows: number, pendingPromptTokens = Infinity, spreading = false): number {
     if (this.factor === 0 || decodeRows === 0 || this.#decodeStepMs === null) return Infinity;
     const perToken = this.promptTokenMs;
-    if (perToken === null) return PROBE_TOKENS;
+    if (perToken === null) {
+      return !spreading && pendingPromptTokens <= PROBE_TOKENS ? Infinity : PROBE_TOKENS;
+    }
+    if (!spreading && pendingPromptTokens * perToken <= SHORT_PROMPT_STEPS * this.#decodeStepMs) {
+      return Infinity;
+    }
     const tokens = ((this.factor - 1) * this.#decodeStepMs) / perToken;
     return Math.max(1, Math.floor(tokens + 1e-9));
   }

@@ -112,6 +112,11 @@ class PlanBuilder {
     return this.#chunks.size;
   }
 
+  /** Whether the latency bound, not the token budget, is what limits the next chunk. */
+  get isPromptLimited(): boolean {
+    return this.#promptTokens < this.#tokens;
+  }
+
   /** The chunks planned from now on (prompt chunks) take at most `tokens` in all. */
   limitPrompt(tokens: number): void {
     this.#promptTokens = tokens;
@@ -151,6 +156,8 @@ export class Scheduler {
   readonly #config: SchedulerConfig;
   readonly #kv: KvCacheManager;
   readonly #prefillLimiter: Pick<PrefillLimiter, 'limit'> | null;
+  /** Requests whose prompt the latency bound cut: it stays bounded until they are computed. */
+  readonly #spreading = new Set<RequestState>();
   readonly #waiting: RequestState[] = [];
   /** In admission order. */
   readonly #running: RequestState[] = [];
@@ -392,7 +399,18 @@ export class Scheduler {
     }
     // Prompt chunks (and preempted requests' recomputation) share what is left, within the
     // latency bound while requests decode.
-    plan.limitPrompt(this.#prefillLimiter?.limit(plan.size) ?? Infinity);
+    if (this.#prefillLimiter !== null) {
+      for (const request of this.#spreading) {
+        if (request.status !== 'running' || !request.isPrefilling) this.#spreading.delete(request);
+      }
+      plan.limitPrompt(
+        this.#prefillLimiter.limit(
+          plan.size,
+          this.#pendingPromptTokens(plan),
+          this.#spreading.size > 0,
+        ),
+      );
+    }
     for (const request of [...this.#running]) {
       if (plan.budget === 0) break;
       if (request.status !== 'running' || plan.has(request)) continue;
@@ -406,6 +424,22 @@ export class Scheduler {
       if (head === undefined || !this.#canAdmitNow(head) || !this.#start(plan, head)) break;
     }
     return plan.build();
+  }
+
+  /**
+   * Prompt tokens (and recomputation) a step could take now, up to its budget: running requests
+   * not planned yet, then the queue.
+   */
+  #pendingPromptTokens(plan: PlanBuilder): number {
+    let pending = 0;
+    for (const request of this.#running) {
+      if (!plan.has(request)) pending += request.schedulableTokens;
+    }
+    for (const request of this.#waiting) {
+      if (pending >= plan.budget) break;
+      pending += request.totalTokens;
+    }
+    return Math.min(pending, plan.budget);
   }
 
   /**
@@ -476,6 +510,7 @@ export class Scheduler {
   }
 
   #addChunk(plan: PlanBuilder, request: RequestState, count: number): void {
+    if (count < request.schedulableTokens && plan.isPromptLimited) this.#spreading.add(request);
     const tokens = request.nextTokens(count);
     this.#kv.append(request.sequenceId!, tokens);
     plan.add({
