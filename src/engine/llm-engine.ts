@@ -300,7 +300,10 @@ export class LlmEngine implements EngineClient {
     this.#stepTimer.returned(result.decodeMs + result.sampleMs);
     this.#kv.commitStep();
     let decodeRows = 0;
-    for (const chunk of plan.chunks) if (chunk.tokens.length === 1) decodeRows++;
+    for (const chunk of plan.chunks) {
+      // A decode row: one token past the prompt (a one-token prompt chunk is prompt work).
+      if (chunk.tokens.length === 1 && !chunk.request.isPrefilling) decodeRows++;
+    }
     this.#prefillLimiter.record(
       decodeRows,
       plan.tokenCount - decodeRows,

@@ -17,22 +17,25 @@
 
 /** The weight of the newest measurement in the averages. */
 const SMOOTHING = 0.2;
-/** Prompt tokens allowed while the cost of one is unknown (the first mixed step measures it). */
-const PROBE_TOKENS = 16;
-/** Pending prompt tokens that take at most this many decode steps' time go in one step. */
+/** Prompt tokens a mixed step takes while the cost of one is unknown (it measures it). */
+const PROBE_TOKENS = 4;
+/** Prompts that take at most this many decode steps' time to compute go in one step. */
 const SHORT_PROMPT_STEPS = 8;
+/** Prompt-only steps with fewer tokens say too little about the cost of one. */
+const MIN_MEASURED_TOKENS = 8;
 
 export class PrefillLimiter {
   /** A step with decode rows may take about this many times a decode-only step; 0 = no limit. */
   readonly factor: number;
-  /** Kernel ms of a decode-only step, or null before the first. */
+  /** D: kernel ms of a decode-only step, or null before the first. */
   #decodeStepMs: number | null = null;
+  /** p: kernel ms per prompt token, from prompt-only steps (or a first mixed one). */
+  #promptTokenMs: number | null = null;
   /**
-   * The cost of a prompt token as a ratio of averages (robust to one noisy step): the kernel ms
-   * steps took beyond their decode part, and the prompt tokens they took.
+   * c: what mixing costs beyond D + n p (llama.cpp computes a step's prompt tokens beyond one per
+   * sequence as a micro-batch of its own: one more pass over the weights).
    */
-  #promptMs: number | null = null;
-  #promptTokens: number | null = null;
+  #mixingMs = 0;
 
   constructor(factor: number) {
     if (!(factor === 0 || factor > 1) || !Number.isFinite(factor)) {
@@ -41,40 +44,43 @@ export class PrefillLimiter {
     this.factor = factor;
   }
 
-  /** Marginal kernel ms per prompt token, or null before it was measured. */
-  get promptTokenMs(): number | null {
-    if (this.#promptMs === null || this.#promptTokens === null) return null;
-    // Never below a thousandth of a decode step: noise must not open the gate wide.
-    return Math.max(this.#promptMs / this.#promptTokens, (this.#decodeStepMs ?? 0) / 1000, 1e-6);
-  }
-
-  /** Kernel ms of a decode-only step, or null before the first. */
-  get decodeStepMs(): number | null {
-    return this.#decodeStepMs;
+  /** The model's figures so far (ms), for logs and tests. */
+  get estimates(): {
+    readonly decodeStepMs: number | null;
+    readonly promptTokenMs: number | null;
+    readonly mixingMs: number;
+  } {
+    return {
+      decodeStepMs: this.#decodeStepMs,
+      promptTokenMs: this.#promptTokenMs,
+      mixingMs: this.#mixingMs,
+    };
   }
 
   /**
-   * The most prompt tokens a step with `decodeRows` decode rows should take (Infinity: no
-   * limit), when `pendingPromptTokens` are waiting to be computed and `spreading` says whether a
-   * long prompt is already being spread over steps. At least 1, so a prompt always advances.
-   *
-   * Short prompts are not split: when everything pending takes at most SHORT_PROMPT_STEPS
-   * decode steps' time to compute, it goes in one step (one longer gap instead of several mixed
-   * steps, each costing an extra pass over the weights: llama.cpp computes a step's prompt
-   * tokens beyond one per sequence as a micro-batch of their own). Longer prompts are spread
-   * over steps that each stay within the bound, to their last token.
+   * The most prompt tokens of long prompts a step with `decodeRows` decode rows should take
+   * (Infinity: no limit), so that D + c + n p stays within factor x D. At least 1, so a prompt
+   * always advances.
    */
-  limit(decodeRows: number, pendingPromptTokens = Infinity, spreading = false): number {
+  limit(decodeRows: number): number {
     if (this.factor === 0 || decodeRows === 0 || this.#decodeStepMs === null) return Infinity;
-    const perToken = this.promptTokenMs;
-    if (perToken === null) {
-      return !spreading && pendingPromptTokens <= PROBE_TOKENS ? Infinity : PROBE_TOKENS;
-    }
-    if (!spreading && pendingPromptTokens * perToken <= SHORT_PROMPT_STEPS * this.#decodeStepMs) {
-      return Infinity;
-    }
-    const tokens = ((this.factor - 1) * this.#decodeStepMs) / perToken;
-    return Math.max(1, Math.floor(tokens + 1e-9));
+    const perToken = this.#promptTokenMs;
+    if (perToken === null) return PROBE_TOKENS;
+    const room = (this.factor - 1) * this.#decodeStepMs - this.#mixingMs;
+    return Math.max(1, Math.floor(room / perToken + 1e-9));
+  }
+
+  /**
+   * Whether a prompt with `tokens` left to compute is long: computing it takes more than
+   * SHORT_PROMPT_STEPS decode steps' time. A short prompt goes in one step even while others
+   * decode (one longer gap, rather than several mixed steps that each pay c again); a long one
+   * is spread over steps within the bound, to its last token.
+   */
+  isLongPrompt(tokens: number): boolean {
+    if (this.factor === 0 || this.#decodeStepMs === null) return false;
+    const perToken = this.#promptTokenMs;
+    if (perToken === null) return tokens > PROBE_TOKENS;
+    return this.#mixingMs + tokens * perToken > SHORT_PROMPT_STEPS * this.#decodeStepMs;
   }
 
   /** A step ran: `decodeRows` decode rows and `promptTokens` prompt tokens in `kernelMs`. */
@@ -85,11 +91,22 @@ export class PrefillLimiter {
       if (decodeRows > 0) this.#decodeStepMs = average(this.#decodeStepMs, kernelMs);
       return;
     }
-    // Without a decode part the whole step counts: a little high (it includes the step's fixed
-    // cost), so the bound errs on the safe side.
-    const decodePart = decodeRows > 0 ? (this.#decodeStepMs ?? 0) : 0;
-    this.#promptMs = average(this.#promptMs, kernelMs - decodePart);
-    this.#promptTokens = average(this.#promptTokens, promptTokens);
+    if (decodeRows === 0) {
+      if (promptTokens >= MIN_MEASURED_TOKENS) {
+        this.#promptTokenMs = average(this.#promptTokenMs, kernelMs / promptTokens);
+      }
+      return;
+    }
+    const beyondDecode = kernelMs - (this.#decodeStepMs ?? 0);
+    if (this.#promptTokenMs === null) {
+      // No prompt-only step yet: charge it all to the tokens (high, so on the safe side).
+      this.#promptTokenMs = Math.max(beyondDecode, 1e-3) / promptTokens;
+      return;
+    }
+    this.#mixingMs = Math.max(
+      0,
+      average(this.#mixingMs, beyondDecode - promptTokens * this.#promptTokenMs),
+    );
   }
 }
 

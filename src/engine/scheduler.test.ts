@@ -489,13 +489,14 @@ describe('Scheduler randomized', () => {
 });
 
 describe('Scheduler with a prefill limiter', () => {
-  it('caps the prompt tokens of a step with decode rows, not of one without', () => {
+  it('caps the long prompts of a step with decode rows, not of one without', () => {
     const asked: number[] = [];
     const limiter = {
       limit: (decodeRows: number) => {
         asked.push(decodeRows);
         return decodeRows === 0 ? Infinity : 5;
       },
+      isLongPrompt: (tokens: number) => tokens > 25,
     };
     const kv = new KvCacheManager({
       blockSize: 4,
@@ -517,16 +518,20 @@ describe('Scheduler with a prefill limiter', () => {
     run(plan);
     const b = request('b', 30, 50, 100);
     const c = request('c', 30, 50, 200);
+    const d = request('d', 10, 50, 300);
     scheduler.add(b);
     scheduler.add(c);
     plan = scheduler.schedule();
-    // a decodes, so b and c share 5 prompt tokens.
+    // a decodes, so the long prompts b and c share 5 prompt tokens.
     assert.deepEqual(shape(plan), [
       ['a', 20, 1, true],
       ['b', 0, 5, false],
     ]);
     run(plan);
+    scheduler.add(d);
     plan = scheduler.schedule();
+    // b goes on within the bound (to its last token, though only 25 are left: it is being
+    // spread); c waits behind it in the queue; d, short, would go whole but waits behind c.
     assert.deepEqual(shape(plan), [
       ['a', 21, 1, true],
       ['b', 5, 5, false],

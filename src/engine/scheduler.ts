@@ -90,13 +90,14 @@ function canLead(leader: RequestState, request: RequestState): boolean {
 
 /**
  * A step being planned: its chunks (a preempted request's chunk is taken out), the tokens left
- * of maxNumBatchedTokens, and the prompt tokens left under the latency bound.
+ * of maxNumBatchedTokens, and the prompt tokens long prompts may still take under the latency
+ * bound.
  */
 class PlanBuilder {
   readonly #chunks = new Map<RequestState, ScheduledChunk>();
   readonly #maxTokens: number;
   #tokens: number;
-  #promptTokens = Infinity;
+  #longPromptTokens = Infinity;
 
   constructor(maxTokens: number) {
     this.#maxTokens = maxTokens;
@@ -105,27 +106,27 @@ class PlanBuilder {
 
   /** What the next chunk may take. */
   get budget(): number {
-    return Math.min(this.#tokens, this.#promptTokens);
+    return this.#tokens;
+  }
+
+  /** What the next chunk of a long prompt may take. */
+  get longBudget(): number {
+    return Math.min(this.#tokens, this.#longPromptTokens);
   }
 
   get size(): number {
     return this.#chunks.size;
   }
 
-  /** Whether the latency bound, not the token budget, is what limits the next chunk. */
-  get isPromptLimited(): boolean {
-    return this.#promptTokens < this.#tokens;
+  /** Chunks of long prompts take at most `tokens` in all from now on. */
+  limitLongPrompts(tokens: number): void {
+    this.#longPromptTokens = tokens;
   }
 
-  /** The chunks planned from now on (prompt chunks) take at most `tokens` in all. */
-  limitPrompt(tokens: number): void {
-    this.#promptTokens = tokens;
-  }
-
-  add(chunk: ScheduledChunk): void {
+  add(chunk: ScheduledChunk, longPrompt: boolean): void {
     this.#chunks.set(chunk.request, chunk);
     this.#tokens -= chunk.tokens.length;
-    this.#promptTokens -= chunk.tokens.length;
+    if (longPrompt) this.#longPromptTokens -= chunk.tokens.length;
   }
 
   has(request: RequestState): boolean {
@@ -138,7 +139,6 @@ class PlanBuilder {
     if (chunk === undefined) return;
     this.#chunks.delete(request);
     this.#tokens += chunk.tokens.length;
-    this.#promptTokens += chunk.tokens.length;
   }
 
   /**
@@ -155,7 +155,7 @@ class PlanBuilder {
 export class Scheduler {
   readonly #config: SchedulerConfig;
   readonly #kv: KvCacheManager;
-  readonly #prefillLimiter: Pick<PrefillLimiter, 'limit'> | null;
+  readonly #prefillLimiter: Pick<PrefillLimiter, 'limit' | 'isLongPrompt'> | null;
   /** Requests whose prompt the latency bound cut: it stays bounded until they are computed. */
   readonly #spreading = new Set<RequestState>();
   readonly #waiting: RequestState[] = [];
@@ -186,7 +186,7 @@ export class Scheduler {
   constructor(
     config: SchedulerConfig,
     kv: KvCacheManager,
-    prefillLimiter: Pick<PrefillLimiter, 'limit'> | null = null,
+    prefillLimiter: Pick<PrefillLimiter, 'limit' | 'isLongPrompt'> | null = null,
   ) {
     if (config.maxNumSeqs > config.maxNumBatchedTokens) {
       throw new RangeError('maxNumSeqs must not exceed maxNumBatchedTokens');
@@ -399,22 +399,14 @@ export class Scheduler {
     }
     // Prompt chunks (and preempted requests' recomputation) share what is left, within the
     // latency bound while requests decode.
-    if (this.#prefillLimiter !== null) {
-      for (const request of this.#spreading) {
-        if (request.status !== 'running' || !request.isPrefilling) this.#spreading.delete(request);
-      }
-      plan.limitPrompt(
-        this.#prefillLimiter.limit(
-          plan.size,
-          this.#pendingPromptTokens(plan),
-          this.#spreading.size > 0,
-        ),
-      );
+    for (const request of this.#spreading) {
+      if (request.status !== 'running' || !request.isPrefilling) this.#spreading.delete(request);
     }
+    plan.limitLongPrompts(this.#prefillLimiter?.limit(plan.size) ?? Infinity);
     for (const request of [...this.#running]) {
       if (plan.budget === 0) break;
       if (request.status !== 'running' || plan.has(request)) continue;
-      const count = Math.min(plan.budget, request.schedulableTokens);
+      const count = Math.min(this.#promptBudget(plan, request), request.schedulableTokens);
       if (count === 0) continue; // a leader waiting for its siblings to fork
       this.#planChunk(plan, request, count);
     }
@@ -427,19 +419,16 @@ export class Scheduler {
   }
 
   /**
-   * Prompt tokens (and recomputation) a step could take now, up to its budget: running requests
-   * not planned yet, then the queue.
+   * What `request`'s next chunk may take: a long prompt (one whose rest takes longer than the
+   * limiter lets a single step run, or one already being spread) is held to the latency bound;
+   * a short one goes whole, as splitting it would cost more steps than the gap it saves.
    */
-  #pendingPromptTokens(plan: PlanBuilder): number {
-    let pending = 0;
-    for (const request of this.#running) {
-      if (!plan.has(request)) pending += request.schedulableTokens;
-    }
-    for (const request of this.#waiting) {
-      if (pending >= plan.budget) break;
-      pending += request.totalTokens;
-    }
-    return Math.min(pending, plan.budget);
+  #promptBudget(plan: PlanBuilder, request: RequestState, tokens = request.schedulableTokens) {
+    return this.#isLongPrompt(request, tokens) ? plan.longBudget : plan.budget;
+  }
+
+  #isLongPrompt(request: RequestState, tokens: number): boolean {
+    return this.#spreading.has(request) || (this.#prefillLimiter?.isLongPrompt(tokens) ?? false);
   }
 
   /**
@@ -463,10 +452,24 @@ export class Scheduler {
   #start(plan: PlanBuilder, head: RequestState): boolean {
     const tokens = head.allTokens();
     if (this.#awaitsPrefix(head, tokens)) return false;
+    if (plan.longBudget === 0 && this.#prefillLimiter !== null) {
+      // A long prompt with no room under the latency bound left this step starts next step
+      // (checked before `start`, which may copy a cached prefix).
+      const cached = head.readsCache
+        ? (this.#kv.lookup(tokens, tokens.length - 1)?.length ?? 0)
+        : 0;
+      if (this.#isLongPrompt(head, tokens.length - cached - head.heldBackTokens)) return false;
+    }
     const start = this.#kv.start(tokens, tokens.length - 1, head.readsCache);
     if (start === null) return false;
     const { sequenceId, cachedTokens } = start;
-    const count = Math.min(plan.budget, tokens.length - cachedTokens - head.heldBackTokens);
+    const rest = tokens.length - cachedTokens - head.heldBackTokens;
+    const count = Math.min(this.#promptBudget(plan, head, rest), rest);
+    if (count === 0 && rest > 0) {
+      // No room this step (a long prompt beyond the latency bound): it starts next step.
+      this.#kv.release(sequenceId, true);
+      return false;
+    }
     if (count > 0 && !this.#kv.grow(sequenceId, cachedTokens + count)) {
       this.#kv.release(sequenceId, true); // what it copied stays cached
       return false;
@@ -510,16 +513,20 @@ export class Scheduler {
   }
 
   #addChunk(plan: PlanBuilder, request: RequestState, count: number): void {
-    if (count < request.schedulableTokens && plan.isPromptLimited) this.#spreading.add(request);
+    const long = request.isPrefilling && this.#isLongPrompt(request, request.schedulableTokens);
+    if (long && count < request.schedulableTokens) this.#spreading.add(request);
     const tokens = request.nextTokens(count);
     this.#kv.append(request.sequenceId!, tokens);
-    plan.add({
-      request,
-      sequenceId: request.sequenceId!,
-      startPosition: request.computedTokens,
-      tokens,
-      samples: count === request.uncomputedTokens,
-    });
+    plan.add(
+      {
+        request,
+        sequenceId: request.sequenceId!,
+        startPosition: request.computedTokens,
+        tokens,
+        samples: count === request.uncomputedTokens,
+      },
+      long,
+    );
   }
 
   /**
