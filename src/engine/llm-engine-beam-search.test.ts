@@ -186,3 +186,31 @@ for (const unified of [true, false]) {
     });
   });
 }
+
+describe('beam search in a small unified KV pool', () => {
+  it('refuses up front a search whose beams could not all fit (beams are never preempted)', () => {
+    const backend = new StrictBackend({
+      logits: historyLogits,
+      kvLayout: { unified: true, totalCells: 128 },
+    });
+    const engine = new LlmEngine(backend, {
+      maxModelLen: 64,
+      maxNumSeqs: 4,
+      maxNumBatchedTokens: 16,
+    });
+    const request = (maxTokens: number) => ({
+      id: `b${maxTokens}`,
+      promptTokens: [1, 2, 3, 4],
+      params: params({ maxTokens }),
+    });
+    const options = { width: 4, lengthPenalty: 1, earlyStopping: false };
+    // 4 beams of 4 + 60 tokens: 16 blocks of 16; the pool has 8.
+    assert.throws(
+      () => engine.addBeamSearch(request(60), options),
+      (error: Error & { parameter?: string }) =>
+        /needs 16 KV blocks; the KV cache has 8/.test(error.message) && error.parameter === 'n',
+    );
+    // 4 beams of 4 + 28 tokens: 8 blocks: fine.
+    assert.equal(engine.addBeamSearch(request(28), options).length, 4);
+  });
+});

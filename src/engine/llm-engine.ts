@@ -145,6 +145,20 @@ export class LlmEngine implements EngineClient {
     if (2 * width > this.#backend.info.vocabSize) {
       throw new EngineRequestError(`The beam width (n=${width}) exceeds half the vocabulary.`, 'n');
     }
+    if (this.#kv.config.sharedCells) {
+      // Beams are never preempted: all of them at full length must fit the unified pool.
+      const blockSize = this.#kv.blockSize;
+      const perBeam = Math.ceil(
+        (request.promptTokens.length + request.params.maxTokens) / blockSize,
+      );
+      const capacity = this.#kv.usage().capacityBlocks;
+      if (width * perBeam > capacity) {
+        throw new EngineRequestError(
+          `A beam search of n=${width} beams of up to ${perBeam * blockSize} tokens needs ${width * perBeam} KV blocks; the KV cache has ${capacity}. Lower n or max_tokens.`,
+          'n',
+        );
+      }
+    }
     if (!Number.isFinite(lengthPenalty)) {
       throw new EngineRequestError(
         `length_penalty must be finite, got ${lengthPenalty}.`,

@@ -52,16 +52,21 @@ describe('PrefillLimiter', () => {
     assert.ok(cost(8, limiter.limit(8)) <= 60, 'no step beyond the bound');
   });
 
-  it('calls a prompt long when it takes more than 8 decode steps to compute', () => {
+  it('calls a prompt long when more than 256 tokens are left, unless the bound is off', () => {
     const limiter = new PrefillLimiter(2);
-    assert.equal(limiter.isLongPrompt(5000), false, 'no decode step measured yet');
-    limiter.record(8, 0, 30);
-    assert.equal(limiter.isLongPrompt(4), false, 'p unknown: up to a probe is short');
-    assert.equal(limiter.isLongPrompt(5), true);
+    assert.equal(limiter.isLongPrompt(256), false);
+    assert.equal(limiter.isLongPrompt(257), true);
+    assert.equal(new PrefillLimiter(0).isLongPrompt(10_000), false);
+  });
+
+  it('uses the decode-only time of the nearest measured number of rows', () => {
+    const limiter = new PrefillLimiter(2);
     limiter.record(0, 100, 300); // p = 3 ms
-    // 80 tokens take 240 ms = 8 decode steps: short; 81 are long.
-    assert.equal(limiter.isLongPrompt(80), false);
-    assert.equal(limiter.isLongPrompt(81), true);
+    limiter.record(1, 0, 14);
+    limiter.record(8, 0, 32);
+    assert.equal(limiter.limit(1), 4, '(14 - 0) / 3');
+    assert.equal(limiter.limit(7), 10, 'as for 8 rows: 32 / 3');
+    assert.equal(limiter.limit(3), 4, 'as for 1 row');
   });
 
   it('is not thrown open by a noisy step that took less than a decode step', () => {

@@ -1,17 +1,18 @@
 /**
- * How many prompt tokens a step may take while other requests are decoding, so their
+ * How many tokens of long prompts a step may take while other requests are decoding, so their
  * inter-token latency stays bounded while long prompts arrive (issue 6's bound: ITL p99 below 3x
  * the median while a 2,000-token prompt is prefilled).
  *
- * Owns: an online cost model of this machine's steps, from the kernel time of the steps run so
- * far: the time of a decode-only step (D) and the marginal time of one prompt token in a step
- * (P), both exponentially weighted averages. A step with decode rows gets at most
- * (factor - 1) x D / P prompt tokens, so it takes at most about `factor` times a decode-only
- * step, unless what is pending is short (see `limit`); a step without decode rows is not
- * limited (only by --max-num-batched-tokens). On a CPU,
- * where a prompt token costs about as much as a decode row, this is what keeps decoding smooth
- * (bench/RESULTS.md "Prefill stall"); on a GPU, where prompt tokens are nearly free next to a
- * decode, the model lets whole chunks through. vLLM bounds a step by tokens only
+ * Owns: which prompts are long (more than LONG_PROMPT_TOKENS left) and an online cost model of
+ * this machine's steps, from the kernel time of the steps run so far: a mixed step costs
+ * D + c + n p, with D the decode-only step at that many decode rows, p the cost of a prompt token
+ * (from prompt-only steps) and c what mixing adds (llama.cpp computes a step's prompt tokens
+ * beyond one per sequence as a micro-batch of their own), all exponentially weighted averages.
+ * A step with decode rows gets at most n = ((factor - 1) D - c) / p tokens of long prompts, so it
+ * takes about `factor` times a decode-only step; short prompts, and steps without decode rows,
+ * are limited only by --max-num-batched-tokens. On a CPU, where a prompt token costs about as
+ * much as a decode row, this keeps decoding smooth (bench/RESULTS.md "Prefill stall"); on a GPU,
+ * where prompt tokens are nearly free next to a decode, n is large. vLLM bounds a step by tokens
  * (`--max-num-batched-tokens`, `--long-prefill-token-threshold`); this bounds it by time.
  */
 
@@ -19,16 +20,19 @@
 const SMOOTHING = 0.2;
 /** Prompt tokens a mixed step takes while the cost of one is unknown (it measures it). */
 const PROBE_TOKENS = 4;
-/** Prompts that take at most this many decode steps' time to compute go in one step. */
-const SHORT_PROMPT_STEPS = 8;
+/**
+ * Prompts with more tokens than this left to compute are long: only they are spread over steps
+ * (vLLM's --long-prefill-token-threshold has the same role). Shorter ones go whole.
+ */
+export const LONG_PROMPT_TOKENS = 256;
 /** Prompt-only steps with fewer tokens say too little about the cost of one. */
 const MIN_MEASURED_TOKENS = 8;
 
 export class PrefillLimiter {
   /** A step with decode rows may take about this many times a decode-only step; 0 = no limit. */
   readonly factor: number;
-  /** D: kernel ms of a decode-only step, or null before the first. */
-  #decodeStepMs: number | null = null;
+  /** D: kernel ms of a decode-only step, by its number of decode rows. */
+  readonly #decodeStepMs = new Map<number, number>();
   /** p: kernel ms per prompt token, from prompt-only steps (or a first mixed one). */
   #promptTokenMs: number | null = null;
   /**
@@ -51,7 +55,7 @@ export class PrefillLimiter {
     readonly mixingMs: number;
   } {
     return {
-      decodeStepMs: this.#decodeStepMs,
+      decodeStepMs: this.#decodeMs(8),
       promptTokenMs: this.#promptTokenMs,
       mixingMs: this.#mixingMs,
     };
@@ -63,24 +67,27 @@ export class PrefillLimiter {
    * always advances.
    */
   limit(decodeRows: number): number {
-    if (this.factor === 0 || decodeRows === 0 || this.#decodeStepMs === null) return Infinity;
+    const decodeMs = this.#decodeMs(decodeRows);
+    if (this.factor === 0 || decodeRows === 0 || decodeMs === null) return Infinity;
     const perToken = this.#promptTokenMs;
     if (perToken === null) return PROBE_TOKENS;
-    const room = (this.factor - 1) * this.#decodeStepMs - this.#mixingMs;
+    const room = (this.factor - 1) * decodeMs - this.#mixingMs;
     return Math.max(1, Math.floor(room / perToken + 1e-9));
   }
 
   /**
-   * Whether a prompt with `tokens` left to compute is long: computing it takes more than
-   * SHORT_PROMPT_STEPS decode steps' time. A short prompt goes in one step even while others
-   * decode (one longer gap, rather than several mixed steps that each pay c again); a long one
-   * is spread over steps within the bound, to its last token.
+   * Whether a prompt with `tokens` left to compute is long (more than LONG_PROMPT_TOKENS). A
+   * short prompt goes in one step even while others decode: splitting it would add mixed steps
+   * that each pay c again, for a gap that one step of it barely exceeds. A long one is spread
+   * over steps within the bound, to its last token.
    */
   isLongPrompt(tokens: number): boolean {
-    if (this.factor === 0 || this.#decodeStepMs === null) return false;
-    const perToken = this.#promptTokenMs;
-    if (perToken === null) return tokens > PROBE_TOKENS;
-    return this.#mixingMs + tokens * perToken > SHORT_PROMPT_STEPS * this.#decodeStepMs;
+    return this.factor !== 0 && tokens > LONG_PROMPT_TOKENS;
+  }
+
+  /** D for `rows` decode rows: measured at that count, else at the nearest one; null before any. */
+  #decodeMs(rows: number): number | null {
+    return this.#decodeStepMs.get(rows) ?? nearest(this.#decodeStepMs, rows);
   }
 
   /** A step ran: `decodeRows` decode rows and `promptTokens` prompt tokens in `kernelMs`. */
@@ -88,7 +95,10 @@ export class PrefillLimiter {
     // A backend that times nothing (the fake one reports 0) tells nothing.
     if (!(kernelMs > 0) || !Number.isFinite(kernelMs)) return;
     if (promptTokens === 0) {
-      if (decodeRows > 0) this.#decodeStepMs = average(this.#decodeStepMs, kernelMs);
+      if (decodeRows > 0) {
+        const previous = this.#decodeStepMs.get(decodeRows) ?? null;
+        this.#decodeStepMs.set(decodeRows, average(previous, kernelMs));
+      }
       return;
     }
     if (decodeRows === 0) {
@@ -97,7 +107,7 @@ export class PrefillLimiter {
       }
       return;
     }
-    const beyondDecode = kernelMs - (this.#decodeStepMs ?? 0);
+    const beyondDecode = kernelMs - (this.#decodeMs(decodeRows) ?? 0);
     if (this.#promptTokenMs === null) {
       // No prompt-only step yet: charge it all to the tokens (high, so on the safe side).
       this.#promptTokenMs = Math.max(beyondDecode, 1e-3) / promptTokens;
@@ -108,6 +118,18 @@ export class PrefillLimiter {
       average(this.#mixingMs, beyondDecode - promptTokens * this.#promptTokenMs),
     );
   }
+}
+
+function nearest(byRows: ReadonlyMap<number, number>, rows: number): number | null {
+  let best: number | null = null;
+  let distance = Infinity;
+  for (const [known, ms] of byRows) {
+    if (Math.abs(known - rows) < distance) {
+      distance = Math.abs(known - rows);
+      best = ms;
+    }
+  }
+  return best;
 }
 
 function average(previous: number | null, value: number): number {
