@@ -340,6 +340,12 @@ for (const layout of LAYOUTS) {
   const base = (overrides: Partial<KvCacheConfig> = {}): KvCacheConfig =>
     config({ sharedCells: layout.sharedCells, ...overrides });
 
+  // These cases assume the unified id policy (a free id first, else the least recently used
+  // cached one); per-sequence streams take the lowest id that does not run (tested below).
+  const unifiedIdPolicy = (title: string, test: () => void): void => {
+    if (layout.sharedCells) it(title, test);
+  };
+
   describe(`KvCacheManager (${layout.name})`, () => {
     describe('acquire', () => {
       it('takes the lowest free id, and null when every id runs', () => {
@@ -357,26 +363,29 @@ for (const layout of LAYOUTS) {
         h.verify();
       });
 
-      it('with no free id, evicts the least recently used cached sequence (not `except`)', () => {
-        const h = new Harness(base({ sequences: 3 }));
-        const m = h.m;
-        assert.equal(h.request(range(1, 6)), 0);
-        assert.equal(h.request(range(11, 16)), 1);
-        assert.equal(h.request(range(21, 26)), 2);
-        assert.deepEqual([m.useOf(0), m.useOf(1), m.useOf(2)], ['cached', 'cached', 'cached']);
-        assert.equal(m.acquire(), 0);
-        assert.deepEqual(h.apply(), [{ kind: 'remove', sequenceId: 0, from: 0 }]);
-        assert.deepEqual(m.tokensOf(0), []);
-        assert.equal(m.acquire(1), 2, 'skips the excepted LRU one');
-        assert.deepEqual(h.apply(), [{ kind: 'remove', sequenceId: 2, from: 0 }]);
-        assert.equal(m.canAcquire(1), false);
-        assert.equal(m.canAcquire(), true);
-        assert.equal(m.acquire(1), null);
-        assert.equal(m.useOf(1), 'cached');
-        h.verify();
-      });
+      unifiedIdPolicy(
+        'with no free id, evicts the least recently used cached sequence (not `except`)',
+        () => {
+          const h = new Harness(base({ sequences: 3 }));
+          const m = h.m;
+          assert.equal(h.request(range(1, 6)), 0);
+          assert.equal(h.request(range(11, 16)), 1);
+          assert.equal(h.request(range(21, 26)), 2);
+          assert.deepEqual([m.useOf(0), m.useOf(1), m.useOf(2)], ['cached', 'cached', 'cached']);
+          assert.equal(m.acquire(), 0);
+          assert.deepEqual(h.apply(), [{ kind: 'remove', sequenceId: 0, from: 0 }]);
+          assert.deepEqual(m.tokensOf(0), []);
+          assert.equal(m.acquire(1), 2, 'skips the excepted LRU one');
+          assert.deepEqual(h.apply(), [{ kind: 'remove', sequenceId: 2, from: 0 }]);
+          assert.equal(m.canAcquire(1), false);
+          assert.equal(m.canAcquire(), true);
+          assert.equal(m.acquire(1), null);
+          assert.equal(m.useOf(1), 'cached');
+          h.verify();
+        },
+      );
 
-      it('a reuse makes the source recently used', () => {
+      unifiedIdPolicy('a reuse makes the source recently used', () => {
         const h = new Harness(base({ sequences: 4 }));
         const m = h.m;
         assert.equal(h.request(range(1, 10)), 0);
@@ -428,7 +437,7 @@ for (const layout of LAYOUTS) {
         assert.deepEqual(m.lookup([...range(1, 8), 99], 9), { source: 0, length: 8 });
       });
 
-      it('picks the holder with the longest match', () => {
+      unifiedIdPolicy('picks the holder with the longest match', () => {
         const h = new Harness(base());
         const m = h.m;
         const a = h.request([...range(1, 8), 20, 21]);
@@ -477,42 +486,48 @@ for (const layout of LAYOUTS) {
         assert.deepEqual(m2.m.lookup(range(1, 9), 9), { source: second, length: 8 });
       });
 
-      it('a hash collision cannot produce a wrong reuse: lookups compare tokens', () => {
-        // blockKey reads tokens as 32-bit integers, so t and t + 2^32 have the same key.
-        const big = 2 ** 32;
-        assert.equal(
-          blockKey(ROOT_KEY, [1, 2, 3, 4], 0, 4),
-          blockKey(ROOT_KEY, [1 + big, 2, 3, 4], 0, 4),
-          'precondition: a known key collision',
-        );
-        const h = new Harness(base());
-        const m = h.m;
-        const id = h.request(range(1, 10));
-        const colliding = [1 + big, ...range(2, 10), 11];
-        assert.equal(m.lookup(colliding, 10), null);
-        const started = m.start(colliding, 10, true)!;
-        assert.notEqual(started.sequenceId, id);
-        assert.equal(started.cachedTokens, 0);
-        assert.deepEqual(m.tokensOf(started.sequenceId), []);
-        // A collision in the second block: only the first block is reused.
-        const second = [1, 2, 3, 4, 5 + big, 6, 7, 8, 9];
-        assert.deepEqual(m.lookup(second, 9), { source: id, length: 4 });
-        h.apply();
-        h.verify();
-      });
+      unifiedIdPolicy(
+        'a hash collision cannot produce a wrong reuse: lookups compare tokens',
+        () => {
+          // blockKey reads tokens as 32-bit integers, so t and t + 2^32 have the same key.
+          const big = 2 ** 32;
+          assert.equal(
+            blockKey(ROOT_KEY, [1, 2, 3, 4], 0, 4),
+            blockKey(ROOT_KEY, [1 + big, 2, 3, 4], 0, 4),
+            'precondition: a known key collision',
+          );
+          const h = new Harness(base());
+          const m = h.m;
+          const id = h.request(range(1, 10));
+          const colliding = [1 + big, ...range(2, 10), 11];
+          assert.equal(m.lookup(colliding, 10), null);
+          const started = m.start(colliding, 10, true)!;
+          assert.notEqual(started.sequenceId, id);
+          assert.equal(started.cachedTokens, 0);
+          assert.deepEqual(m.tokensOf(started.sequenceId), []);
+          // A collision in the second block: only the first block is reused.
+          const second = [1, 2, 3, 4, 5 + big, 6, 7, 8, 9];
+          assert.deepEqual(m.lookup(second, 9), { source: id, length: 4 });
+          h.apply();
+          h.verify();
+        },
+      );
     });
 
     describe('start', () => {
-      it('without a match (or readCache false) acquires an empty sequence, no operation', () => {
-        const h = new Harness(base());
-        const m = h.m;
-        const id = h.request(range(1, 10));
-        assert.deepEqual(m.start(range(101, 110), 9, true), { sequenceId: 1, cachedTokens: 0 });
-        assert.deepEqual(m.start(range(1, 10), 9, false), { sequenceId: 2, cachedTokens: 0 });
-        assert.deepEqual(h.apply(), []);
-        assert.equal(m.useOf(id), 'cached');
-        h.verify();
-      });
+      unifiedIdPolicy(
+        'without a match (or readCache false) acquires an empty sequence, no operation',
+        () => {
+          const h = new Harness(base());
+          const m = h.m;
+          const id = h.request(range(1, 10));
+          assert.deepEqual(m.start(range(101, 110), 9, true), { sequenceId: 1, cachedTokens: 0 });
+          assert.deepEqual(m.start(range(1, 10), 9, false), { sequenceId: 2, cachedTokens: 0 });
+          assert.deepEqual(h.apply(), []);
+          assert.equal(m.useOf(id), 'cached');
+          h.verify();
+        },
+      );
 
       it('takes over a cached sequence whose whole content is the prefix (no copy)', () => {
         const h = new Harness(base());
@@ -595,27 +610,30 @@ for (const layout of LAYOUTS) {
         h.verify();
       });
 
-      it('returns null only when no id is available (every other id runs, the source is cached)', () => {
-        // The contract of start: "Null when no id is available". Here the cached source is
-        // available (canAcquire, availableSequences), and a cold start would succeed.
-        const h = new Harness(base({ sequences: 2 }));
-        const m = h.m;
-        const source = h.request(range(1, 10));
-        const other = m.start([70, 71], 2, false)!.sequenceId;
-        h.apply();
-        h.compute(other, [70, 71]);
-        assert.equal(m.canAcquire(), true);
-        assert.equal(m.availableSequences(), 1);
-        const prompt = [...range(1, 6), 50];
-        const started = m.start(prompt, 6, true);
-        assert.notEqual(started, null, 'start refused although sequence 0 is available');
-        assert.equal(started!.sequenceId, source);
-        assert.deepEqual(m.tokensOf(source), prompt.slice(0, started!.cachedTokens));
-        h.apply();
-        h.verify();
-        h.compute(source, prompt.slice(started!.cachedTokens));
-        assert.deepEqual(h.kv.tokensOf(source), prompt);
-      });
+      unifiedIdPolicy(
+        'returns null only when no id is available (every other id runs, the source is cached)',
+        () => {
+          // The contract of start: "Null when no id is available". Here the cached source is
+          // available (canAcquire, availableSequences), and a cold start would succeed.
+          const h = new Harness(base({ sequences: 2 }));
+          const m = h.m;
+          const source = h.request(range(1, 10));
+          const other = m.start([70, 71], 2, false)!.sequenceId;
+          h.apply();
+          h.compute(other, [70, 71]);
+          assert.equal(m.canAcquire(), true);
+          assert.equal(m.availableSequences(), 1);
+          const prompt = [...range(1, 6), 50];
+          const started = m.start(prompt, 6, true);
+          assert.notEqual(started, null, 'start refused although sequence 0 is available');
+          assert.equal(started!.sequenceId, source);
+          assert.deepEqual(m.tokensOf(source), prompt.slice(0, started!.cachedTokens));
+          h.apply();
+          h.verify();
+          h.compute(source, prompt.slice(started!.cachedTokens));
+          assert.deepEqual(h.kv.tokensOf(source), prompt);
+        },
+      );
 
       it('a copied prefix leaves the tokens of the new request identical to its prompt', () => {
         const h = new Harness(base());
@@ -706,29 +724,32 @@ for (const layout of LAYOUTS) {
         assert.equal(h.kv.usedCells(), 0);
       });
 
-      it('drops cached sequences whose tokens are a prefix of the newly cached one', () => {
-        const h = new Harness(base({ sequences: 5 }));
-        const m = h.m;
-        const short = h.request(range(1, 6));
-        const sameLength = h.request(range(1, 6), true);
-        // request() reads no cache, so the second one is a separate id... and drops the first.
-        assert.notEqual(short, sameLength);
-        assert.equal(m.useOf(short), 'free', 'an identical cached sequence is redundant');
-        const other = h.request([1, 2, 3, 4, 5, 99]);
-        const tiny = h.request([1, 2]);
-        assert.equal(m.useOf(other), 'cached');
-        assert.equal(m.useOf(tiny), 'cached');
-        const runner = m.start(range(1, 3), 3, false)!.sequenceId;
-        h.apply();
-        h.compute(runner, range(1, 3));
-        const long = h.request(range(1, 9));
-        assert.equal(m.useOf(sameLength), 'free');
-        assert.equal(m.useOf(tiny), 'free');
-        assert.equal(m.useOf(other), 'cached', 'not a prefix');
-        assert.equal(m.useOf(long), 'cached');
-        assert.equal(m.useOf(runner), 'running', 'running sequences are never dropped');
-        h.verify();
-      });
+      unifiedIdPolicy(
+        'drops cached sequences whose tokens are a prefix of the newly cached one',
+        () => {
+          const h = new Harness(base({ sequences: 5 }));
+          const m = h.m;
+          const short = h.request(range(1, 6));
+          const sameLength = h.request(range(1, 6), true);
+          // request() reads no cache, so the second one is a separate id... and drops the first.
+          assert.notEqual(short, sameLength);
+          assert.equal(m.useOf(short), 'free', 'an identical cached sequence is redundant');
+          const other = h.request([1, 2, 3, 4, 5, 99]);
+          const tiny = h.request([1, 2]);
+          assert.equal(m.useOf(other), 'cached');
+          assert.equal(m.useOf(tiny), 'cached');
+          const runner = m.start(range(1, 3), 3, false)!.sequenceId;
+          h.apply();
+          h.compute(runner, range(1, 3));
+          const long = h.request(range(1, 9));
+          assert.equal(m.useOf(sameLength), 'free');
+          assert.equal(m.useOf(tiny), 'free');
+          assert.equal(m.useOf(other), 'cached', 'not a prefix');
+          assert.equal(m.useOf(long), 'cached');
+          assert.equal(m.useOf(runner), 'running', 'running sequences are never dropped');
+          h.verify();
+        },
+      );
     });
 
     describe('grow, append, clear, fork', () => {
@@ -1044,14 +1065,50 @@ describe('KvCacheManager per-sequence streams', () => {
     );
   });
 
+  it('acquires the lowest id that does not run, dropping what it caches, so running ids stay packed', () => {
+    const h = new Harness(perSequence({ sequences: 4 }));
+    const m = h.m;
+    assert.equal(h.request(range(1, 6)), 0);
+    assert.equal(h.request(range(11, 16)), 0, 'the cached id 0 is the lowest: it is reused');
+    const running = m.start([70, 71], 2, false)!.sequenceId;
+    assert.equal(running, 0);
+    h.apply();
+    h.compute(running, [70, 71]);
+    assert.equal(h.request(range(21, 26)), 1);
+    // id 1 is cached and ids 2, 3 are free: the lowest (1) is taken and its cache dropped.
+    assert.equal(m.acquire(), 1);
+    assert.deepEqual(h.apply(), [{ kind: 'remove', sequenceId: 1, from: 0 }]);
+    assert.equal(m.acquire(), 2);
+    h.verify();
+  });
+
+  it('copies a cached prefix into the lowest id rather than taking over a higher one', () => {
+    const h = new Harness(perSequence({ sequences: 4 }));
+    const m = h.m;
+    const first = m.start([70, 71], 2, false)!.sequenceId; // 0, runs
+    h.apply();
+    h.compute(first, [70, 71]);
+    const second = m.start([80, 81], 2, false)!.sequenceId; // 1
+    h.apply();
+    h.compute(second, [80, 81]);
+    const source = h.request(range(1, 10)); // 2, cached
+    assert.equal(source, 2);
+    m.release(second, false); // 1 is free again
+    h.apply();
+    const started = m.start([...range(1, 10), 50], 10, true)!;
+    assert.deepEqual(started, { sequenceId: 1, cachedTokens: 10 });
+    assert.deepEqual(h.apply(), [{ kind: 'copy', source: 2, destination: 1, to: null }]);
+    h.verify();
+  });
+
   it('with every other id running, takes the cached source over and drops its tail', () => {
     const h = new Harness(perSequence({ sequences: 2 }));
     const m = h.m;
-    const source = h.request(range(1, 10));
     const other = m.start([70, 71], 2, false)!.sequenceId;
-    assert.notEqual(other, source);
     h.apply();
     h.compute(other, [70, 71]);
+    const source = h.request(range(1, 10));
+    assert.notEqual(other, source);
     const started = m.start([...range(1, 6), 50], 6, true);
     assert.deepEqual(started, { sequenceId: source, cachedTokens: 6 });
     assert.deepEqual(h.apply(), [{ kind: 'remove', sequenceId: source, from: 6 }]);

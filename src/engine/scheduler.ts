@@ -14,7 +14,10 @@
  * request's prompt and output) get chunks, in running order; (3) unless this step preempted,
  * waiting requests are admitted in queue order while fewer than maxNumSeqs run, a sequence id is
  * available and the KV has room for their first chunk; each reuses the longest cached prefix of
- * its tokens. The head of the queue is never overtaken. When a running request's chunk finds no
+ * its tokens, and one whose prefix a running request is still computing waits for it. The head
+ * of the queue is never overtaken. While requests decode, the chunks of long prompts share what
+ * the `PrefillLimiter` allows (the latency bound); short prompts go whole. Chunks go to the
+ * backend in ascending sequence id (see PlanBuilder.build). When a running request's chunk finds no
  * room (unified KV, cached sequences already evicted), the newest running request (priority
  * policy: the lowest priority, then the latest arrival) is preempted: its KV is cached and may be
  * evicted, it goes back to the front of the queue and later recomputes (or finds cached) its
@@ -29,6 +32,9 @@
 import type { KvCacheManager } from './kv-cache-manager.ts';
 import type { PrefillLimiter } from './prefill-limiter.ts';
 import type { RequestState } from './request-state.ts';
+import { PlanBuilder, type StepPlan } from './step-plan.ts';
+
+export type { ScheduledChunk, StepPlan } from './step-plan.ts';
 
 /** The scheduler's limits (validated by `validateEngineConfig`) and policy. */
 export interface SchedulerConfig {
@@ -38,27 +44,10 @@ export interface SchedulerConfig {
   readonly schedulingPolicy?: 'fcfs' | 'priority';
 }
 
-/** One request's share of a step: consecutive tokens of its sequence. */
-export interface ScheduledChunk {
-  readonly request: RequestState;
-  readonly sequenceId: number;
-  /** Position of the first token (the request's computedTokens when planned). */
-  readonly startPosition: number;
-  readonly tokens: readonly number[];
-  /** The chunk ends at the request's last known token, so its last row samples the next one. */
-  readonly samples: boolean;
-}
-
 /** A parked sibling admitted next to its leader, holding a copy of the leader's KV. */
 export interface Fork {
   readonly leader: RequestState;
   readonly child: RequestState;
-}
-
-/** Everything one decode executes, in ascending sequence id (see PlanBuilder.build). */
-export interface StepPlan {
-  readonly chunks: readonly ScheduledChunk[];
-  readonly tokenCount: number;
 }
 
 /** Counters since the scheduler was made (vLLM's prefix cache and preemption statistics). */
@@ -86,70 +75,6 @@ function canLead(leader: RequestState, request: RequestState): boolean {
     prompt.length === request.promptTokens.length &&
     prompt.every((token, i) => token === request.promptTokens[i])
   );
-}
-
-/**
- * A step being planned: its chunks (a preempted request's chunk is taken out), the tokens left
- * of maxNumBatchedTokens, and the prompt tokens long prompts may still take under the latency
- * bound.
- */
-class PlanBuilder {
-  readonly #chunks = new Map<RequestState, ScheduledChunk>();
-  readonly #maxTokens: number;
-  #tokens: number;
-  #longPromptTokens = Infinity;
-
-  constructor(maxTokens: number) {
-    this.#maxTokens = maxTokens;
-    this.#tokens = maxTokens;
-  }
-
-  /** What the next chunk may take. */
-  get budget(): number {
-    return this.#tokens;
-  }
-
-  /** What the next chunk of a long prompt may take. */
-  get longBudget(): number {
-    return Math.min(this.#tokens, this.#longPromptTokens);
-  }
-
-  get size(): number {
-    return this.#chunks.size;
-  }
-
-  /** Chunks of long prompts take at most `tokens` in all from now on. */
-  limitLongPrompts(tokens: number): void {
-    this.#longPromptTokens = tokens;
-  }
-
-  add(chunk: ScheduledChunk, longPrompt: boolean): void {
-    this.#chunks.set(chunk.request, chunk);
-    this.#tokens -= chunk.tokens.length;
-    if (longPrompt) this.#longPromptTokens -= chunk.tokens.length;
-  }
-
-  has(request: RequestState): boolean {
-    return this.#chunks.has(request);
-  }
-
-  /** Take `request`'s chunk out (it was preempted): its tokens go back to the budget. */
-  drop(request: RequestState): void {
-    const chunk = this.#chunks.get(request);
-    if (chunk === undefined) return;
-    this.#chunks.delete(request);
-    this.#tokens += chunk.tokens.length;
-  }
-
-  /**
-   * The plan, its chunks in ascending sequence id: llama.cpp's per-sequence KV decodes a batch
-   * whose sequences are out of order much slower (bench/RESULTS.md "Batch order": 8 sequences,
-   * 1.40x shuffled, 2.50x descending), and ids come back in any order once requests churn.
-   */
-  build(): StepPlan {
-    const chunks = [...this.#chunks.values()].sort((a, b) => a.sequenceId - b.sequenceId);
-    return { chunks, tokenCount: this.#maxTokens - this.#tokens };
-  }
 }
 
 export class Scheduler {
