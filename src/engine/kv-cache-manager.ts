@@ -214,7 +214,7 @@ export class KvCacheManager {
    * the least recently used cached one (not `except`), whose cells are dropped. Per-sequence: the
    * lowest id that does not run (not `except`), dropping what it caches: llama.cpp splits a batch
    * whose streams are not consecutive into several passes (8 sequences on ids 0, 2, ..., 14 decode
-   * 2.8x slower than on 0..7), so running requests must stay on the lowest ids.
+   * 2.09x slower than on 0..7, bench/batch-order.ts), so running requests must stay on the lowest ids.
    */
   acquire(except = -1): number | null {
     const id =

@@ -80,7 +80,7 @@ export class PlanBuilder {
   /**
    * The plan, its chunks in ascending sequence id: llama.cpp's per-sequence KV decodes a batch
    * whose sequences are out of order much slower (bench/RESULTS.md "Batch order": 8 sequences,
-   * 1.40x shuffled, 2.50x descending), and ids come back in any order once requests churn.
+   * 1.39x shuffled, 2.23x descending), and ids come back in any order once requests churn.
    */
   build(): StepPlan {
     const chunks = [...this.#chunks.values()].sort((a, b) => a.sequenceId - b.sequenceId);
