@@ -36,8 +36,6 @@ export class RequestState {
   cachedPromptTokens: number | null = null;
   /** Times it was preempted (its KV given up, to be recomputed). */
   preemptions = 0;
-  /** Order of first admission (the scheduler's counter), for choosing a preemption victim. */
-  admissionOrder = 0;
 
   constructor(id: string, promptTokens: readonly number[], maxTokens: number) {
     if (promptTokens.length === 0) throw new RangeError('a request needs at least one token');
