@@ -12,10 +12,11 @@
  * text-generation rate at the same batch sizes is reported too.
  *
  * Usage: npx tsx bench/decode-loop.ts [--kv per-sequence|unified] [--rounds N] [--steps N]
- *   [--threads N] [--sequences 8,16]
+ *   [--threads N] [--sequences 8,16] [--device cpu|cuda|vulkan]
  * The KV mode applies to our contexts and to llama-batched-bench alike (its default is
  * per-sequence streams; `-kvu` is unified). Writes the figures to the console and replaces the
- * "Decode loop (<kv> KV)" section of bench/RESULTS.md.
+ * "Decode loop (<kv> KV)" section of bench/RESULTS.md ("Decode loop (<kv> KV, <device>)" off cpu,
+ * where every layer is offloaded and no llama-batched-bench is run).
  */
 import { parseArgs } from 'node:util';
 import { LlamaBackend } from '../src/backend/llama/llama-backend.ts';
@@ -34,8 +35,13 @@ const { values } = parseArgs({
     prompt: { type: 'string', default: '32' },
     kv: { type: 'string', default: 'per-sequence' },
     sequences: { type: 'string', default: '8,16' },
+    device: { type: 'string', default: 'cpu' },
   },
 });
+if (values.device !== 'cpu' && values.device !== 'cuda' && values.device !== 'vulkan') {
+  throw new Error(`--device must be cpu, cuda or vulkan, got ${values.device}`);
+}
+const variant = values.device;
 if (values.kv !== 'per-sequence' && values.kv !== 'unified') {
   throw new Error(`--kv must be per-sequence or unified, got ${values.kv}`);
 }
@@ -48,18 +54,18 @@ const MAX_SEQUENCES = Math.max(16, ...SEQUENCE_COUNTS);
 const CONTEXT = MAX_SEQUENCES * (promptLength + steps + 8);
 
 const modelPath = await ensureModel({ preset: 'random-130m-f16' });
-const { addon, info } = loadAddon('cpu');
+const { addon, info } = loadAddon(variant);
 const threads = values.threads !== undefined ? Number(values.threads) : addon.physicalCores();
 const backend = await LlamaBackend.load({
   modelPath,
-  variant: 'cpu',
+  variant,
   contextSize: CONTEXT,
   maxSequences: MAX_SEQUENCES,
   unifiedKv,
   threads,
 });
 const rawModel = await addon.loadModel(modelPath, {
-  gpuLayers: 0,
+  gpuLayers: variant === 'cpu' ? 0 : -1,
   useMmap: true,
   vocabOnly: false,
 });
@@ -203,7 +209,10 @@ for (const [sequences, f] of figures) {
       `${((sequences * 1000) / backendMs).toFixed(1)} | ${median(ratios).toFixed(3)} |`,
   );
 }
-const peer = runBatchedBench(modelPath, SEQUENCE_COUNTS, promptLength, steps, threads, unifiedKv);
+const peer =
+  variant === 'cpu'
+    ? runBatchedBench(modelPath, SEQUENCE_COUNTS, promptLength, steps, threads, unifiedKv)
+    : null;
 if (peer !== null) {
   lines.push(
     '',
@@ -217,13 +226,14 @@ if (peer !== null) {
     );
   }
 } else {
-  lines.push('', 'llama-batched-bench not built (bench/peer): no peer figure in this run.');
+  lines.push('', `llama-batched-bench not run (not built in bench/peer, or device ${variant}).`);
 }
 const table = lines.join('\n');
 console.log(table);
+const deviceNote = variant === 'cpu' ? '' : ` --device ${variant}`;
 writeResultsSection(
-  `Decode loop (${values.kv} KV)`,
-  `\`npx tsx bench/decode-loop.ts --kv ${values.kv} --rounds ${rounds} --steps ${steps}\`, ${new Date().toISOString()}, ` +
+  `Decode loop (${values.kv} KV${variant === 'cpu' ? '' : `, ${variant}`})`,
+  `\`npx tsx bench/decode-loop.ts --kv ${values.kv} --rounds ${rounds} --steps ${steps}${deviceNote}\`, ${new Date().toISOString()}, ` +
     `${threads} threads, medians of ${rounds} interleaved rounds, prompt ${promptLength} tokens per sequence.\n\n${table}`,
 );
 rawContext.dispose();

@@ -6,7 +6,7 @@
  *
  * Per model and repeat (the server order alternates between repeats):
  *   - random workload: 32-token prompts of letters, 64 output tokens (ignore_eos), at each
- *     concurrency, 4 x concurrency requests (at least 8) after `concurrency` warm-ups; both servers
+ *     concurrency, 4 x concurrency requests (at least 16) after `concurrency` warm-ups; both servers
  *     with 16 parallel sequences of 256 tokens. No prompt is sent twice (see `drive`);
  *   - shared-prefix workloads: a 512-token prefix shared by every prompt plus a 32-token suffix,
  *     64 output tokens, concurrency 8, 8 parallel sequences of 1024 tokens: cold (8 requests
@@ -25,6 +25,7 @@
  *   [--models random-130m-f16,random-370m-q8_0] [--concurrency 1,4,8,16] [--no-prefix]
  *   [--servellm-args='--flag value ...'] (more servellm flags, e.g. for an A/B of a setting)
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { randomDataset, type BenchRequest } from '../src/benchmark/dataset.ts';
 import type { BenchmarkMetrics } from '../src/benchmark/metrics.ts';
@@ -257,7 +258,7 @@ async function measureServer(
       // Seeds distinct per repeat, concurrency and role: no prompt is sent twice to a server.
       const seed = 1000 * repeat + 10 * concurrency;
       const warmups = randomRequests(concurrency, 0, INPUT_LEN, seed + 1);
-      const requests = randomRequests(Math.max(8, 4 * concurrency), 0, INPUT_LEN, seed);
+      const requests = randomRequests(Math.max(16, 4 * concurrency), 0, INPUT_LEN, seed);
       const logStart = running.log.length;
       const metrics = await drive(running.baseUrl, warmups, requests, concurrency);
       record(preset, `c${concurrency}`, server, metrics);
@@ -406,6 +407,8 @@ const descriptions = new Map<string, string>();
 for (const preset of presets) {
   const modelPath = await ensureModel({ preset });
   console.log(`${preset}: ${modelPath}`);
+  // Both servers map the file: read it once so the first one measured finds it in the page cache.
+  readFileSync(modelPath);
   for (let repeat = 0; repeat < repeats; repeat++) {
     console.log(`repeat ${repeat + 1}/${repeats}`);
     const order = repeat % 2 === 0 ? SERVERS : [...SERVERS].reverse();

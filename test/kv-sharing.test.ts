@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LlamaBackend } from '../src/backend/llama/llama-backend.ts';
-import { loadTestBackend, row } from './support/models.ts';
+import { loadTestBackend, row, TEST_KERNEL_VARIANT } from './support/models.ts';
 
 const PREFIX = [
   72, 101, 108, 108, 111, 44, 32, 119, 111, 114, 108, 100, 33, 32, 84, 104, 105, 115, 32, 105,
@@ -32,6 +32,15 @@ async function logitsAfter(
   return result.rows[0]!.logits!;
 }
 
+/**
+ * How far two evaluations of the same tokens may differ. cpu builds agree to 1e-4 whatever the
+ * batch shapes and cells. On CUDA (an H200, 2026-11-26) a batch's shape picks the matrix kernel
+ * and the cells the attention tiles, which accumulate in F16: one decode of prefix + suffix
+ * against two differed by up to 5.7e-3, and a copied prefix against the same two decodes in other
+ * cells by 1.8e-3. A different prefix moves these logits by 1.56.
+ */
+const TOLERANCE = TEST_KERNEL_VARIANT === 'cpu' ? 1e-4 : 2e-2;
+
 function maxDifference(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
   let max = 0;
@@ -42,7 +51,8 @@ function maxDifference(a: Float32Array, b: Float32Array): number {
 /** Logits differ across prefixes (so the comparison below has power). */
 async function assertPrefixMatters(backend: LlamaBackend, fresh: Float32Array): Promise<void> {
   const other = await logitsAfter(backend, 3, 0, [...PREFIX.slice(1), ...SUFFIX]);
-  assert.ok(maxDifference(fresh, other) > 1e-3, 'the random model must depend on its prefix');
+  const difference = maxDifference(fresh, other);
+  assert.ok(difference > 10 * TOLERANCE, `the model must depend on its prefix (${difference})`);
   backend.kv.remove(3, 0, null);
 }
 
@@ -64,10 +74,8 @@ for (const unifiedKv of [true, false]) {
         backend.kv.remove(0, 0, null);
         assert.equal(backend.kv.positions(0), null);
         const shared = await logitsAfter(backend, 1, PREFIX.length, SUFFIX);
-        assert.ok(
-          maxDifference(fresh, shared) < 1e-4,
-          `difference ${maxDifference(fresh, shared)}`,
-        );
+        const difference = maxDifference(fresh, shared);
+        assert.ok(difference < TOLERANCE, `difference ${difference}`);
       } finally {
         await backend.dispose();
       }
@@ -93,7 +101,8 @@ for (const unifiedKv of [true, false]) {
           assert.deepEqual(backend.kv.positions(1), { min: 0, max: 9 });
           const partial = await logitsAfter(backend, 1, 10, [...PREFIX.slice(10), ...SUFFIX]);
           const fresh = await logitsAfter(backend, 2, 0, [...PREFIX, ...SUFFIX]);
-          assert.ok(maxDifference(fresh, partial) < 1e-4);
+          assert.ok(maxDifference(fresh, partial) < TOLERANCE);
+          await assertPrefixMatters(backend, fresh);
         } finally {
           await backend.dispose();
         }
@@ -113,7 +122,8 @@ describe('KV removal', () => {
       assert.ok(backend.kv.remove(0, PREFIX.length, null));
       assert.deepEqual(backend.kv.positions(0), { min: 0, max: PREFIX.length - 1 });
       const rewound = await logitsAfter(backend, 0, PREFIX.length, SUFFIX);
-      assert.ok(maxDifference(fresh, rewound) < 1e-4);
+      assert.ok(maxDifference(fresh, rewound) < TOLERANCE);
+      await assertPrefixMatters(backend, fresh);
       backend.kv.keepOnly(2);
       assert.equal(backend.kv.positions(0), null);
       assert.deepEqual(backend.kv.positions(2), { min: 0, max: PREFIX.length + SUFFIX.length - 1 });

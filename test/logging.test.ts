@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadAddon } from '../src/backend/llama/load-addon.ts';
-import { loadTestBackend } from './support/models.ts';
+import { loadTestBackend, TEST_KERNEL_VARIANT } from './support/models.ts';
 
 describe('llama.cpp logging', () => {
   it('forwards lines at or below the level to the callback', async () => {
@@ -22,7 +22,7 @@ describe('llama.cpp logging', () => {
     assert.ok(lines.some(([, text]) => /llama_model_loader|print_info|load_tensors/.test(text)));
     assert.ok(lines.every(([, text]) => !text.includes('\n') || text.endsWith('\n')));
 
-    loadAddon('cpu').addon.setLogger(1, null);
+    loadAddon(TEST_KERNEL_VARIANT).addon.setLogger(1, null);
     const before = lines.length;
     const quiet = await loadTestBackend({ preset: 'successor', weightType: 'f16' });
     await quiet.dispose();

@@ -16,6 +16,7 @@ import type {
   NativeSamplingSpec,
 } from '../src/backend/llama/native-addon.ts';
 import { ensureModel } from '../src/gguf/model-cache.ts';
+import { TEST_KERNEL_VARIANT } from './support/models.ts';
 
 const CONTEXT: NativeContextOptions = {
   contextSize: 512,
@@ -58,7 +59,7 @@ function sampling(rows: number, fields: Partial<NativeSamplingSpec> = {}): Nativ
 }
 
 describe('addon argument validation', () => {
-  const { addon } = loadAddon('cpu');
+  const { addon } = loadAddon(TEST_KERNEL_VARIANT);
   let model: NativeModel;
   let context: NativeContext;
   let vocab: number;
@@ -416,7 +417,10 @@ describe('addon argument validation', () => {
     );
     await assert.rejects(async () => model.createContext({ ...CONTEXT, threads: 0 }), Error);
     assert.throws(() => addon.init('/tmp'), Error);
-    assert.equal(addon.init(libraryDirectory('cpu')!).llamaVersion.startsWith('0.4.0'), true);
+    assert.equal(
+      addon.init(libraryDirectory(TEST_KERNEL_VARIANT)!).llamaVersion.startsWith('0.4.0'),
+      true,
+    );
     await assertAlive();
   });
 
@@ -427,8 +431,11 @@ describe('addon argument validation', () => {
   });
 
   it('loads one kernel variant per process', () => {
-    assert.throws(() => loadAddon('vulkan'), /cpu is already loaded/);
-    assert.throws(() => loadAddon('cuda'), /cpu is already loaded/);
-    if (!existsSync('/proc/driver/nvidia/version')) assert.equal(loadAddon('auto').variant, 'cpu');
+    for (const other of ['cpu', 'cuda', 'vulkan'] as const) {
+      if (other === TEST_KERNEL_VARIANT) continue;
+      assert.throws(() => loadAddon(other), new RegExp(`${TEST_KERNEL_VARIANT} is already loaded`));
+    }
+    const autoPicks = existsSync('/proc/driver/nvidia/version') ? 'cuda' : 'cpu';
+    if (autoPicks === TEST_KERNEL_VARIANT) assert.equal(loadAddon('auto').variant, autoPicks);
   });
 });

@@ -23,6 +23,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadAddon } from '../src/backend/llama/load-addon.ts';
+import { TEST_KERNEL_VARIANT } from './support/models.ts';
 import type { NativeDecodeResult, NativeSamplingSpec } from '../src/backend/llama/native-addon.ts';
 import type { LogitBias, Penalties, RowSampling } from '../src/backend/model-backend.ts';
 import {
@@ -319,7 +320,7 @@ function sampleNative(cases: readonly Case[], scoreSampled = true): NativeDecode
     maskIndex,
     ...(biasTokens.length > 0 ? { biasOffsets, biasTokens, biasValues } : {}),
   };
-  return loadAddon('cpu').addon.sampleLogits(logits, vocab, spec);
+  return loadAddon(TEST_KERNEL_VARIANT).addon.sampleLogits(logits, vocab, spec);
 }
 
 /** The spec's penalty arrays for `cases`; none when no case has a penalized token. */

@@ -10,7 +10,7 @@ import { loadAddon } from '../src/backend/llama/load-addon.ts';
 import type { NativeSamplingSpec } from '../src/backend/llama/native-addon.ts';
 import type { RowSampling } from '../src/backend/model-backend.ts';
 import { drawFromDistribution, samplingDistribution } from '../src/backend/reference-sampler.ts';
-import { GREEDY, loadTestBackend, row } from './support/models.ts';
+import { GREEDY, loadTestBackend, row, TEST_KERNEL_VARIANT } from './support/models.ts';
 
 const PROMPT = [84, 104, 101, 32, 113, 117, 105, 99, 107, 32];
 const DRAWS = 20_000;
@@ -33,7 +33,7 @@ function spec(rows: number, settings: Settings, firstSeed: bigint): NativeSampli
 
 /** Draw `DRAWS` tokens from `logits` with the native sampler, seeds 0..DRAWS-1. */
 function nativeDraws(logits: Float32Array, settings: Settings): Int32Array {
-  const { addon } = loadAddon('cpu');
+  const { addon } = loadAddon(TEST_KERNEL_VARIANT);
   const rows = 1000;
   const repeated = new Float32Array(rows * logits.length);
   for (let r = 0; r < rows; r++) repeated.set(logits, r * logits.length);
@@ -171,7 +171,7 @@ describe('native sampler', () => {
     mask[top4 >> 5]! &= ~(1 << (top4 & 31));
     const repeated = new Float32Array(rows * vocab);
     for (let r = 0; r < rows; r++) repeated.set(logits, r * vocab);
-    const { addon } = loadAddon('cpu');
+    const { addon } = loadAddon(TEST_KERNEL_VARIANT);
     const draws = new Int32Array(DRAWS);
     const settings = { temperature: 0.8, topK: 0, topP: 1, minP: 0 };
     for (let start = 0; start < DRAWS; start += rows) {

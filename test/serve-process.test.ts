@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { ensureModel } from '../src/gguf/model-cache.ts';
+import { TEST_KERNEL_VARIANT } from './support/models.ts';
 
 const BIN = fileURLToPath(new URL('../bin/servellm.mjs', import.meta.url));
 const KEY = 'test-key-123';
@@ -69,7 +70,7 @@ describe('servellm serve as a process', () => {
       '--threads',
       '1',
       '--device',
-      'cpu',
+      TEST_KERNEL_VARIANT,
       '--disable-log-requests',
     ]));
   });

@@ -125,6 +125,15 @@ for (const weightType of ['f32', 'f16'] as const satisfies WeightType[]) {
       backend.kv.clear();
     });
 
+    it('warms up without leaving KV or counting a decode, and answers the formula after', async () => {
+      const decodes = backend.decodeCount;
+      await backend.warmUp();
+      assert.equal(backend.decodeCount, decodes);
+      for (let id = 0; id < 4; id++) assert.equal(backend.kv.positions(id), null);
+      const letters = await generate(backend, 'abc', 3);
+      assert.equal(backend.tokenizer.detokenize(letters, { skipSpecial: true }), 'def');
+    });
+
     it('continues "abc" with "defgh" and "5" with "6789." then EOS', async () => {
       const letters = await generate(backend, 'abc', 5);
       assert.equal(backend.tokenizer.detokenize(letters, { skipSpecial: true }), 'defgh');

@@ -105,6 +105,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(options.threads !== null ? { threads: options.threads } : {}),
   });
   try {
+    await backend.warmUp();
     const engine = new LlmEngine(backend, {
       maxModelLen,
       maxNumSeqs: options.maxNumSeqs,

@@ -2,12 +2,27 @@
  * Test support: generated models loaded through the real llama.cpp backend.
  *
  * Owns: the one place tests name model specs and backend options, so every cross-layer test
- * loads models the same way (cpu kernels, small contexts, a few threads).
+ * loads models the same way (one kernel build, small contexts, a few threads).
  */
 import type { ServeOptions } from '../../src/cli/serve-options.ts';
 import { LlamaBackend, type LlamaBackendOptions } from '../../src/backend/llama/llama-backend.ts';
 import type { OutputRow, RowSampling } from '../../src/backend/model-backend.ts';
 import { ensureModel, type ModelSpec } from '../../src/gguf/model-cache.ts';
+import type { NativeVariant } from '../../src/backend/llama/native-addon.ts';
+
+/**
+ * The kernel build the model-backed tests run on: cpu, or the one `SERVELLM_TEST_DEVICE` names
+ * (`cuda` on a machine with an NVIDIA GPU, to check that build the same way).
+ */
+export const TEST_KERNEL_VARIANT: NativeVariant = testKernelVariant(
+  process.env.SERVELLM_TEST_DEVICE,
+);
+
+function testKernelVariant(value: string | undefined): NativeVariant {
+  if (value === undefined || value === '') return 'cpu';
+  if (value === 'cpu' || value === 'cuda' || value === 'vulkan') return value;
+  throw new Error(`SERVELLM_TEST_DEVICE must be cpu, cuda or vulkan, not ${JSON.stringify(value)}`);
+}
 
 export async function loadTestBackend(
   spec: ModelSpec,
@@ -16,7 +31,7 @@ export async function loadTestBackend(
   const modelPath = await ensureModel(spec);
   return LlamaBackend.load({
     modelPath,
-    variant: 'cpu',
+    variant: TEST_KERNEL_VARIANT,
     contextSize: 2048,
     maxSequences: 4,
     batchSize: 512,
@@ -74,7 +89,7 @@ export async function testServeOptions(
     disableLogRequests: true,
     logStatsIntervalS: null,
     threads: 1,
-    device: 'cpu',
+    device: TEST_KERNEL_VARIANT,
     stepLatencyFactor: 2,
     blockSize: 16,
     enablePrefixCaching: true,

@@ -14,6 +14,7 @@ import type {
   KvSequenceOperations,
   ModelBackend,
   ModelInfo,
+  RowSampling,
 } from '../model-backend.ts';
 import { validateDecodeRequest } from '../validate-decode-request.ts';
 import { LlamaTokenizer } from './llama-tokenizer.ts';
@@ -21,6 +22,18 @@ import { DecodePlacement, DEFAULT_MAX_SYNC_DECODE_MS } from './decode-placement.
 import { type KernelVariant, loadAddon } from './load-addon.ts';
 import type { NativeContext, NativeInitInfo, NativeModel } from './native-addon.ts';
 import { packStep, unpackEmbeddings, unpackRows } from './pack-batch.ts';
+
+/** Prompt tokens in the start-up decode (see LlamaBackend.warmUp). */
+const WARM_UP_TOKENS = 16;
+const WARM_UP_SAMPLING: RowSampling = {
+  temperature: 0,
+  topK: 0,
+  topP: 1,
+  minP: 0,
+  seed: 0n,
+  allowedTokens: null,
+  logitBias: null,
+};
 
 export interface LlamaBackendOptions {
   /** Path of a GGUF file. */
@@ -232,6 +245,46 @@ export class LlamaBackend implements ModelBackend {
         ? []
         : unpackRows(result, this.info.vocabSize, step.sampling.returnLogits);
     return { rows, embeddings: [], decodeMs: result.decodeMs, sampleMs: result.sampleMs };
+  }
+
+  /**
+   * One small decode before serving (a few prompt tokens and a greedy row in sequence 0, then
+   * removed): a kernel build that cannot run on this machine fails at startup rather than on the
+   * first request (the prebuilt CUDA build aborts the process on an H200 whose driver is older
+   * than its PTX), and that request pays no one-time kernel setup. Counted in no statistic.
+   */
+  async warmUp(): Promise<void> {
+    if (this.#disposed) throw new Error('backend is disposed');
+    const length = Math.min(
+      WARM_UP_TOKENS,
+      this.kvLayout.maxBatchTokens,
+      this.kvLayout.cellsPerSequence,
+    );
+    const request: DecodeRequest = {
+      chunks: [
+        {
+          sequenceId: 0,
+          startPosition: 0,
+          tokens: Array.from({ length }, (_, i) => i % this.info.vocabSize),
+          rows: [
+            {
+              offset: length - 1,
+              sampling: this.#embeddings ? null : WARM_UP_SAMPLING,
+              topLogprobs: 0,
+              targetToken: null,
+              returnLogits: false,
+            },
+          ],
+        },
+      ],
+    };
+    const tokenCount = validateDecodeRequest(request, this.kvLayout, this.info.vocabSize);
+    const step = packStep(request, this.info.vocabSize, tokenCount);
+    try {
+      await this.#context.decode(step.batch, this.#embeddings ? undefined : step.sampling);
+    } finally {
+      this.#context.kvClear();
+    }
   }
 
   /** Decodes issued to the kernels so far (for tests that count steps against decodes). */
