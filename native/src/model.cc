@@ -63,6 +63,7 @@ Napi::Function Model::DefineClass(Napi::Env env) {
           InstanceMethod<&Model::Tokenize>("tokenize"),
           InstanceMethod<&Model::Detokenize>("detokenize"),
           InstanceMethod<&Model::VocabTable>("vocabTable"),
+          InstanceMethod<&Model::TokenText>("tokenText"),
           InstanceMethod<&Model::CreateContext>("createContext"),
           InstanceMethod<&Model::Dispose>("dispose"),
       });
@@ -210,6 +211,17 @@ Napi::Value Model::VocabTable(const Napi::CallbackInfo& info) {
   table.Set("endOfGeneration", ToUint8Array(env, endOfGeneration));
   table.Set("control", ToUint8Array(env, control));
   return table;
+}
+
+// The token's text as the vocabulary stores it (GGUF tokenizer.ggml.tokens: "\u0120the" for a
+// BPE vocabulary, "\u2581the" for SentencePiece), what Hugging Face's convert_ids_to_tokens gives.
+Napi::Value Model::TokenText(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ModelState& state = Live(env, "tokenText");
+  const auto token = static_cast<llama_token>(
+      RequireInteger(env, info[0], "tokenText(token)", 0, state.info.vocabSize - 1));
+  const char* text = llama_vocab_get_text(state.vocab, token);
+  return Napi::String::New(env, text == nullptr ? "" : text);
 }
 
 Napi::Value Model::CreateContext(const Napi::CallbackInfo& info) {

@@ -31,6 +31,7 @@ class Model : public Napi::ObjectWrap<Model> {
   Napi::Value Tokenize(const Napi::CallbackInfo& info);
   Napi::Value Detokenize(const Napi::CallbackInfo& info);
   Napi::Value VocabTable(const Napi::CallbackInfo& info);
+  Napi::Value TokenText(const Napi::CallbackInfo& info);
   Napi::Value CreateContext(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 

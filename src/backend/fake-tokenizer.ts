@@ -4,6 +4,7 @@
  *
  * Owns: the byte <-> token mapping of fake models.
  */
+import { byteToUnicode } from '../gguf/byte-vocabulary.ts';
 import type { Tokenizer } from './model-backend.ts';
 
 export class ByteTokenizer implements Tokenizer {
@@ -66,6 +67,14 @@ export class ByteTokenizer implements Tokenizer {
     const special = this.#specials[token - 256];
     if (special === undefined) throw new RangeError(`token id out of range: ${token}`);
     return this.#encoder.encode(special);
+  }
+
+  /** Bytes in GPT-2's byte-unicode alphabet (as our GGUF byte vocabulary), specials verbatim. */
+  tokenText(token: number): string {
+    if (token < 256) return byteToUnicode(token);
+    const special = this.#specials[token - 256];
+    if (special === undefined) throw new RangeError(`token id out of range: ${token}`);
+    return special;
   }
 
   isSpecial(token: number): boolean {

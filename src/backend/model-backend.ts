@@ -43,6 +43,11 @@ export interface Tokenizer {
   detokenize(tokens: readonly number[], options: { skipSpecial: boolean }): string;
   /** The raw bytes of one token's piece (control tokens render as their text). */
   tokenBytes(token: number): Uint8Array;
+  /**
+   * The token's text as the vocabulary stores it ("\u0120the" in a BPE vocabulary): what Hugging
+   * Face's convert_ids_to_tokens gives, for /tokenize's token_strs.
+   */
+  tokenText(token: number): string;
   /** True for control/special tokens (those `skipSpecial` drops). */
   isSpecial(token: number): boolean;
   /** True for tokens that end generation (EOS, EOT). */

@@ -71,6 +71,27 @@ export interface ServeOptions {
    * x --max-model-len cells). null = the default.
    */
   readonly numGpuBlocksOverride: number | null;
+  /** vLLM's CORS flags (JSON lists, "*" = any) and --allow-credentials. */
+  readonly allowedOrigins: readonly string[];
+  readonly allowedMethods: readonly string[];
+  readonly allowedHeaders: readonly string[];
+  readonly allowCredentials: boolean;
+  /** --root-path: a path prefix a proxy adds; requests under it are served too. null = none. */
+  readonly rootPath: string | null;
+  /** --enable-request-id-headers: every response carries X-Request-Id. */
+  readonly enableRequestIdHeaders: boolean;
+  /** --disable-fastapi-docs: no /openapi.json, /docs, /redoc. */
+  readonly disableFastapiDocs: boolean;
+  /** --enable-server-load-tracking: /load counts generation requests in flight. */
+  readonly enableServerLoadTracking: boolean;
+  /** --enable-force-include-usage: usage on every stream chunk. */
+  readonly enableForceIncludeUsage: boolean;
+  /** HTTPS: PEM files of the key and certificate (both or neither), and of trusted client CAs. */
+  readonly sslKeyfile: string | null;
+  readonly sslCertfile: string | null;
+  readonly sslCaCerts: string | null;
+  /** Client certificates: 0 not asked (ssl.CERT_NONE), 1 optional, 2 required. */
+  readonly sslCertReqs: 0 | 1 | 2;
 }
 
 export type KvCacheLayout = 'per-sequence' | 'unified';
@@ -149,6 +170,24 @@ function integer(flag: string): (value: string) => number {
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/** vLLM's JSON-list flags (`--allowed-origins '["https://a.example"]'`). */
+function jsonStringList(flag: string): (value: string) => string[] {
+  return (value) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      parsed = null;
+    }
+    if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === 'string')) {
+      throw new InvalidArgumentError(
+        `${flag} must be a JSON list of strings like '["*"]', got ${value}`,
+      );
+    }
+    return parsed;
+  };
+}
+
 /** Adds serve's options, in vLLM's help groups, to a command. */
 export function addServeOptions(command: Command): Command {
   const group = (title: string, options: Option[]): void => {
@@ -180,6 +219,39 @@ export function addServeOptions(command: Command): Command {
       '--disable-log-stats',
       'do not log engine stats (every 10 s, or env VLLM_LOG_STATS_INTERVAL seconds)',
     ),
+    new Option('--allowed-origins <json>', 'CORS: allowed origins, a JSON list')
+      .default(['*'], '["*"]')
+      .argParser(jsonStringList('--allowed-origins')),
+    new Option('--allowed-methods <json>', 'CORS: allowed methods, a JSON list')
+      .default(['*'], '["*"]')
+      .argParser(jsonStringList('--allowed-methods')),
+    new Option('--allowed-headers <json>', 'CORS: allowed headers, a JSON list')
+      .default(['*'], '["*"]')
+      .argParser(jsonStringList('--allowed-headers')),
+    new Option('--allow-credentials', 'CORS: allow credentials'),
+    new Option(
+      '--root-path <path>',
+      'path prefix of a proxy in front (requests under it are served as without it)',
+    ),
+    new Option(
+      '--enable-request-id-headers',
+      "add X-Request-Id to every response (the request's own, else a fresh one)",
+    ),
+    new Option('--disable-fastapi-docs', 'do not serve /openapi.json, /docs and /redoc'),
+    new Option('--enable-server-load-tracking', 'count generation requests in flight in GET /load'),
+    new Option(
+      '--enable-force-include-usage',
+      'every stream reports usage on every chunk (as if stream_options asked for it)',
+    ),
+    new Option('--ssl-keyfile <file>', 'HTTPS: the private key (PEM)'),
+    new Option('--ssl-certfile <file>', 'HTTPS: the certificate (PEM)'),
+    new Option('--ssl-ca-certs <file>', 'HTTPS: CA certificates trusted for client certificates'),
+    new Option(
+      '--ssl-cert-reqs <n>',
+      'HTTPS client certificates: 0 not asked, 1 optional, 2 required',
+    )
+      .choices(['0', '1', '2'])
+      .default('0'),
   ]);
   group('Model:', [
     new Option('--model <path>', 'GGUF model file (same as the positional MODEL)'),
@@ -288,6 +360,19 @@ interface RawOptions {
   enablePromptTokensDetails?: boolean;
   kvCacheLayout: KvCacheLayout;
   numGpuBlocksOverride?: number;
+  allowedOrigins: string[];
+  allowedMethods: string[];
+  allowedHeaders: string[];
+  allowCredentials?: boolean;
+  rootPath?: string;
+  enableRequestIdHeaders?: boolean;
+  disableFastapiDocs?: boolean;
+  enableServerLoadTracking?: boolean;
+  enableForceIncludeUsage?: boolean;
+  sslKeyfile?: string;
+  sslCertfile?: string;
+  sslCaCerts?: string;
+  sslCertReqs: string;
 }
 
 /** Turn commander's parsed values (and the environment) into ServeOptions. */
@@ -308,6 +393,9 @@ export function toServeOptions(
     throw new InvalidArgumentError(
       `VLLM_LOG_STATS_INTERVAL must be a number of seconds > 0, got ${interval}`,
     );
+  }
+  if ((raw.sslKeyfile === undefined) !== (raw.sslCertfile === undefined)) {
+    throw new InvalidArgumentError('--ssl-keyfile and --ssl-certfile go together');
   }
   const apiKeys = raw.apiKey ?? (envKey !== undefined && envKey !== '' ? [envKey] : []);
   const maxN = env['VLLM_MAX_N_SEQUENCES'] ?? String(DEFAULT_MAX_N_SEQUENCES);
@@ -343,6 +431,19 @@ export function toServeOptions(
     enablePromptTokensDetails: raw.enablePromptTokensDetails ?? false,
     kvCacheLayout: raw.kvCacheLayout,
     numGpuBlocksOverride: raw.numGpuBlocksOverride ?? null,
+    allowedOrigins: raw.allowedOrigins,
+    allowedMethods: raw.allowedMethods,
+    allowedHeaders: raw.allowedHeaders,
+    allowCredentials: raw.allowCredentials ?? false,
+    rootPath: raw.rootPath ?? null,
+    enableRequestIdHeaders: raw.enableRequestIdHeaders ?? false,
+    disableFastapiDocs: raw.disableFastapiDocs ?? false,
+    enableServerLoadTracking: raw.enableServerLoadTracking ?? false,
+    enableForceIncludeUsage: raw.enableForceIncludeUsage ?? false,
+    sslKeyfile: raw.sslKeyfile ?? null,
+    sslCertfile: raw.sslCertfile ?? null,
+    sslCaCerts: raw.sslCaCerts ?? null,
+    sslCertReqs: Number(raw.sslCertReqs) as 0 | 1 | 2,
   };
 }
 

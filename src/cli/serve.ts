@@ -10,8 +10,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { LlamaBackend } from '../backend/llama/llama-backend.ts';
+import type { EngineStats } from '../engine/engine-types.ts';
 import { LlmEngine } from '../engine/llm-engine.ts';
 import { createApp } from '../http/app.ts';
+import { VllmMetrics } from '../http/metrics/vllm-metrics.ts';
 import { resolveChatTemplate } from './chat-template-source.ts';
 import { DEMO_MODEL_NAME, DEMO_NOTICE, ensureDemoModel } from './demo-model.ts';
 import { DEFAULT_MAX_MODEL_LEN_CAP, type LogLevel, type ServeOptions } from './serve-options.ts';
@@ -106,21 +108,38 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   try {
     await backend.warmUp();
-    const engine = new LlmEngine(backend, {
-      maxModelLen,
-      maxNumSeqs: options.maxNumSeqs,
-      maxNumBatchedTokens: options.maxNumBatchedTokens,
-      schedulingPolicy: options.schedulingPolicy,
-      seed: BigInt(options.seed),
-      blockSize: options.blockSize,
-      enablePrefixCaching: options.enablePrefixCaching,
-      stepLatencyFactor: options.stepLatencyFactor,
-    });
-    const template = resolveChatTemplate(options.chatTemplate, backend.info.chatTemplate);
     const servedModelNames =
       options.servedModelNames.length > 0
         ? options.servedModelNames
         : [demo ? DEMO_MODEL_NAME : options.model];
+    const metrics: VllmMetrics = new VllmMetrics({
+      modelName: servedModelNames[0]!,
+      maxModelLen,
+      stats: (): EngineStats => engine.stats(),
+      cacheConfig: () => ({
+        block_size: String(options.blockSize),
+        cache_dtype: 'auto',
+        enable_prefix_caching: options.enablePrefixCaching ? 'True' : 'False',
+        num_gpu_blocks: String(engine.stats().kvBlocksTotal),
+        num_gpu_blocks_override: String(options.numGpuBlocksOverride ?? 'None'),
+        kv_cache_layout: options.kvCacheLayout,
+      }),
+    });
+    const engine: LlmEngine = new LlmEngine(
+      backend,
+      {
+        maxModelLen,
+        maxNumSeqs: options.maxNumSeqs,
+        maxNumBatchedTokens: options.maxNumBatchedTokens,
+        schedulingPolicy: options.schedulingPolicy,
+        seed: BigInt(options.seed),
+        blockSize: options.blockSize,
+        enablePrefixCaching: options.enablePrefixCaching,
+        stepLatencyFactor: options.stepLatencyFactor,
+      },
+      metrics,
+    );
+    const template = resolveChatTemplate(options.chatTemplate, backend.info.chatTemplate);
     const app = createApp({
       engine,
       tokenizer: backend.tokenizer,
@@ -132,6 +151,30 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       returnTokensAsTokenIds: options.returnTokensAsTokenIds,
       maxNSequences: options.maxNSequences,
       enablePromptTokensDetails: options.enablePromptTokensDetails,
+      metrics,
+      cors: {
+        allowedOrigins: options.allowedOrigins,
+        allowedMethods: options.allowedMethods,
+        allowedHeaders: options.allowedHeaders,
+        allowCredentials: options.allowCredentials,
+      },
+      rootPath: options.rootPath,
+      requestIdHeaders: options.enableRequestIdHeaders,
+      docs: !options.disableFastapiDocs,
+      serverLoadTracking: options.enableServerLoadTracking,
+      forceIncludeUsage: options.enableForceIncludeUsage,
+      ...(options.sslKeyfile !== null && options.sslCertfile !== null
+        ? {
+            tls: {
+              key: readFileSync(options.sslKeyfile, 'utf8'),
+              cert: readFileSync(options.sslCertfile, 'utf8'),
+              ...(options.sslCaCerts !== null
+                ? { ca: readFileSync(options.sslCaCerts, 'utf8') }
+                : {}),
+              certReqs: options.sslCertReqs,
+            },
+          }
+        : {}),
       apiKeys: options.apiKeys,
       maxModelLen,
       version: packageVersion(),

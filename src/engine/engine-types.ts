@@ -99,6 +99,8 @@ export interface EngineRequest {
    * first. Must be 0 (or absent) under fcfs.
    */
   readonly priority?: number | undefined;
+  /** How many engine requests the same API call made (vLLM's n, best_of included): metrics only. */
+  readonly siblings?: number | undefined;
 }
 
 /**

@@ -74,6 +74,7 @@ describe('IncrementalDetokenizer', () => {
       tokenize: () => [],
       detokenize: () => '',
       tokenBytes: (t) => pieces[t]!,
+      tokenText: () => '',
       isSpecial: () => false,
       isEndOfGeneration: () => false,
     };

@@ -18,6 +18,7 @@ import type {
 import type { EngineRequest, PositionLogprobs, RequestOutput } from './engine-types.ts';
 import { RequestOutputProcessor } from './output-processor.ts';
 import { OutputStream } from './output-stream.ts';
+import { RequestClock } from './request-clock.ts';
 import { RequestState } from './request-state.ts';
 import { rowSamplingFor, toLogitBias } from './row-sampling.ts';
 import { SamplingConstraints } from './sampling-constraints.ts';
@@ -50,6 +51,8 @@ export class LiveRequest {
   readonly seed: bigint;
   readonly stream: OutputStream<RequestOutput>;
   readonly processor: RequestOutputProcessor;
+  /** Arrival, first step and token times, for the metrics (see request-clock.ts). */
+  readonly clock = new RequestClock();
   /** The request's logit_bias in the backend's form, built once. */
   readonly #logitBias: LogitBias | null;
   /** Masks and penalties from the request's history; null when it asked for none. */

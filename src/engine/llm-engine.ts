@@ -34,6 +34,7 @@ import {
 import { KvCacheManager } from './kv-cache-manager.ts';
 import { LiveRequest } from './live-request.ts';
 import { PrefillLimiter } from './prefill-limiter.ts';
+import { monotonicMs, type EngineMetricsSink } from './request-clock.ts';
 import type { RequestState } from './request-state.ts';
 import { validateEngineRequest } from './request-validation.ts';
 import { RequestSeedSource } from './row-sampling.ts';
@@ -76,11 +77,22 @@ export class LlmEngine implements EngineClient {
   /** A KV operation that failed outside the loop (an abort's cleanup), thrown by the loop. */
   #kvFailure: Error | null = null;
   readonly #seeds: RequestSeedSource;
+  /** Where per-step and per-request figures go (vLLM's stat loggers), or null. */
+  readonly #metrics: EngineMetricsSink | null;
 
-  /** Throws a RangeError when `config` does not fit `backend.kvLayout` (see EngineConfig). */
-  constructor(backend: ModelBackend, config: EngineConfig) {
+  /**
+   * Throws a RangeError when `config` does not fit `backend.kvLayout` (see EngineConfig).
+   * `metrics` receives each step's token counts and each request's latencies (beam searches
+   * excepted).
+   */
+  constructor(
+    backend: ModelBackend,
+    config: EngineConfig,
+    metrics: EngineMetricsSink | null = null,
+  ) {
     validateEngineConfig(config, backend.kvLayout);
     this.#backend = backend;
+    this.#metrics = metrics;
     this.config = { ...config };
     this.maxModelLen = config.maxModelLen;
     this.#seeds = new RequestSeedSource(config.seed ?? null);
@@ -296,6 +308,7 @@ export class LlmEngine implements EngineClient {
     const promptRows: number[] = [];
     const chunks = plan.chunks.map((chunk) => this.#sequenceChunk(chunk, promptRows));
     const sampledRows = this.#countStep(plan);
+    if (this.#metrics !== null) this.#markScheduled(plan);
     let expectedRows = 0;
     for (const chunk of chunks) expectedRows += chunk.rows.length;
     this.#decodeInFlight = true;
@@ -369,7 +382,18 @@ export class LlmEngine implements EngineClient {
     return rows;
   }
 
+  /** The step's requests are scheduled now (the first time counts; see RequestClock). */
+  #markScheduled(plan: StepPlan): void {
+    const now = monotonicMs();
+    for (const chunk of plan.chunks) this.#live.get(chunk.request.id)?.clock.scheduled(now);
+  }
+
   #processStep(plan: StepPlan, promptRows: readonly number[], result: DecodeResult): void {
+    const metrics = this.#metrics;
+    const now = metrics === null ? 0 : monotonicMs();
+    let promptTokens = 0;
+    let cachedPromptTokens = 0;
+    let generationTokens = 0;
     let row = 0;
     for (let c = 0; c < plan.chunks.length; c++) {
       const chunk = plan.chunks[c]!;
@@ -384,6 +408,17 @@ export class LlmEngine implements EngineClient {
       const live = this.#live.get(chunk.request.id);
       // Aborted while the decode was in flight: its cells are freed before the next schedule.
       if (live === undefined || live.state !== chunk.request) continue;
+      if (metrics !== null && sampleRow !== null) {
+        const latency = live.clock.token(now);
+        generationTokens++;
+        if (latency.first) {
+          metrics.timeToFirstToken(latency.seconds);
+          promptTokens += chunk.request.promptTokens.length;
+          cachedPromptTokens += chunk.request.cachedPromptTokens ?? 0;
+        } else {
+          metrics.interTokenLatency(latency.seconds);
+        }
+      }
       try {
         const scored =
           promptRows[c] === 0
@@ -397,6 +432,7 @@ export class LlmEngine implements EngineClient {
         this.#fail(live, asError(error));
       }
     }
+    metrics?.step({ promptTokens, cachedPromptTokens, generationTokens });
   }
 
   /**
@@ -446,6 +482,19 @@ export class LlmEngine implements EngineClient {
 
   /** The request leaves the engine with its last output; its KV is freed before the next step. */
   #finish(live: LiveRequest, output: RequestOutput): void {
+    const reason = output.finishReason;
+    if (this.#metrics !== null && reason !== null && reason !== 'abort') {
+      const { request } = live;
+      this.#metrics.finished(
+        live.clock.finished(
+          monotonicMs(),
+          reason,
+          request.promptTokens.length,
+          request.params.maxTokens,
+          request.siblings ?? 1,
+        ),
+      );
+    }
     this.#live.delete(live.request.id);
     this.#scheduler.release(live.state);
     live.stream.push(output);

@@ -20,7 +20,19 @@ import { DEFAULT_MAX_N_SEQUENCES } from './params/n-samples.ts';
 import { registerChatCompletionsRoute } from './routes/chat-completions.ts';
 import { registerCompletionsRoute } from './routes/completions.ts';
 import { registerInfoRoutes } from './routes/info-routes.ts';
+import { registerDocsRoutes } from './routes/docs-routes.ts';
+import { registerMetricsRoute } from './routes/metrics-route.ts';
+import { registerTokenizeRoutes } from './routes/tokenize-routes.ts';
+import type { VllmMetrics } from './metrics/vllm-metrics.ts';
 import { ServedModels } from './served-models.ts';
+import {
+  DEFAULT_CORS,
+  registerCors,
+  registerRequestIdHeaders,
+  registerServerLoad,
+  rootPathRewrite,
+  type CorsSettings,
+} from './server-options.ts';
 import type { ServingContext } from './serving-context.ts';
 
 /** Everything `createApp` needs; the CLI resolves them (see each field for defaults). */
@@ -60,6 +72,31 @@ export interface AppOptions {
    * (always null).
    */
   readonly enablePromptTokensDetails?: boolean;
+  /** The metrics `GET /metrics` exposes (the engine reports to them). Default: no route. */
+  readonly metrics?: VllmMetrics;
+  /** vLLM's CORS flags. Default: any origin, method and header, no credentials. */
+  readonly cors?: CorsSettings;
+  /** `--root-path`: requests under this prefix are served as without it. Default: none. */
+  readonly rootPath?: string | null;
+  /** `--enable-request-id-headers`: every response carries X-Request-Id. Default false. */
+  readonly requestIdHeaders?: boolean;
+  /** Serve /openapi.json, /docs and /redoc (not with `--disable-fastapi-docs`). Default true. */
+  readonly docs?: boolean;
+  /** `--enable-server-load-tracking`: /load counts generation requests in flight. Default false. */
+  readonly serverLoadTracking?: boolean;
+  /** `--enable-force-include-usage`: every stream carries usage on every chunk. Default false. */
+  readonly forceIncludeUsage?: boolean;
+  /** TLS (`--ssl-keyfile`, `--ssl-certfile`, `--ssl-ca-certs`, `--ssl-cert-reqs`): serve HTTPS. */
+  readonly tls?: TlsSettings;
+}
+
+/** PEM contents and the client-certificate requirement (vLLM's ssl.CERT_NONE/OPTIONAL/REQUIRED). */
+export interface TlsSettings {
+  readonly key: string;
+  readonly cert: string;
+  readonly ca?: string;
+  /** 0: no client certificate asked; 1: asked, optional; 2: required. */
+  readonly certReqs: 0 | 1 | 2;
 }
 
 /** Default largest request body. */
@@ -86,13 +123,36 @@ function compileChatTemplate(options: AppOptions): ChatTemplateState {
 
 /** Builds the app (routes registered, not listening). */
 export function createApp(options: AppOptions): FastifyInstance {
-  const app = Fastify({
+  const common = {
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Closing the server drops open connections (in-flight requests are aborted, as vLLM does
     // with its default --shutdown-timeout 0) instead of waiting out their keep-alive.
     forceCloseConnections: true,
-  });
+    ...(options.rootPath != null && options.rootPath !== ''
+      ? {
+          rewriteUrl: (request: { url?: string | undefined }) =>
+            rootPathRewrite(options.rootPath!)(request.url ?? '/'),
+        }
+      : {}),
+  };
+  const tls = options.tls;
+  // One app type for both: the routes do not depend on the transport.
+  const app =
+    tls === undefined
+      ? Fastify(common)
+      : (Fastify({
+          ...common,
+          https: {
+            key: tls.key,
+            cert: tls.cert,
+            ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+            requestCert: tls.certReqs > 0,
+            rejectUnauthorized: tls.certReqs === 2,
+          },
+        }) as unknown as FastifyInstance);
+  registerCors(app, options.cors ?? DEFAULT_CORS);
+  if (options.requestIdHeaders === true) registerRequestIdHeaders(app);
   const models = new ServedModels(
     options.servedModelNames,
     options.modelRoot ?? options.servedModelNames[0] ?? '',
@@ -110,6 +170,7 @@ export function createApp(options: AppOptions): FastifyInstance {
       maxLogprobs: options.maxLogprobs ?? DEFAULT_MAX_LOGPROBS,
       returnTokensAsTokenIds: options.returnTokensAsTokenIds ?? false,
       maxN: options.maxNSequences ?? DEFAULT_MAX_N_SEQUENCES,
+      forceIncludeUsage: options.forceIncludeUsage ?? false,
       chatTemplate,
       responseRole: options.responseRole ?? 'assistant',
     },
@@ -132,5 +193,11 @@ export function createApp(options: AppOptions): FastifyInstance {
   registerCompletionsRoute(app, context);
   registerChatCompletionsRoute(app, context);
   registerInfoRoutes(app, models, options.version);
+  registerTokenizeRoutes(app, context);
+  if (options.docs ?? true) {
+    registerDocsRoutes(app, options.version, options.metrics !== undefined);
+  }
+  registerServerLoad(app, options.serverLoadTracking ?? false);
+  if (options.metrics !== undefined) registerMetricsRoute(app, options.metrics);
   return app;
 }

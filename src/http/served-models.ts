@@ -47,6 +47,14 @@ export class ServedModels {
     return { object: 'list', data: this.names.map((name) => this.#card(name, created)) };
   }
 
+  /** `GET /v1/models/{model}`: the card of a served name; NotFoundError for any other. */
+  card(name: string, created: number): ModelCard {
+    if (!this.names.includes(name)) {
+      throw new NotFoundError(`The model \`${name}\` does not exist.`, 'model');
+    }
+    return this.#card(name, created);
+  }
+
   #card(name: string, created: number): ModelCard {
     return {
       id: name,

@@ -30,6 +30,10 @@ export class LlamaTokenizer implements Tokenizer {
     return bytes;
   }
 
+  tokenText(token: number): string {
+    return this.#model.tokenText(token);
+  }
+
   isSpecial(token: number): boolean {
     return this.#vocab.control[token] === 1;
   }

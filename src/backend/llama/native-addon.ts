@@ -251,6 +251,8 @@ export interface NativeModel {
   chatTemplate(name?: string): string | null;
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
   detokenize(tokens: Int32Array, removeSpecial: boolean, unparseSpecial: boolean): string;
+  /** The token's text as the vocabulary stores it (`llama_vocab_get_text`); RangeError out of range. */
+  tokenText(token: number): string;
   vocabTable(): NativeVocabTable;
   createContext(options: NativeContextOptions): Promise<NativeContext>;
   /** Throws while any context of this model is alive. Idempotent. */

@@ -10,6 +10,7 @@ const bytes = testTokenizer();
 const words: Tokenizer = {
   detokenize: (tokens, options) => bytes.detokenize(tokens, options),
   tokenBytes: (token) => bytes.tokenBytes(token),
+  tokenText: (token) => bytes.tokenText(token),
   isSpecial: (token) => bytes.isSpecial(token),
   isEndOfGeneration: (token) => bytes.isEndOfGeneration(token),
   tokenize: (text) => {

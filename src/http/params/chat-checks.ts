@@ -99,7 +99,14 @@ function checkTools(request: ChatRequest): void {
   );
 }
 
-function checkTemplateControls(request: ChatRequest): void {
+/** The fields that steer the chat template (chat requests and /tokenize's chat form). */
+export type TemplateControls = Pick<
+  ChatRequest,
+  'chat_template' | 'chat_template_kwargs' | 'continue_final_message' | 'add_generation_prompt'
+>;
+
+/** Request templates are untrusted; `tokenize` is not a template kwarg; one of the two modes. */
+export function checkTemplateControls(request: TemplateControls): void {
   const kwargs = request.chat_template_kwargs ?? {};
   if ((request.chat_template ?? null) !== null || 'chat_template' in kwargs) {
     throw new BadRequestError(
@@ -135,7 +142,9 @@ export function rejectUnsupportedChat(request: ChatRequest): void {
  * The request's extra template variables: chat_template_kwargs, plus `reasoning_effort` and,
  * when the request set an effort but not `enable_thinking`, `enable_thinking = effort != "none"`.
  */
-export function templateKwargs(request: ChatRequest): Record<string, unknown> {
+export function templateKwargs(
+  request: Pick<ChatRequest, 'chat_template_kwargs' | 'reasoning_effort'>,
+): Record<string, unknown> {
   const kwargs: Record<string, unknown> = { ...(request.chat_template_kwargs ?? {}) };
   const effort = request.reasoning_effort ?? null;
   if (effort !== null) {

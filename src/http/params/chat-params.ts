@@ -73,10 +73,26 @@ function requireTemplate(state: ChatTemplateState): ChatTemplate {
   }
 }
 
-/** The prompt tokens of a chat request. */
-function renderPrompt(
-  request: ChatRequest,
-  context: ChatPlanContext,
+/** What rendering a chat prompt reads of a request (chat completions, /tokenize's chat form). */
+export type ChatRenderInput = Pick<
+  ChatRequest,
+  | 'messages'
+  | 'continue_final_message'
+  | 'tools'
+  | 'documents'
+  | 'add_special_tokens'
+  | 'chat_template_kwargs'
+  | 'reasoning_effort'
+>;
+
+/**
+ * The prompt tokens of a chat request: rendered through the server's template, tokenized with
+ * special tokens parsed and `add_special_tokens` (default false). BadRequestError without a
+ * usable template.
+ */
+export function renderChatPrompt(
+  request: ChatRenderInput,
+  context: Pick<ChatPlanContext, 'chatTemplate' | 'tokenizer'>,
   addGenerationPrompt: boolean,
 ): number[] {
   const template = requireTemplate(context.chatTemplate);
@@ -96,7 +112,7 @@ function renderPrompt(
 
 /** The engine request of a chat request; throws BadRequestError for any bad input. */
 export function toChatPlan(request: ChatRequest, context: ChatPlanContext): ChatPlan {
-  const stream = resolveStreamMode(request);
+  const stream = resolveStreamMode(request, context.forceIncludeUsage);
   rejectUnsupportedCommon(request);
   rejectUnsupportedChat(request);
   const sample =
@@ -109,7 +125,7 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
   const requested = maxCompletionTokens ?? request.max_tokens ?? null;
   const maxTokensParam = maxCompletionTokens !== null ? 'max_completion_tokens' : 'max_tokens';
   const promptTokens = truncatePrompt(
-    renderPrompt(request, context, addGenerationPrompt),
+    renderChatPrompt(request, context, addGenerationPrompt),
     request,
     {
       maxModelLen: context.maxModelLen,

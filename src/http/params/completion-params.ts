@@ -46,6 +46,8 @@ export interface PlanContext extends LogprobsLimits {
   readonly maxModelLen: number;
   /** The largest `n` (VLLM_MAX_N_SEQUENCES). */
   readonly maxN: number;
+  /** `--enable-force-include-usage`: streams report usage on every chunk. Default false. */
+  readonly forceIncludeUsage?: boolean;
 }
 
 /** The prompt a choice echoes. */
@@ -131,7 +133,7 @@ function resolveSampleLogprobs(request: CompletionRequest, context: PlanContext)
 
 /** The engine requests of a completions request; throws BadRequestError for any bad input. */
 export function toCompletionPlan(request: CompletionRequest, context: PlanContext): CompletionPlan {
-  const stream = resolveStreamMode(request);
+  const stream = resolveStreamMode(request, context.forceIncludeUsage);
   rejectUnsupportedCommon(request);
   rejectUnsupportedCompletion(request);
   const sample = resolveSampleLogprobs(request, context);

@@ -33,8 +33,12 @@ export function notSupportedYet(param: string, detail: string): BadRequestError 
   );
 }
 
-/** Resolves stream/stream_options with vLLM's rule that stream_options needs stream=true. */
-export function resolveStreamMode(request: CommonRequest): StreamMode {
+/**
+ * Resolves stream/stream_options with vLLM's rule that stream_options needs stream=true.
+ * `forceUsage` (`--enable-force-include-usage`): every stream reports usage on every chunk, as
+ * if include_usage and continuous_usage_stats were set.
+ */
+export function resolveStreamMode(request: CommonRequest, forceUsage = false): StreamMode {
   const stream = request.stream === true;
   const options = request.stream_options ?? null;
   if (options !== null && Object.keys(options).length > 0 && !stream) {
@@ -43,11 +47,11 @@ export function resolveStreamMode(request: CommonRequest): StreamMode {
       'stream_options',
     );
   }
-  const includeUsage = stream && options?.include_usage === true;
+  const includeUsage = stream && (forceUsage || options?.include_usage === true);
   return {
     stream,
     includeUsage,
-    continuousUsage: includeUsage && options?.continuous_usage_stats === true,
+    continuousUsage: includeUsage && (forceUsage || options?.continuous_usage_stats === true),
   };
 }
 

@@ -237,6 +237,20 @@ describe('resolveStreamMode', () => {
     });
     assert.deepEqual(both, { stream: true, includeUsage: true, continuousUsage: true });
   });
+
+  it('forces usage on every chunk of a stream under --enable-force-include-usage', () => {
+    const full = { stream: true, includeUsage: true, continuousUsage: true };
+    assert.deepEqual(resolveStreamMode({ stream: true }, true), full);
+    assert.deepEqual(
+      resolveStreamMode({ stream: true, stream_options: { include_usage: false } }, true),
+      full,
+    );
+    assert.deepEqual(resolveStreamMode({}, true), {
+      stream: false,
+      includeUsage: false,
+      continuousUsage: false,
+    });
+  });
 });
 
 describe('rejectUnsupportedCommon', () => {

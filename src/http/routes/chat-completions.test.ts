@@ -213,6 +213,28 @@ describe('POST /v1/chat/completions', () => {
       );
   });
 
+  it('puts usage on every chunk of every stream under --enable-force-include-usage', async () => {
+    const { app } = testApp(undefined, { forceIncludeUsage: true });
+    const streamed = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: { messages, max_tokens: 3, stream: true },
+    });
+    const chunks = sseEvents(streamed.body).slice(0, -1) as Chunk[];
+    assert.deepEqual(
+      chunks.map((c) => c.usage!.completion_tokens),
+      [0, 1, 2, 3, 3],
+    );
+    assert.equal(chunks.at(-1)!.choices.length, 0);
+    // Not streamed: the usage of the answer, as always.
+    const whole = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: { messages, max_tokens: 3 },
+    });
+    assert.equal(whole.json<ChatCompletionResponse>().usage.completion_tokens, 3);
+  });
+
   it('passes the sampling parameters through, resolved', async () => {
     const { app, engine } = testApp();
     const response = await app.inject({

@@ -27,6 +27,28 @@ describe('info routes', () => {
     assert.equal(card.permission[0].allow_sampling, true);
   });
 
+  it('retrieves one card by served name, slashes included, and 404s any other', async () => {
+    const { app } = testApp(undefined, { servedModelNames: ['org/model-a', 'alias'] });
+    for (const name of ['org/model-a', 'alias']) {
+      const response = await app.inject({ method: 'GET', url: `/v1/models/${name}` });
+      assert.equal(response.statusCode, 200, name);
+      const card = response.json<ModelList['data'][number]>();
+      assert.equal(card.id, name);
+      assert.equal(card.object, 'model');
+      assert.equal(card.max_model_len, 64);
+    }
+    const missing = await app.inject({ method: 'GET', url: '/v1/models/other' });
+    assert.equal(missing.statusCode, 404);
+    assert.deepEqual(missing.json(), {
+      error: {
+        message: 'The model `other` does not exist.',
+        type: 'NotFoundError',
+        param: 'model',
+        code: 404,
+      },
+    });
+  });
+
   it('answers /health and /ping (GET and POST) with an empty 200, /version with the version', async () => {
     const { app } = testApp();
     for (const [method, url] of [

@@ -49,6 +49,7 @@ export function toEngineRequests(
     params: request.params,
     sharesPromptWith: request.sharesPromptWith === null ? undefined : ids[request.sharesPromptWith],
     priority,
+    siblings: planned.length,
   }));
 }
 
