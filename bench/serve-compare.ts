@@ -174,9 +174,20 @@ async function drive(
   return (await run(requests)).metrics;
 }
 
+/**
+ * The served model's name. Tried up to three times: llama-server closes idle keep-alive
+ * connections, and a request that lands on one fails with "other side closed".
+ */
 async function modelName(baseUrl: string): Promise<string | null> {
-  const body = (await (await fetch(`${baseUrl}/v1/models`)).json()) as { data?: { id: string }[] };
-  return body.data?.[0]?.id ?? null;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(`${baseUrl}/v1/models`);
+      const body = (await response.json()) as { data?: { id: string }[] };
+      return body.data?.[0]?.id ?? null;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
 }
 
 const STATS_LINE =

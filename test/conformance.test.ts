@@ -471,12 +471,24 @@ describe('conformance with the vLLM OpenAI server checklist', () => {
     });
   });
 
-  it('23: response_format json_schema without its schema is refused', async () => {
+  it('23: structured outputs refused until they land, the seed-era guided_* too', async () => {
     await refused('/v1/chat/completions', {
       model: MODEL,
       messages: hi,
       response_format: { type: 'json_schema' },
     });
+    const choice = await refused('/v1/chat/completions', {
+      model: MODEL,
+      messages: hi,
+      guided_choice: ['yes', 'no'],
+    });
+    assert.equal(choice.param, 'guided_choice');
+    const json = await refused('/v1/completions', {
+      model: MODEL,
+      prompt: 'abc',
+      guided_json: { type: 'object' },
+    });
+    assert.equal(json.param, 'guided_json');
   });
 
   it('24: ids, objects, created and system_fingerprint; X-Request-Id honoured', async () => {

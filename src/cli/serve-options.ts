@@ -84,6 +84,8 @@ export interface ServeOptions {
   readonly disableFastapiDocs: boolean;
   /** --enable-server-load-tracking: /load counts generation requests in flight. */
   readonly enableServerLoadTracking: boolean;
+  /** --max-log-len: prompt ids logged per request; null = all. */
+  readonly maxLogLen: number | null;
   /** --enable-force-include-usage: usage on every stream chunk. */
   readonly enableForceIncludeUsage: boolean;
   /** HTTPS: PEM files of the key and certificate (both or neither), and of trusted client CAs. */
@@ -240,6 +242,10 @@ export function addServeOptions(command: Command): Command {
     new Option('--disable-fastapi-docs', 'do not serve /openapi.json, /docs and /redoc'),
     new Option('--enable-server-load-tracking', 'count generation requests in flight in GET /load'),
     new Option(
+      '--max-log-len <n>',
+      'most prompt token ids printed in each request log line (default: all)',
+    ).argParser(atLeastMinusOne('--max-log-len')),
+    new Option(
       '--enable-force-include-usage',
       'every stream reports usage on every chunk (as if stream_options asked for it)',
     ),
@@ -369,6 +375,7 @@ interface RawOptions {
   disableFastapiDocs?: boolean;
   enableServerLoadTracking?: boolean;
   enableForceIncludeUsage?: boolean;
+  maxLogLen?: number;
   sslKeyfile?: string;
   sslCertfile?: string;
   sslCaCerts?: string;
@@ -440,6 +447,7 @@ export function toServeOptions(
     disableFastapiDocs: raw.disableFastapiDocs ?? false,
     enableServerLoadTracking: raw.enableServerLoadTracking ?? false,
     enableForceIncludeUsage: raw.enableForceIncludeUsage ?? false,
+    maxLogLen: raw.maxLogLen === undefined || raw.maxLogLen < 0 ? null : raw.maxLogLen,
     sslKeyfile: raw.sslKeyfile ?? null,
     sslCertfile: raw.sslCertfile ?? null,
     sslCaCerts: raw.sslCaCerts ?? null,

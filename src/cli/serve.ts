@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { LlamaBackend } from '../backend/llama/llama-backend.ts';
 import type { EngineStats } from '../engine/engine-types.ts';
+import { EmbeddingRunner } from '../engine/embedding-runner.ts';
 import { LlmEngine } from '../engine/llm-engine.ts';
 import { createApp } from '../http/app.ts';
 import { VllmMetrics } from '../http/metrics/vllm-metrics.ts';
@@ -104,10 +105,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     },
     batchSize: options.maxNumBatchedTokens,
     microBatchSize: Math.min(512, options.maxNumBatchedTokens),
+    // A model that declares a pooling is an embedding model: /v1/embeddings, no generation.
+    embeddings: 'auto',
     ...(options.threads !== null ? { threads: options.threads } : {}),
   });
   try {
     await backend.warmUp();
+    // An embedding input is pooled in one decode: no longer than a batch.
+    if (backend.embeddings) maxModelLen = Math.min(maxModelLen, backend.kvLayout.maxBatchTokens);
     const servedModelNames =
       options.servedModelNames.length > 0
         ? options.servedModelNames
@@ -141,7 +146,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     );
     const template = resolveChatTemplate(options.chatTemplate, backend.info.chatTemplate);
     const app = createApp({
-      engine,
+      // An embedding model's engine is never given a request (its generation routes refuse).
+      engine: backend.embeddings ? null : engine,
+      ...(backend.embeddings ? { embeddingRunner: new EmbeddingRunner(backend) } : {}),
       tokenizer: backend.tokenizer,
       model: backend.info,
       servedModelNames,
@@ -163,6 +170,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       docs: !options.disableFastapiDocs,
       serverLoadTracking: options.enableServerLoadTracking,
       forceIncludeUsage: options.enableForceIncludeUsage,
+      maxLogLen: options.maxLogLen,
       ...(options.sslKeyfile !== null && options.sslCertfile !== null
         ? {
             tls: {

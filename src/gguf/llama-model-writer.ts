@@ -78,7 +78,13 @@ export interface LlamaModelSpec {
   readonly weights: (slot: LlamaTensorSlot) => (row: Float32Array, index: number) => void;
   /** `tokenizer.chat_template`; default {@link CHATML_TEMPLATE}. */
   readonly chatTemplate?: string;
+  /** `llama.pooling_type` (an embedding model's pooling); absent: not written (a generator). */
+  readonly poolingType?: PoolingType;
 }
+
+/** An embedding model's pooling, as llama.cpp's `llama_pooling_type` numbers it. */
+export type PoolingType = 'none' | 'mean' | 'cls' | 'last';
+const POOLING_TYPE: Record<PoolingType, number> = { none: 0, mean: 1, cls: 2, last: 3 };
 
 /** The tensors of a llama model in file order, with their shapes. */
 export function llamaTensorSlots(hp: LlamaHyperparameters, vocabSize: number): LlamaTensorSlot[] {
@@ -156,6 +162,9 @@ export function llamaMetadata(spec: LlamaModelSpec): GgufKeyValue[] {
     ['tokenizer.ggml.add_eos_token', v.bool(false)],
     ['tokenizer.chat_template', v.string(spec.chatTemplate ?? CHATML_TEMPLATE)],
   ];
+  if (spec.poolingType !== undefined && spec.poolingType !== 'none') {
+    entries.push(['llama.pooling_type', v.uint32(POOLING_TYPE[spec.poolingType])]);
+  }
   return entries.map(([key, value]) => ({ key, value }));
 }
 

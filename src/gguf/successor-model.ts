@@ -34,7 +34,12 @@ import {
 } from './byte-vocabulary.ts';
 import { roundToFloat16 } from './float16.ts';
 import type { GgufWriteResult } from './gguf-writer.ts';
-import { writeLlamaModel, type LlamaTensorSlot, type WeightType } from './llama-model-writer.ts';
+import {
+  writeLlamaModel,
+  type LlamaTensorSlot,
+  type PoolingType,
+  type WeightType,
+} from './llama-model-writer.ts';
 
 /** Hidden size of the successor model (>= vocabulary size; a power of 4). */
 export const SUCCESSOR_EMBEDDING_LENGTH = 1024;
@@ -54,6 +59,12 @@ export interface SuccessorModelOptions {
   readonly blockCount?: number;
   /** `llama.context_length`. Default 4096. */
   readonly contextLength?: number;
+  /**
+   * `llama.pooling_type`: 'none' (default) is the generator; 'mean', 'cls' or 'last' make an
+   * embedding model whose per-token hidden state is one-hot(t), so a mean-pooled embedding is the
+   * input's token frequencies.
+   */
+  readonly poolingType?: PoolingType;
 }
 
 /** The defaults of {@link SuccessorModelOptions}. */
@@ -63,6 +74,7 @@ export const SUCCESSOR_DEFAULTS: Readonly<Required<SuccessorModelOptions>> = {
   margin2: 4,
   blockCount: 1,
   contextLength: 4096,
+  poolingType: 'none',
 };
 
 const CODE = (ch: string) => ch.charCodeAt(0);
@@ -191,5 +203,6 @@ export async function writeSuccessorModel(
         ? 'f16'
         : undefined,
     weights,
+    poolingType: options.poolingType ?? SUCCESSOR_DEFAULTS.poolingType,
   });
 }

@@ -8,6 +8,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ModelInfo, Tokenizer } from '../backend/model-backend.ts';
+import type { EmbeddingRunner } from '../engine/embedding-runner.ts';
 import type { EngineClient } from '../engine/engine-types.ts';
 import { apiKeyHook } from './auth.ts';
 import { ChatTemplate } from './chat/chat-template.ts';
@@ -21,6 +22,7 @@ import { registerChatCompletionsRoute } from './routes/chat-completions.ts';
 import { registerCompletionsRoute } from './routes/completions.ts';
 import { registerInfoRoutes } from './routes/info-routes.ts';
 import { registerDocsRoutes } from './routes/docs-routes.ts';
+import { registerEmbeddingsRoute, registerUnsupportedRoutes } from './routes/embeddings.ts';
 import { registerMetricsRoute } from './routes/metrics-route.ts';
 import { registerTokenizeRoutes } from './routes/tokenize-routes.ts';
 import type { VllmMetrics } from './metrics/vllm-metrics.ts';
@@ -33,11 +35,14 @@ import {
   rootPathRewrite,
   type CorsSettings,
 } from './server-options.ts';
-import type { ServingContext } from './serving-context.ts';
+import type { ServingBasics, ServingContext } from './serving-context.ts';
 
 /** Everything `createApp` needs; the CLI resolves them (see each field for defaults). */
 export interface AppOptions {
-  readonly engine: EngineClient;
+  /** The generation engine, or null for an embedding model (its generation routes refuse). */
+  readonly engine: EngineClient | null;
+  /** An embedding model's runner: serves /v1/embeddings (a generation model refuses it). */
+  readonly embeddingRunner?: EmbeddingRunner;
   readonly tokenizer: Tokenizer;
   readonly model: ModelInfo;
   /** Names the model answers to; the first is primary and is what responses carry. At least one. */
@@ -84,6 +89,8 @@ export interface AppOptions {
   readonly docs?: boolean;
   /** `--enable-server-load-tracking`: /load counts generation requests in flight. Default false. */
   readonly serverLoadTracking?: boolean;
+  /** `--max-log-len`: prompt ids in each request's log line (null, the default: all). */
+  readonly maxLogLen?: number | null;
   /** `--enable-force-include-usage`: every stream carries usage on every chunk. Default false. */
   readonly forceIncludeUsage?: boolean;
   /** TLS (`--ssl-keyfile`, `--ssl-certfile`, `--ssl-ca-certs`, `--ssl-cert-reqs`): serve HTTPS. */
@@ -160,8 +167,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   );
   const chatTemplate = compileChatTemplate(options);
   if (chatTemplate.kind === 'invalid') app.log.warn(chatTemplate.message);
-  const context: ServingContext = {
-    engine: options.engine,
+  const basics: ServingBasics = {
     models,
     plan: {
       tokenizer: options.tokenizer,
@@ -177,6 +183,7 @@ export function createApp(options: AppOptions): FastifyInstance {
     texts: new TokenTexts(options.tokenizer),
     fingerprint: `servellm-${options.version}`,
     promptTokensDetails: options.enablePromptTokensDetails ?? false,
+    maxLogLen: options.maxLogLen ?? null,
   };
 
   installBodyParsers(app);
@@ -190,10 +197,24 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not Found' }));
 
-  registerCompletionsRoute(app, context);
-  registerChatCompletionsRoute(app, context);
+  const engine = options.engine;
+  if (engine !== null) {
+    const context: ServingContext = { ...basics, engine };
+    registerCompletionsRoute(app, context);
+    registerChatCompletionsRoute(app, context);
+  } else {
+    registerUnsupportedRoutes(app, [
+      { url: '/v1/completions', api: 'Completions' },
+      { url: '/v1/chat/completions', api: 'Chat Completions' },
+    ]);
+  }
+  if (options.embeddingRunner !== undefined) {
+    registerEmbeddingsRoute(app, basics, options.embeddingRunner);
+  } else {
+    registerUnsupportedRoutes(app, [{ url: '/v1/embeddings', api: 'Embeddings' }]);
+  }
   registerInfoRoutes(app, models, options.version);
-  registerTokenizeRoutes(app, context);
+  registerTokenizeRoutes(app, basics);
   if (options.docs ?? true) {
     registerDocsRoutes(app, options.version, options.metrics !== undefined);
   }

@@ -7,9 +7,8 @@ import type { TokenTexts } from './logprobs/token-texts.ts';
 import type { ChatPlanContext } from './params/chat-params.ts';
 import type { ServedModels } from './served-models.ts';
 
-/** Shared by the completions and chat routes. */
-export interface ServingContext {
-  readonly engine: EngineClient;
+/** What every model-facing route shares: the served names and the request limits. */
+export interface ServingBasics {
   readonly models: ServedModels;
   /** Tokenizer, vocabulary size, max_model_len, logprobs limits, chat template, response role. */
   readonly plan: ChatPlanContext;
@@ -19,4 +18,11 @@ export interface ServingContext {
   readonly fingerprint: string;
   /** `--enable-prompt-tokens-details`: usage reports prompt_tokens_details.cached_tokens. */
   readonly promptTokensDetails: boolean;
+  /** `--max-log-len`: prompt ids logged per request (null = all). */
+  readonly maxLogLen: number | null;
+}
+
+/** Shared by the completions and chat routes: the basics and the generation engine. */
+export interface ServingContext extends ServingBasics {
+  readonly engine: EngineClient;
 }

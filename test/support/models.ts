@@ -105,6 +105,7 @@ export async function testServeOptions(
     disableFastapiDocs: false,
     enableServerLoadTracking: false,
     enableForceIncludeUsage: false,
+    maxLogLen: null,
     sslKeyfile: null,
     sslCertfile: null,
     sslCaCerts: null,

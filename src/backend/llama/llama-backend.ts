@@ -23,6 +23,9 @@ import { type KernelVariant, loadAddon } from './load-addon.ts';
 import type { NativeContext, NativeInitInfo, NativeModel } from './native-addon.ts';
 import { packStep, unpackEmbeddings, unpackRows } from './pack-batch.ts';
 
+/** The pooling types of embedding models. */
+const POOLED = ['mean', 'cls', 'last', 'rank'];
+
 /** Prompt tokens in the start-up decode (see LlamaBackend.warmUp). */
 const WARM_UP_TOKENS = 16;
 const WARM_UP_SAMPLING: RowSampling = {
@@ -57,8 +60,12 @@ export interface LlamaBackendOptions {
   /** Decode threads (default: physical cores). */
   readonly threads?: number;
   readonly flashAttention?: 'auto' | 'on' | 'off';
-  /** Produce embeddings instead of logits (embedding models). */
-  readonly embeddings?: boolean;
+  /**
+   * Produce embeddings instead of logits (embedding models); 'auto': when the model declares a
+   * pooling (mean, cls, last or rank). Default false. With embeddings a decode is one
+   * micro-batch (pooling needs each sequence whole), so the micro-batch is the batch size.
+   */
+  readonly embeddings?: boolean | 'auto';
   readonly useMmap?: boolean;
   /**
    * llama.cpp's log lines at or below this level (0 none, 1 error, 2 warn, 3 info, 4 debug) go to
@@ -191,15 +198,21 @@ export class LlamaBackend implements ModelBackend {
     });
     try {
       const batchSize = options.batchSize ?? 512;
+      const embeddings =
+        options.embeddings === 'auto'
+          ? POOLED.includes(model.info.poolingType)
+          : (options.embeddings ?? false);
       const context = await model.createContext({
         contextSize: resolveContextSize(options.contextSize, model.info.trainContextLength),
         batchSize,
-        microBatchSize: options.microBatchSize ?? batchSize,
+        microBatchSize: embeddings ? batchSize : (options.microBatchSize ?? batchSize),
         maxSequences: options.maxSequences ?? 16,
-        unifiedKv: options.unifiedKv ?? true,
+        // Embeddings use one unified stream: with a stream per sequence, llama.cpp 0.4.0 pooled
+        // the second sequence of a batch over only its last tokens (test/embeddings-e2e.test.ts).
+        unifiedKv: embeddings || (options.unifiedKv ?? true),
         threads: options.threads ?? addon.physicalCores(),
         flashAttention: options.flashAttention ?? 'auto',
-        embeddings: options.embeddings ?? false,
+        embeddings,
       });
       return new LlamaBackend(
         model,
@@ -285,6 +298,11 @@ export class LlamaBackend implements ModelBackend {
     } finally {
       this.#context.kvClear();
     }
+  }
+
+  /** True when this backend produces embeddings (an embedding model), not logits. */
+  get embeddings(): boolean {
+    return this.#embeddings;
   }
 
   /** Decodes issued to the kernels so far (for tests that count steps against decodes). */

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { chatRequestSchema } from '../schemas/chat-request.ts';
 import { completionRequestSchema } from '../schemas/completion-request.ts';
+import { embeddingRequestSchema } from '../schemas/embedding-request.ts';
 import {
   detokenizeSchema,
   tokenizeChatSchema,
@@ -98,6 +99,11 @@ export function openApiDocument(version: string, metrics: boolean): JsonObject {
         'Create a chat completion',
         bodySchema(chatRequestSchema),
         'A chat completion, or its chunks as server-sent events when streaming',
+      ),
+      '/v1/embeddings': post(
+        'Create embeddings (embedding models)',
+        bodySchema(embeddingRequestSchema),
+        'The normalized pooled embedding of each input',
       ),
       '/tokenize': post(
         'Tokenize a prompt or chat messages',

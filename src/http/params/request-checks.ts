@@ -84,10 +84,25 @@ function checkThinkingBudget(budget: number | null | undefined): void {
  * Throws for every shared field whose value asks for something not implemented yet (after vLLM's
  * own validation of that field, so invalid values get vLLM's message).
  */
+/** The seed era's structured-output parameters, refused (never ignored) until they are built. */
+const GUIDED_PARAMS = [
+  'guided_json',
+  'guided_regex',
+  'guided_choice',
+  'guided_grammar',
+  'guided_decoding_backend',
+  'guided_whitespace_pattern',
+] as const;
+
 export function rejectUnsupportedCommon(request: CommonRequest): void {
   checkResponseFormat(request);
   if (request.structured_outputs !== null && request.structured_outputs !== undefined) {
     throw notSupportedYet('structured_outputs', 'constrained decoding');
+  }
+  for (const param of GUIDED_PARAMS) {
+    if (request[param] !== null && request[param] !== undefined) {
+      throw notSupportedYet(param, 'constrained decoding');
+    }
   }
   if (request.cache_salt === '') {
     throw new BadRequestError(

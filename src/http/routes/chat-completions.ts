@@ -12,6 +12,7 @@ import { toChatPlan } from '../params/chat-params.ts';
 import { chatRequestSchema } from '../schemas/chat-request.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
 import { requestIdHeader, responseHeader } from '../served-models.ts';
+import { logReceivedRequests } from '../request-log.ts';
 import type { ServingContext } from '../serving-context.ts';
 import { assembleChat, ChatStreamState, chatUsageChunk } from '../stream/chat-stream.ts';
 import {
@@ -33,6 +34,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
     const base = { header: requestIdHeader(request.headers), requestId: body.request_id };
     const header = responseHeader('chatcmpl', base, model);
     const requests = toEngineRequests(header.id, plan.requests, body.priority);
+    logReceivedRequests(request.log, requests, context.maxLogLen);
     const generation =
       plan.beamSearch === null
         ? startGeneration(context.engine, requests)

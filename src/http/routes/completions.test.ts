@@ -377,7 +377,7 @@ describe('POST /v1/completions', () => {
     const response = await app.inject({
       method: 'POST',
       url: URL,
-      payload: { prompt: 'x', max_tokens: 1, guided_json: { a: 1 }, best_of: 3 },
+      payload: { prompt: 'x', max_tokens: 1, some_future_field: { a: 1 }, best_of: 3 },
     });
     assert.equal(response.statusCode, 200);
   });

@@ -11,6 +11,7 @@ import { toCompletionPlan } from '../params/completion-params.ts';
 import { completionRequestSchema } from '../schemas/completion-request.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
 import { requestIdHeader, responseHeader } from '../served-models.ts';
+import { logReceivedRequests } from '../request-log.ts';
 import type { ServingContext } from '../serving-context.ts';
 import {
   assembleCompletion,
@@ -37,6 +38,7 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServingC
     const base = { header: requestIdHeader(request.headers), requestId: body.request_id };
     const header = responseHeader('cmpl', base, model);
     const requests = toEngineRequests(header.id, plan.requests, body.priority);
+    logReceivedRequests(request.log, requests, context.maxLogLen);
     const generation =
       plan.beamSearch === null
         ? startGeneration(context.engine, requests)

@@ -20,7 +20,7 @@ import {
   tokenizeChatSchema,
   tokenizeCompletionSchema,
 } from '../schemas/tokenize-request.ts';
-import type { ServingContext } from '../serving-context.ts';
+import type { ServingBasics } from '../serving-context.ts';
 
 /** /tokenize's answer. */
 interface TokenizeResponse {
@@ -33,7 +33,7 @@ interface TokenizeResponse {
 /** The prompt tokens of a /tokenize body, and whether it asked for the token texts. */
 function tokenizeBody(
   body: unknown,
-  context: ServingContext,
+  context: ServingBasics,
 ): { tokens: number[]; returnStrings: boolean } {
   const { plan, models } = context;
   if (isTokenizeChat(body)) {
@@ -56,7 +56,7 @@ function tokenizeBody(
 }
 
 /** Registers /tokenize and /detokenize. */
-export function registerTokenizeRoutes(app: FastifyInstance, context: ServingContext): void {
+export function registerTokenizeRoutes(app: FastifyInstance, context: ServingBasics): void {
   const { tokenizer, maxModelLen, vocabSize } = context.plan;
   app.post('/tokenize', (request): TokenizeResponse => {
     assertJsonMediaType(request.headers['content-type']);

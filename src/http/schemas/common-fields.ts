@@ -88,6 +88,13 @@ export const commonRequestFields = {
   echo: z.boolean().nullable().optional(),
   add_special_tokens: z.boolean().optional(),
   structured_outputs: jsonObject.nullable().optional(),
+  // The seed era's structured-output parameters (aliases of structured_outputs).
+  guided_json: z.unknown().optional(),
+  guided_regex: z.unknown().optional(),
+  guided_choice: z.unknown().optional(),
+  guided_grammar: z.unknown().optional(),
+  guided_decoding_backend: z.unknown().optional(),
+  guided_whitespace_pattern: z.unknown().optional(),
   priority: z.int().optional(),
   request_id: z.string().optional(),
   return_tokens_as_token_ids: z.boolean().nullable().optional(),

@@ -1,0 +1,105 @@
+/**
+ * `POST /v1/embeddings` (vLLM's embedding endpoint), and vLLM's refusals where the model does
+ * not fit the endpoint: a generation model answers the embeddings route, an embedding model the
+ * completions and chat routes, with "The model does not support <API>".
+ *
+ * Owns: the inputs' tokens (`add_special_tokens` default true), the context-length check with
+ * vLLM's message, `dimensions` (GGUF models declare no Matryoshka dimensions: refused as vLLM
+ * refuses a non-Matryoshka model), and the answer: normalized vectors as floats or as base64 of
+ * little-endian float32, usage counting the input tokens.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { EmbeddingRunner } from '../../engine/embedding-runner.ts';
+import { BadRequestError } from '../errors.ts';
+import { assertJsonMediaType } from '../json-body.ts';
+import { parseRequest } from '../schemas/parse-request.ts';
+import { embeddingRequestSchema, type EmbeddingRequest } from '../schemas/embedding-request.ts';
+import { randomHex, requestIdHeader, unixSeconds } from '../served-models.ts';
+import type { ServingBasics } from '../serving-context.ts';
+
+/** The token ids of each input. */
+function inputTokens(request: EmbeddingRequest, context: ServingBasics): number[][] {
+  const { input } = request;
+  const options = { addSpecial: request.add_special_tokens ?? true, parseSpecial: true };
+  const texts = typeof input === 'string' ? [input] : input;
+  if (texts.length === 0) throw new BadRequestError('Input cannot be empty', 'input');
+  if (texts.every((item) => typeof item === 'number')) return [texts];
+  return (texts as (string | number[])[]).map((item) =>
+    typeof item === 'string' ? context.plan.tokenizer.tokenize(item, options) : [...item],
+  );
+}
+
+/** Little-endian float32 bytes, base64: what vLLM's `encoding_format: "base64"` sends. */
+function base64Floats(vector: Float32Array): string {
+  const bytes = Buffer.alloc(vector.length * 4);
+  vector.forEach((value, i) => bytes.writeFloatLE(value, i * 4));
+  return bytes.toString('base64');
+}
+
+/** Registers `POST /v1/embeddings` over `runner`. */
+export function registerEmbeddingsRoute(
+  app: FastifyInstance,
+  context: ServingBasics,
+  runner: EmbeddingRunner,
+): void {
+  app.post('/v1/embeddings', async (request) => {
+    assertJsonMediaType(request.headers['content-type']);
+    const body = parseRequest(embeddingRequestSchema, request.body);
+    const model = context.models.resolve(body.model);
+    if (body.dimensions !== null && body.dimensions !== undefined) {
+      throw new BadRequestError(
+        `Model "${model}" does not support matryoshka representation, changing output dimensions will lead to poor results.`,
+        'dimensions',
+      );
+    }
+    const inputs = inputTokens(body, context);
+    const limit = Math.min(context.plan.maxModelLen, runner.maxInputTokens);
+    for (const tokens of inputs) {
+      if (tokens.length === 0) throw new BadRequestError('Input cannot be empty', 'input');
+      for (const token of tokens) {
+        if (token >= context.plan.vocabSize) {
+          throw new BadRequestError(`Token id ${token} is out of vocabulary`, 'input');
+        }
+      }
+      if (tokens.length > limit) {
+        throw new BadRequestError(
+          `This model's maximum context length is ${limit} tokens. However, you requested ${tokens.length} tokens in the input for embedding generation. Please reduce the length of the input.`,
+          'input',
+        );
+      }
+    }
+    const vectors = await runner.embed(inputs);
+    const promptTokens = inputs.reduce((sum, tokens) => sum + tokens.length, 0);
+    const base64 = body.encoding_format === 'base64';
+    const base = requestIdHeader(request.headers) ?? body.request_id ?? randomHex();
+    return {
+      id: `embd-${base}`,
+      object: 'list',
+      created: unixSeconds(),
+      model,
+      data: vectors.map((vector, index) => ({
+        index,
+        object: 'embedding',
+        embedding: base64 ? base64Floats(vector) : Array.from(vector),
+      })),
+      usage: {
+        prompt_tokens: promptTokens,
+        total_tokens: promptTokens,
+        completion_tokens: 0,
+        prompt_tokens_details: null,
+      },
+    };
+  });
+}
+
+/** vLLM's answer where the model does not serve an endpoint's task. */
+export function registerUnsupportedRoutes(
+  app: FastifyInstance,
+  routes: readonly { readonly url: string; readonly api: string }[],
+): void {
+  for (const { url, api } of routes) {
+    app.post(url, () => {
+      throw new BadRequestError(`The model does not support ${api} API`);
+    });
+  }
+}
