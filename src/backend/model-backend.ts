@@ -82,6 +82,17 @@ export interface RowSampling {
   readonly penalties?: Penalties | null | undefined;
 }
 
+/** Greedy drawing (argmax, lowest id on ties), nothing else. */
+export const GREEDY_SAMPLING: RowSampling = {
+  temperature: 0,
+  topK: 0,
+  topP: 1,
+  minP: 0,
+  seed: 0n,
+  allowedTokens: null,
+  logitBias: null,
+};
+
 /**
  * vLLM's repetition, frequency and presence penalties of one row (vLLM's `apply_penalties`):
  * for each listed token t (every distinct token of the prompt and the output so far), first

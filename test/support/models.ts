@@ -6,7 +6,11 @@
  */
 import type { ServeOptions } from '../../src/cli/serve-options.ts';
 import { LlamaBackend, type LlamaBackendOptions } from '../../src/backend/llama/llama-backend.ts';
-import type { OutputRow, RowSampling } from '../../src/backend/model-backend.ts';
+import {
+  GREEDY_SAMPLING,
+  type OutputRow,
+  type RowSampling,
+} from '../../src/backend/model-backend.ts';
 import { ensureModel, type ModelSpec } from '../../src/gguf/model-cache.ts';
 import type { NativeVariant } from '../../src/backend/llama/native-addon.ts';
 
@@ -39,15 +43,7 @@ export async function loadTestBackend(
   });
 }
 
-export const GREEDY: RowSampling = {
-  temperature: 0,
-  topK: 0,
-  topP: 1,
-  minP: 0,
-  seed: 0n,
-  allowedTokens: null,
-  logitBias: null,
-};
+export const GREEDY: RowSampling = GREEDY_SAMPLING;
 
 /** An output row at `offset` with the given fields (score-only, no logits by default). */
 export function row(offset: number, fields: Partial<OutputRow> = {}): OutputRow {

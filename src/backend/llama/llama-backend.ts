@@ -14,8 +14,8 @@ import type {
   KvSequenceOperations,
   ModelBackend,
   ModelInfo,
-  RowSampling,
 } from '../model-backend.ts';
+import { GREEDY_SAMPLING } from '../model-backend.ts';
 import { validateDecodeRequest } from '../validate-decode-request.ts';
 import { LlamaTokenizer } from './llama-tokenizer.ts';
 import { DecodePlacement, DEFAULT_MAX_SYNC_DECODE_MS } from './decode-placement.ts';
@@ -28,15 +28,6 @@ const POOLED = ['mean', 'cls', 'last', 'rank'];
 
 /** Prompt tokens in the start-up decode (see LlamaBackend.warmUp). */
 const WARM_UP_TOKENS = 16;
-const WARM_UP_SAMPLING: RowSampling = {
-  temperature: 0,
-  topK: 0,
-  topP: 1,
-  minP: 0,
-  seed: 0n,
-  allowedTokens: null,
-  logitBias: null,
-};
 
 export interface LlamaBackendOptions {
   /** Path of a GGUF file. */
@@ -282,7 +273,7 @@ export class LlamaBackend implements ModelBackend {
           rows: [
             {
               offset: length - 1,
-              sampling: this.#embeddings ? null : WARM_UP_SAMPLING,
+              sampling: this.#embeddings ? null : GREEDY_SAMPLING,
               topLogprobs: 0,
               targetToken: null,
               returnLogits: false,
