@@ -4,7 +4,7 @@
  * for each token t, so an input's embedding is its token frequencies, L2-normalized as vLLM
  * normalizes `embed` outputs. Checked against that formula: every input form, more inputs than
  * one decode holds, base64 (through the openai client, which asks for it), usage and vLLM's
- * refusals; a generation model refuses the endpoint and an embedding model the generation ones.
+ * refusals, float answers validated as OpenAI's CreateEmbeddingResponse; a generation model refuses the endpoint and an embedding model the generation ones.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from '../src/cli/serve.ts';
 import { ensureModel } from '../src/gguf/model-cache.ts';
 import { SUCCESSOR_EMBEDDING_LENGTH } from '../src/gguf/successor-model.ts';
 import { testServeOptions } from './support/models.ts';
+import { assertOpenAiType } from './support/openai-schemas.ts';
 
 /** The expected embedding of `tokens`: normalized token counts over the embedding dimensions. */
 function expectedEmbedding(tokens: readonly number[]): Float64Array {
@@ -75,6 +76,7 @@ describe('/v1/embeddings on a mean-pooling embedding model', () => {
   it('embeds a text as its normalized token counts, vLLM-shaped', async () => {
     const { status, json } = await post(server.url, '/v1/embeddings', { input: 'abca' });
     assert.equal(status, 200);
+    assertOpenAiType('CreateEmbeddingResponse', json);
     const answer = json as unknown as EmbeddingAnswer;
     assert.match(answer.id, /^embd-/);
     assert.equal(answer.object, 'list');
@@ -93,6 +95,7 @@ describe('/v1/embeddings on a mean-pooling embedding model', () => {
   it('keeps the order of many inputs in every form, over several decodes', async () => {
     const texts = Array.from({ length: 11 }, (_, i) => 'xyz'.repeat(i + 1) + String(i));
     const { json } = await post(server.url, '/v1/embeddings', { input: texts });
+    assertOpenAiType('CreateEmbeddingResponse', json);
     const answer = json as unknown as EmbeddingAnswer;
     assert.deepEqual(
       answer.data.map((d) => d.index),

@@ -15,6 +15,7 @@ export type OpenAiType =
   | 'CreateCompletionResponse'
   | 'CreateChatCompletionResponse'
   | 'CreateChatCompletionStreamResponse'
+  | 'CreateEmbeddingResponse'
   | 'ErrorResponse'
   | 'ListModelsResponse'
   | 'Model';
@@ -57,6 +58,7 @@ function compile(): Map<OpenAiType, ValidateFunction> {
     'CreateCompletionResponse',
     'CreateChatCompletionResponse',
     'CreateChatCompletionStreamResponse',
+    'CreateEmbeddingResponse',
     'ErrorResponse',
     'ListModelsResponse',
     'Model',
