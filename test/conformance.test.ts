@@ -150,6 +150,10 @@ describe('conformance with the vLLM OpenAI server checklist', () => {
     }
     const models = await call('/v1/models');
     assertOpenAiType('ListModelsResponse', models.json);
+    const card = await call(`/v1/models/${MODEL}`);
+    assert.equal(card.status, 200);
+    assertOpenAiType('Model', card.json);
+    assert.equal((await call('/v1/models/gpt2')).status, 404);
   });
 
   it('3: validation errors are 400 {error: {message, type, param, code}}', async () => {
