@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { LlamaBackend } from '../src/backend/llama/llama-backend.ts';
 import { loadAddon } from '../src/backend/llama/load-addon.ts';
 import type { NativeSamplingSpec } from '../src/backend/llama/native-addon.ts';
-import type { SequenceChunk } from '../src/backend/model-backend.ts';
+import { GREEDY_SAMPLING, type SequenceChunk } from '../src/backend/model-backend.ts';
 import { ensureModel } from '../src/gguf/model-cache.ts';
 import { median } from './bench-support.ts';
 
@@ -41,15 +41,7 @@ const bias = {
   tokens: Int32Array.from({ length: 128 }, (_, i) => 128 + i),
   values: new Float32Array(128).fill(-100),
 };
-const sampling = {
-  temperature: 0,
-  topK: 0,
-  topP: 1,
-  minP: 0,
-  seed: 0n,
-  allowedTokens: null,
-  logitBias: bias,
-};
+const sampling = { ...GREEDY_SAMPLING, logitBias: bias };
 
 const { addon } = loadAddon('cpu');
 const rawModel = await addon.loadModel(modelPath, {

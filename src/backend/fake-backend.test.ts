@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeBackend } from './fake-backend.ts';
-import type { OutputRow, RowSampling } from './model-backend.ts';
+import { GREEDY_SAMPLING, type OutputRow, type RowSampling } from './model-backend.ts';
 
 const VOCAB = 259;
 /** Next token is always the previous token + 1 (mod 256), with margin 5 over the rest. */
@@ -11,15 +11,7 @@ function successorLogits(tokens: readonly number[]): Float32Array {
   return logits;
 }
 
-const greedy: RowSampling = {
-  temperature: 0,
-  topK: 0,
-  topP: 1,
-  minP: 0,
-  seed: 0n,
-  allowedTokens: null,
-  logitBias: null,
-};
+const greedy: RowSampling = GREEDY_SAMPLING;
 const lastRow = (offset: number, sampling: RowSampling | null = greedy): OutputRow => ({
   offset,
   sampling,
