@@ -308,7 +308,8 @@ export class LlmEngine implements EngineClient {
     const promptRows: number[] = [];
     const chunks = plan.chunks.map((chunk) => this.#sequenceChunk(chunk, promptRows));
     const sampledRows = this.#countStep(plan);
-    if (this.#metrics !== null) this.#markScheduled(plan);
+    // When the step's requests count as scheduled (the metrics' queue and prefill times).
+    const scheduledAt = this.#metrics === null ? 0 : monotonicMs();
     let expectedRows = 0;
     for (const chunk of chunks) expectedRows += chunk.rows.length;
     this.#decodeInFlight = true;
@@ -343,7 +344,7 @@ export class LlmEngine implements EngineClient {
       );
       return;
     }
-    this.#processStep(plan, promptRows, result);
+    this.#processStep(plan, promptRows, result, scheduledAt);
     this.#advanceBeamSearches();
   }
 
@@ -382,13 +383,13 @@ export class LlmEngine implements EngineClient {
     return rows;
   }
 
-  /** The step's requests are scheduled now (the first time counts; see RequestClock). */
-  #markScheduled(plan: StepPlan): void {
-    const now = monotonicMs();
-    for (const chunk of plan.chunks) this.#live.get(chunk.request.id)?.clock.scheduled(now);
-  }
-
-  #processStep(plan: StepPlan, promptRows: readonly number[], result: DecodeResult): void {
+  /** `scheduledAt`: when the step was planned, for the metrics (the first step counts). */
+  #processStep(
+    plan: StepPlan,
+    promptRows: readonly number[],
+    result: DecodeResult,
+    scheduledAt: number,
+  ): void {
     const metrics = this.#metrics;
     const now = metrics === null ? 0 : monotonicMs();
     let promptTokens = 0;
@@ -408,6 +409,7 @@ export class LlmEngine implements EngineClient {
       const live = this.#live.get(chunk.request.id);
       // Aborted while the decode was in flight: its cells are freed before the next schedule.
       if (live === undefined || live.state !== chunk.request) continue;
+      if (metrics !== null) live.clock.scheduled(scheduledAt);
       if (metrics !== null && sampleRow !== null) {
         const latency = live.clock.token(now);
         generationTokens++;
