@@ -64,8 +64,14 @@ export function checkPromptTokens(tokens: readonly number[], vocabSize: number):
   if (tokens.length === 0) {
     throw new BadRequestError('The decoder prompt cannot be empty', 'prompt');
   }
+  checkTokenIds(tokens, vocabSize, 'prompt');
+}
+
+/** Refuses token ids at or above vocabSize with vLLM's message, naming `param`. */
+export function checkTokenIds(tokens: readonly number[], vocabSize: number, param: string): void {
   for (const token of tokens) {
-    if (token >= vocabSize)
-      throw new BadRequestError(`Token id ${token} is out of vocabulary`, 'prompt');
+    if (token >= vocabSize) {
+      throw new BadRequestError(`Token id ${token} is out of vocabulary`, param);
+    }
   }
 }

@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EmbeddingRunner } from '../../engine/embedding-runner.ts';
 import { BadRequestError } from '../errors.ts';
 import { assertJsonMediaType } from '../json-body.ts';
+import { checkTokenIds } from '../params/context-limit.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
 import { embeddingRequestSchema, type EmbeddingRequest } from '../schemas/embedding-request.ts';
 import { randomHex, requestIdHeader, unixSeconds } from '../served-models.ts';
@@ -56,11 +57,7 @@ export function registerEmbeddingsRoute(
     const limit = Math.min(context.plan.maxModelLen, runner.maxInputTokens);
     for (const tokens of inputs) {
       if (tokens.length === 0) throw new BadRequestError('Input cannot be empty', 'input');
-      for (const token of tokens) {
-        if (token >= context.plan.vocabSize) {
-          throw new BadRequestError(`Token id ${token} is out of vocabulary`, 'input');
-        }
-      }
+      checkTokenIds(tokens, context.plan.vocabSize, 'input');
       if (tokens.length > limit) {
         throw new BadRequestError(
           `This model's maximum context length is ${limit} tokens. However, you requested ${tokens.length} tokens in the input for embedding generation. Please reduce the length of the input.`,

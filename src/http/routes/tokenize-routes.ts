@@ -9,10 +9,10 @@
  * refuses ids outside the vocabulary.
  */
 import type { FastifyInstance } from 'fastify';
-import { BadRequestError } from '../errors.ts';
 import { assertJsonMediaType } from '../json-body.ts';
 import { checkTemplateControls } from '../params/chat-checks.ts';
 import { renderChatPrompt } from '../params/chat-params.ts';
+import { checkTokenIds } from '../params/context-limit.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
 import {
   detokenizeSchema,
@@ -72,11 +72,7 @@ export function registerTokenizeRoutes(app: FastifyInstance, context: ServingBas
     assertJsonMediaType(request.headers['content-type']);
     const body = parseRequest(detokenizeSchema, request.body);
     context.models.resolve(body.model);
-    for (const token of body.tokens) {
-      if (token >= vocabSize) {
-        throw new BadRequestError(`Token id ${token} is out of vocabulary`, 'tokens');
-      }
-    }
+    checkTokenIds(body.tokens, vocabSize, 'tokens');
     return { prompt: tokenizer.detokenize(body.tokens, { skipSpecial: false }) };
   });
 }
