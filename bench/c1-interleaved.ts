@@ -15,11 +15,10 @@
  *   [--models random-130m-f16,random-370m-q8_0]
  */
 import { parseArgs } from 'node:util';
-import { randomDataset } from '../src/benchmark/dataset.ts';
 import type { BenchmarkMetrics } from '../src/benchmark/metrics.ts';
-import { runBenchmark } from '../src/benchmark/run-benchmark.ts';
 import { ensureModel, type ModelSpec } from '../src/gguf/model-cache.ts';
 import { median, writeResultsSection } from './bench-support.ts';
+import { letterRequests, runWorkload, servedModelName } from './peer-workload.ts';
 import {
   startServerProcess,
   type RunningServerProcess,
@@ -39,58 +38,13 @@ const rounds = Number(values.rounds);
 const burst = Number(values.burst);
 const threads = Number(values.threads);
 const SERVERS: readonly ServerName[] = ['servellm', 'llama-server'];
-const BAN_NON_ASCII_BYTES: Record<string, number> = Object.fromEntries(
-  Array.from({ length: 128 }, (_, i) => [String(128 + i), -100]),
-);
-
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-async function servedName(baseUrl: string): Promise<string> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const body = (await (await fetch(`${baseUrl}/v1/models`)).json()) as {
-        data: { id: string }[];
-      };
-      return body.data[0]!.id;
-    } catch (error) {
-      if (attempt === 3) throw error;
-    }
-  }
-}
-
-async function burstOn(server: RunningServerProcess, model: string, seed: number) {
-  const requests = randomDataset({
-    numPrompts: burst,
-    inputLen: 32,
-    outputLen: 64,
-    rangeRatio: 0,
-    prefixLen: 0,
-    seed,
-    promptKind: 'tokens',
-    tokenIdRange: [97, 122],
-  });
-  const result = await runBenchmark({
-    target: {
-      baseUrl: server.baseUrl,
-      endpoint: '/v1/completions',
-      model,
-      apiKey: null,
-      temperature: 0,
-      ignoreEos: true,
-      extraBody: { logit_bias: BAN_NON_ASCII_BYTES },
-    },
-    requests,
-    requestRate: Infinity,
-    burstiness: 1,
-    seed: 0,
-    maxConcurrency: 1,
-    numWarmups: 0,
-    maxDurationS: null,
-    percentiles: [50],
-  });
-  return result.metrics;
+/** `burst` requests of 32 letter tokens, one at a time. */
+function burstOn(server: RunningServerProcess, model: string, seed: number) {
+  return runWorkload(server.baseUrl, model, letterRequests(burst, 0, 32, seed), 1);
 }
 
 const p50 = (stats: BenchmarkMetrics['ttft']): number => stats.median;
@@ -114,7 +68,7 @@ for (const preset of values.models.split(',')) {
     }
     const names = new Map<ServerName, string>();
     for (const [name, server] of running) {
-      names.set(name, await servedName(server.baseUrl));
+      names.set(name, (await servedModelName(server.baseUrl)) ?? 'model');
       await burstOn(server, names.get(name)!, 999); // warm-up
     }
     const ratios = { tps: [] as number[], ttft: [] as number[], tpot: [] as number[] };

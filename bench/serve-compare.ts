@@ -27,13 +27,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { randomDataset, type BenchRequest } from '../src/benchmark/dataset.ts';
+import type { BenchRequest } from '../src/benchmark/dataset.ts';
 import type { BenchmarkMetrics } from '../src/benchmark/metrics.ts';
-import type { TargetOptions } from '../src/benchmark/request-runner.ts';
-import { runBenchmark } from '../src/benchmark/run-benchmark.ts';
 import { ensureModel, type ModelSpec } from '../src/gguf/model-cache.ts';
 import { median, writeResultsSection } from './bench-support.ts';
 import { runBatchedBench } from './peer-tools.ts';
+import { letterRequests, OUTPUT_LEN, runWorkload, servedModelName } from './peer-workload.ts';
 import { startServerProcess, type ServerConfig, type ServerName } from './server-process.ts';
 
 const { values } = parseArgs({
@@ -53,7 +52,6 @@ const presets = values.models.split(',') as ModelSpec['preset'][];
 const concurrencies = values.concurrency === '' ? [] : values.concurrency.split(',').map(Number);
 const port = Number(values.port);
 const SERVERS: readonly ServerName[] = ['servellm', 'llama-server'];
-const OUTPUT_LEN = 64;
 const INPUT_LEN = 32;
 const PARALLEL = 16;
 /**
@@ -68,11 +66,6 @@ const PREFIX = {
   coldPrompts: 8,
   parallel: 8,
 };
-
-/** logit_bias banning the byte tokens 128..255 (not valid UTF-8 alone). */
-const BAN_NON_ASCII_BYTES: Record<string, number> = Object.fromEntries(
-  Array.from({ length: 128 }, (_, i) => [String(128 + i), -100]),
-);
 
 interface Measure {
   readonly outputTps: number;
@@ -148,46 +141,10 @@ async function drive(
   concurrency: number,
   onMeasureStart: () => void = () => {},
 ): Promise<BenchmarkMetrics> {
-  const target: TargetOptions = {
-    baseUrl,
-    endpoint: '/v1/completions',
-    model: (await modelName(baseUrl)) ?? 'model',
-    apiKey: null,
-    temperature: 0,
-    ignoreEos: true,
-    extraBody: { logit_bias: BAN_NON_ASCII_BYTES },
-  };
-  const run = (list: BenchRequest[]) =>
-    runBenchmark({
-      target,
-      requests: list,
-      requestRate: Infinity,
-      burstiness: 1,
-      seed: 0,
-      maxConcurrency: concurrency,
-      numWarmups: 0,
-      maxDurationS: null,
-      percentiles: [50, 99],
-    });
-  await run(warmups);
+  const model = (await servedModelName(baseUrl)) ?? 'model';
+  await runWorkload(baseUrl, model, warmups, concurrency);
   onMeasureStart();
-  return (await run(requests)).metrics;
-}
-
-/**
- * The served model's name. Tried up to three times: llama-server closes idle keep-alive
- * connections, and a request that lands on one fails with "other side closed".
- */
-async function modelName(baseUrl: string): Promise<string | null> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const response = await fetch(`${baseUrl}/v1/models`);
-      const body = (await response.json()) as { data?: { id: string }[] };
-      return body.data?.[0]?.id ?? null;
-    } catch (error) {
-      if (attempt === 3) throw error;
-    }
-  }
+  return runWorkload(baseUrl, model, requests, concurrency);
 }
 
 const STATS_LINE =
@@ -236,19 +193,6 @@ function promptTokensEvaluated(server: ServerName, lines: readonly string[]): nu
   return Math.round(total);
 }
 
-function randomRequests(count: number, prefixLen: number, inputLen: number, seed: number) {
-  return randomDataset({
-    numPrompts: count,
-    inputLen,
-    outputLen: OUTPUT_LEN,
-    rangeRatio: 0,
-    prefixLen,
-    seed,
-    promptKind: 'tokens',
-    tokenIdRange: [97, 122],
-  });
-}
-
 async function measureServer(
   preset: string,
   modelPath: string,
@@ -268,8 +212,8 @@ async function measureServer(
     for (const concurrency of concurrencies) {
       // Seeds distinct per repeat, concurrency and role: no prompt is sent twice to a server.
       const seed = 1000 * repeat + 10 * concurrency;
-      const warmups = randomRequests(concurrency, 0, INPUT_LEN, seed + 1);
-      const requests = randomRequests(Math.max(16, 4 * concurrency), 0, INPUT_LEN, seed);
+      const warmups = letterRequests(concurrency, 0, INPUT_LEN, seed + 1);
+      const requests = letterRequests(Math.max(16, 4 * concurrency), 0, INPUT_LEN, seed);
       const logStart = running.log.length;
       const metrics = await drive(running.baseUrl, warmups, requests, concurrency);
       record(preset, `c${concurrency}`, server, metrics);
@@ -297,8 +241,8 @@ async function measureServer(
       const seed = 1000 * repeat;
       const warmupSeed = workload === 'prefix-warm' ? seed : seed + 7;
       const measured = workload === 'prefix-warm' ? PREFIX.prompts : PREFIX.coldPrompts;
-      const all = randomRequests(measured, PREFIX.prefixLen, PREFIX.inputLen, seed);
-      const warmups = randomRequests(
+      const all = letterRequests(measured, PREFIX.prefixLen, PREFIX.inputLen, seed);
+      const warmups = letterRequests(
         PREFIX.concurrency + PREFIX.prompts,
         PREFIX.prefixLen,
         PREFIX.inputLen,
