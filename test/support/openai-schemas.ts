@@ -11,14 +11,16 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 
 /** The OpenAI response types checked. */
-export type OpenAiType =
-  | 'CreateCompletionResponse'
-  | 'CreateChatCompletionResponse'
-  | 'CreateChatCompletionStreamResponse'
-  | 'CreateEmbeddingResponse'
-  | 'ErrorResponse'
-  | 'ListModelsResponse'
-  | 'Model';
+const OPENAI_TYPES = [
+  'CreateCompletionResponse',
+  'CreateChatCompletionResponse',
+  'CreateChatCompletionStreamResponse',
+  'CreateEmbeddingResponse',
+  'ErrorResponse',
+  'ListModelsResponse',
+  'Model',
+] as const;
+export type OpenAiType = (typeof OPENAI_TYPES)[number];
 
 const SPEC_ID = 'https://openai.spec/openapi.json';
 
@@ -54,17 +56,8 @@ function compile(): Map<OpenAiType, ValidateFunction> {
   // The spec's own keywords (x-oaiMeta, ...) and formats (unixtime, ...) are not validation.
   const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
   ajv.addSchema({ $id: SPEC_ID, components: withoutNullable(data.components) });
-  const types: OpenAiType[] = [
-    'CreateCompletionResponse',
-    'CreateChatCompletionResponse',
-    'CreateChatCompletionStreamResponse',
-    'CreateEmbeddingResponse',
-    'ErrorResponse',
-    'ListModelsResponse',
-    'Model',
-  ];
   return new Map(
-    types.map((type) => [type, ajv.getSchema(`${SPEC_ID}#/components/schemas/${type}`)!]),
+    OPENAI_TYPES.map((type) => [type, ajv.getSchema(`${SPEC_ID}#/components/schemas/${type}`)!]),
   );
 }
 
