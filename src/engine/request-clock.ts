@@ -86,11 +86,6 @@ export class RequestClock {
     return { first, seconds };
   }
 
-  /** Tokens sampled so far. */
-  get tokens(): number {
-    return this.#tokens;
-  }
-
   /** The report of a request that ended at `atMs` with a stop or a length limit. */
   finished(
     atMs: number,
