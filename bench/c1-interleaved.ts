@@ -11,7 +11,12 @@
  * llama-server) of output tok/s, TTFT p50 and TPOT p50, with their quartiles, and writes the
  * "Concurrency 1, interleaved" section of bench/RESULTS.md.
  *
- * Usage: npx tsx bench/c1-interleaved.ts [--rounds 24] [--burst 2] [--threads 2]
+ * Before each burst it waits `--settle-ms` (default 500): llama-server's ggml workers busy-poll
+ * for about 100 ms of CPU after its last decode (measured from /proc/PID/stat: 100-110 ms, against
+ * 0-10 ms for servellm, whose pool is paused after each decode), and without the wait that
+ * polling lands on the first request of the other server's burst.
+ *
+ * Usage: npx tsx bench/c1-interleaved.ts [--rounds 24] [--burst 2] [--threads 2] [--settle-ms 500]
  *   [--models random-130m-f16,random-370m-q8_0]
  */
 import { parseArgs } from 'node:util';
@@ -32,18 +37,21 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     models: { type: 'string', default: 'random-130m-f16,random-370m-q8_0' },
     port: { type: 'string', default: '18400' },
+    'settle-ms': { type: 'string', default: '500' },
   },
 });
 const rounds = Number(values.rounds);
 const burst = Number(values.burst);
 const threads = Number(values.threads);
+const settleMs = Number(values['settle-ms']);
 const SERVERS: readonly ServerName[] = ['servellm', 'llama-server'];
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 /** `burst` requests of 32 letter tokens, one at a time. */
-function burstOn(server: RunningServerProcess, model: string, seed: number) {
+async function burstOn(server: RunningServerProcess, model: string, seed: number) {
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
   return runWorkload(server.baseUrl, model, letterRequests(burst, 0, 32, seed), 1);
 }
 
@@ -110,5 +118,5 @@ for (const preset of values.models.split(',')) {
 }
 writeResultsSection(
   'Concurrency 1, interleaved',
-  `\`npx tsx bench/c1-interleaved.ts --rounds ${rounds} --burst ${burst} --threads ${threads} --models ${values.models}\`, ${new Date().toISOString()}: both servers up, ${burst} requests to one then ${burst} to the other each round (the first alternating), ${rounds} rounds; 32-token prompts, 64 output tokens, greedy, tokens 128-255 banned. Both servers stay resident: the one that just served may still poll its threads while the other starts, which can tax that first token.\n\n${sections.join('\n\n')}`,
+  `\`npx tsx bench/c1-interleaved.ts --rounds ${rounds} --burst ${burst} --threads ${threads} --settle-ms ${settleMs} --models ${values.models}\`, ${new Date().toISOString()}: both servers up, ${burst} requests to one then ${burst} to the other each round (the first alternating), ${rounds} rounds; 32-token prompts, 64 output tokens, greedy, tokens 128-255 banned. Both servers stay resident; each burst starts ${settleMs} ms after the previous one ended, so llama-server's ggml workers have stopped busy-polling (about 100 ms of CPU after its last decode).\n\n${sections.join('\n\n')}`,
 );

@@ -376,8 +376,10 @@ describe('addon argument validation', () => {
     const first = context.decode(batch([1], [0], [0]));
     await assert.rejects(async () => context.decode(batch([1], [0], [1])), Error);
     assert.throws(() => context.kvClear(), /busy/);
+    assert.throws(() => context.pauseThreads(), /busy/);
     assert.throws(() => context.dispose(), /busy|flight/);
     await first;
+    context.pauseThreads();
     await assertAlive();
   });
 
@@ -388,6 +390,7 @@ describe('addon argument validation', () => {
     extra.dispose();
     await assert.rejects(async () => extra.decode(batch([1], [0], [0])), Error);
     assert.throws(() => extra.kvClear(), Error);
+    assert.throws(() => extra.pauseThreads(), /disposed/);
     await assertAlive();
   });
 

@@ -48,9 +48,10 @@ int32_t ContextState::Decode(BatchData& batch) {
   // otherwise override the flags with a warning. Rows are still taken from `outputs`.
   const llama_batch view = batch.View(config.embeddings);
   Logger::TakeErrors();  // drop stale lines of this thread; a failure reports only its own
-  const int32_t code = llama_decode(context, view);
-  pool->Pause();
-  return code;
+  // The pool is not paused here: its workers poll for the next graph (ggml's default, what
+  // llama.cpp's own tools do), so a decode that follows within the polling window starts without
+  // waking them. The engine pauses it when it runs out of work (Context::PauseThreads).
+  return llama_decode(context, view);
 }
 
 std::shared_ptr<ContextState> CreateContextState(std::shared_ptr<ModelState> model,

@@ -58,7 +58,7 @@ struct ContextState {
   bool Released() const { return context == nullptr; }
   BatchLimits Limits() const;
 
-  // llama_decode on the calling thread, then pauses the pool. Returns llama_decode's code.
+  // llama_decode on the calling thread; the pool keeps polling afterwards. Returns its code.
   int32_t Decode(BatchData& batch);
 
   std::shared_ptr<ModelState> model;

@@ -74,6 +74,7 @@ Napi::Function Context::DefineClass(Napi::Env env) {
           InstanceMethod<&Context::KvMinPosition>("kvMinPosition"),
           InstanceMethod<&Context::KvMaxPosition>("kvMaxPosition"),
           InstanceMethod<&Context::KvClear>("kvClear"),
+          InstanceMethod<&Context::PauseThreads>("pauseThreads"),
           InstanceMethod<&Context::Dispose>("dispose"),
       });
 }
@@ -260,6 +261,12 @@ Napi::Value Context::KvClear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ContextState& state = Live(env, "kvClear");
   llama_memory_clear(llama_get_memory(state.context), false);
+  return env.Undefined();
+}
+
+Napi::Value Context::PauseThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Live(env, "pauseThreads").pool->Pause();
   return env.Undefined();
 }
 

@@ -39,6 +39,7 @@ class Context : public Napi::ObjectWrap<Context> {
   Napi::Value KvMinPosition(const Napi::CallbackInfo& info);
   Napi::Value KvMaxPosition(const Napi::CallbackInfo& info);
   Napi::Value KvClear(const Napi::CallbackInfo& info);
+  Napi::Value PauseThreads(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   std::shared_ptr<ContextState> state_;

@@ -2,9 +2,10 @@
 //
 // Owns: creation, attachment-independent lifetime and pausing of a ggml_threadpool. A fresh pool
 // per decode (what llama.cpp does when none is attached) costs thread start-up on every step, so
-// each context gets one for its whole life. After each decode the pool is paused: its workers
-// would otherwise spin-poll for tens of milliseconds, competing with the JS thread and with other
-// contexts; the next graph launch resumes it.
+// each context gets one for its whole life. Between decodes its workers poll for the next graph
+// (ggml's default polling level, as in llama.cpp's tools), for about 100 ms of CPU before they
+// sleep on their own; the owner pauses the pool when no decode follows soon, and the next graph
+// launch resumes it.
 #pragma once
 
 #include "ggml.h"

@@ -41,6 +41,8 @@ export class FakeBackend implements ModelBackend {
   readonly kv: FakeKvCache;
   /** Every request decode() received, for assertions on batching. */
   readonly decodeLog: DecodeRequest[] = [];
+  /** How many decodes had been made at each idle() call, in order. */
+  readonly idleLog: number[] = [];
   readonly #logits: ScriptedLogits;
   #busy = false;
   #disposed = false;
@@ -123,6 +125,12 @@ export class FakeBackend implements ModelBackend {
       }
     }
     return { rows, embeddings: [], decodeMs: 0, sampleMs: 0 };
+  }
+
+  idle(): void {
+    if (this.#disposed) return;
+    if (this.#busy) throw new Error('idle() while a decode is in flight');
+    this.idleLog.push(this.decodeLog.length);
   }
 
   dispose(): Promise<void> {

@@ -235,6 +235,12 @@ export interface ModelBackend {
   readonly kv: KvSequenceOperations;
   /** One batched forward pass over every chunk, with sampling and scoring of the output rows. */
   decode(request: DecodeRequest): Promise<DecodeResult>;
+  /**
+   * The caller has no decode to dispatch soon (its work ran out): release what the backend keeps
+   * busy between decodes (the llama.cpp backend's decode threads poll for the next step). Never
+   * while a decode is in flight; a later decode works as usual. A no-op once disposed.
+   */
+  idle(): void;
   /** Release the context and the model. Idempotent. */
   dispose(): Promise<void>;
 }

@@ -99,6 +99,7 @@ export class EmbeddingRunner {
         this.#backend.kv.clear();
       }
     }
+    this.#backend.idle();
     return vectors;
   }
 }

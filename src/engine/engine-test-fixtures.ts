@@ -165,6 +165,11 @@ export class StrictBackend implements ModelBackend {
     }
   }
 
+  idle(): void {
+    if (this.#inFlight) this.#violation('idle() while a decode is in flight');
+    this.fake.idle();
+  }
+
   dispose(): Promise<void> {
     return this.fake.dispose();
   }

@@ -234,4 +234,19 @@ describe('LlmEngine outputs', { timeout: 10_000 }, () => {
     );
     assert.deepEqual(r.tokenIds, [2, 3]);
   });
+
+  it('lets the backend idle once its work runs out, never between steps', async () => {
+    const { backend, engine } = setup();
+    const a = collect(engine.add({ id: 'a', promptTokens: [1], params: params({ maxTokens: 4 }) }));
+    const b = collect(engine.add({ id: 'b', promptTokens: [7], params: params({ maxTokens: 2 }) }));
+    await Promise.all([a, b]);
+    await engine.whenIdle();
+    const first = backend.decodeLog.length;
+    assert.ok(first >= 4, `${first} decodes`);
+    assert.deepEqual(backend.fake.idleLog, [first]);
+    await collect(engine.add({ id: 'c', promptTokens: [1], params: params({ maxTokens: 3 }) }));
+    await engine.whenIdle();
+    assert.deepEqual(backend.fake.idleLog, [first, backend.decodeLog.length]);
+    assert.deepEqual(backend.violations, []);
+  });
 });

@@ -301,6 +301,8 @@ export class LlmEngine implements EngineClient {
       this.#failAll(asError(error));
     } finally {
       this.#looping = false;
+      // No step follows: the backend's decode threads may sleep instead of polling for one.
+      this.#backend.idle();
     }
   }
 

@@ -251,6 +251,11 @@ export class LlamaBackend implements ModelBackend {
     return { rows, embeddings: [], decodeMs: result.decodeMs, sampleMs: result.sampleMs };
   }
 
+  /** Put the decode threads to sleep (they poll for the next decode otherwise; see threadpool.h). */
+  idle(): void {
+    if (!this.#disposed) this.#context.pauseThreads();
+  }
+
   /**
    * One small decode before serving (a few prompt tokens and a greedy row in sequence 0, then
    * removed): a kernel build that cannot run on this machine fails at startup rather than on the
@@ -288,6 +293,7 @@ export class LlamaBackend implements ModelBackend {
       await this.#context.decode(step.batch, this.#embeddings ? undefined : step.sampling);
     } finally {
       this.#context.kvClear();
+      this.#context.pauseThreads();
     }
   }
 

@@ -239,6 +239,12 @@ export interface NativeContext {
   kvMaxPosition(seq: number): number;
   /** Clear the whole KV memory. */
   kvClear(): void;
+  /**
+   * Put the decode thread pool to sleep until the next decode. After a decode its workers poll for
+   * the next one (for about 100 ms of CPU, then they sleep on their own); call this when no decode
+   * follows soon, so they do not take a core from other work.
+   */
+  pauseThreads(): void;
   /** Free the context (KV memory, thread pool). Rejects while a decode is in flight. Idempotent. */
   dispose(): void;
 }
