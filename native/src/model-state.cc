@@ -125,6 +125,9 @@ std::shared_ptr<ModelState> LoadModelState(const std::string& path, int32_t gpuL
   info.bosToken = llama_vocab_bos(vocab);
   info.eosToken = llama_vocab_eos(vocab);
   info.eotToken = llama_vocab_eot(vocab);
+  info.fimPreToken = llama_vocab_fim_pre(vocab);
+  info.fimSufToken = llama_vocab_fim_suf(vocab);
+  info.fimMidToken = llama_vocab_fim_mid(vocab);
   info.padToken = llama_vocab_pad(vocab);
   info.nlToken = llama_vocab_nl(vocab);
   info.addBos = llama_vocab_get_add_bos(vocab);

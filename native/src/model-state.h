@@ -32,6 +32,10 @@ struct ModelInfoData {
   int32_t bosToken = -1;
   int32_t eosToken = -1;
   int32_t eotToken = -1;
+  // Fill-in-the-middle tokens (-1 where the model has none).
+  int32_t fimPreToken = -1;
+  int32_t fimSufToken = -1;
+  int32_t fimMidToken = -1;
   int32_t padToken = -1;
   int32_t nlToken = -1;
   bool addBos = false;

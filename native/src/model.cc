@@ -30,6 +30,9 @@ Napi::Object BuildInfo(Napi::Env env, const ModelInfoData& data) {
   info.Set("bosToken", data.bosToken);
   info.Set("eosToken", data.eosToken);
   info.Set("eotToken", data.eotToken);
+  info.Set("fimPreToken", data.fimPreToken);
+  info.Set("fimSufToken", data.fimSufToken);
+  info.Set("fimMidToken", data.fimMidToken);
   info.Set("padToken", data.padToken);
   info.Set("nlToken", data.nlToken);
   info.Set("addBos", data.addBos);

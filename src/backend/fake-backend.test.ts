@@ -37,6 +37,18 @@ describe('FakeBackend', () => {
     assert.deepEqual(backend.kv.tokensOf(0), [97, 98]);
   });
 
+  it('has fill-in-the-middle tokens only when its specials name all three', () => {
+    assert.equal(new FakeBackend({ logits: successorLogits }).info.fillInTheMiddle, null);
+    const specials = ['<|endoftext|>', '<|fim_prefix|>', '<|fim_middle|>', '<|fim_suffix|>'];
+    assert.deepEqual(new FakeBackend({ logits: successorLogits, specials }).info.fillInTheMiddle, {
+      prefix: 257,
+      suffix: 259,
+      middle: 258,
+    });
+    const partial = { logits: successorLogits, specials: specials.slice(0, 3) };
+    assert.equal(new FakeBackend(partial).info.fillInTheMiddle, null);
+  });
+
   it('requires positions to continue each sequence', async () => {
     const backend = new FakeBackend({ logits: successorLogits });
     await backend.decode({ chunks: [{ sequenceId: 0, startPosition: 0, tokens: [1], rows: [] }] });

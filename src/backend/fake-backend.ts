@@ -10,6 +10,7 @@ import { ByteTokenizer } from './fake-tokenizer.ts';
 import type {
   DecodeRequest,
   DecodeResult,
+  FillInTheMiddleTokens,
   KvLayout,
   ModelBackend,
   ModelInfo,
@@ -23,7 +24,11 @@ export type ScriptedLogits = (tokens: readonly number[]) => Float32Array;
 
 export interface FakeBackendOptions {
   readonly logits: ScriptedLogits;
-  /** Special token texts, ids 256, 257, ...; default ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]. */
+  /**
+   * Special token texts, ids 256, 257, ...; default ["<|endoftext|>", "<|im_start|>", "<|im_end|>"].
+   * "<|fim_prefix|>", "<|fim_suffix|>" and "<|fim_middle|>" among them make the fill-in-the-middle
+   * tokens (as llama.cpp recognises them by text).
+   */
   readonly specials?: readonly string[];
   /** Tokens that end generation; default [256, 258]. */
   readonly endOfGeneration?: readonly number[];
@@ -33,6 +38,15 @@ export interface FakeBackendOptions {
 }
 
 const DEFAULT_SPECIALS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>'];
+
+function fimTokens(specials: readonly string[]): FillInTheMiddleTokens | null {
+  const [prefix, suffix, middle] = ['<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>'].map(
+    (text) => specials.indexOf(text),
+  );
+  if (prefix === undefined || suffix === undefined || middle === undefined) return null;
+  if (prefix < 0 || suffix < 0 || middle < 0) return null;
+  return { prefix: 256 + prefix, suffix: 256 + suffix, middle: 256 + middle };
+}
 
 export class FakeBackend implements ModelBackend {
   readonly info: ModelInfo;
@@ -72,6 +86,7 @@ export class FakeBackend implements ModelBackend {
       bosToken: 256,
       eosToken: 256,
       eotToken: specials.length > 2 ? 258 : null,
+      fillInTheMiddle: fimTokens(specials),
       addBos: false,
       endOfGenerationTokens: [...endOfGeneration].sort((a, b) => a - b),
       chatTemplate: options.chatTemplate ?? null,

@@ -23,6 +23,12 @@ export interface ModelInfo {
   readonly bosToken: number | null;
   readonly eosToken: number | null;
   readonly eotToken: number | null;
+  /**
+   * The fill-in-the-middle tokens (llama.cpp's llama_vocab_fim_pre/suf/mid, from the GGUF keys
+   * `tokenizer.ggml.fim_{pre,suf,mid}_token_id` or recognised by their text), or null unless the
+   * model has all three.
+   */
+  readonly fillInTheMiddle: FillInTheMiddleTokens | null;
   /** Whether tokenize(addSpecial=true) prepends BOS. */
   readonly addBos: boolean;
   /** Every token that ends generation (EOS, EOT, ...), ascending. */
@@ -33,6 +39,13 @@ export interface ModelInfo {
   readonly metadata: Readonly<Record<string, string>>;
   /** Pooling of an embedding model ("none" | "mean" | "cls" | "last" | "rank" | "unspecified"). */
   readonly poolingType: string;
+}
+
+/** The three tokens of a prefix-suffix-middle infill prompt. */
+export interface FillInTheMiddleTokens {
+  readonly prefix: number;
+  readonly suffix: number;
+  readonly middle: number;
 }
 
 /** Tokenizer and per-token facts, as the engine's detokenizer and stop checker need them. */

@@ -4,6 +4,10 @@ import { test } from 'node:test';
 import {
   BASE_VOCAB_SIZE,
   ENDOFTEXT_TOKEN_ID,
+  FIM_MIDDLE_TOKEN_ID,
+  FIM_PREFIX_TOKEN_ID,
+  FIM_SUFFIX_TOKEN_ID,
+  FIM_VOCAB_SIZE,
   IM_END_TOKEN_ID,
   IM_START_TOKEN_ID,
   buildByteVocabulary,
@@ -70,4 +74,26 @@ test('a 32000-token vocabulary: unique tokens, every merge builds an existing to
 
 test('vocabulary sizes below 259 are rejected', () => {
   assert.throws(() => buildByteVocabulary(258), RangeError);
+});
+
+test('fillInTheMiddle: <|fim_prefix|>, <|fim_suffix|>, <|fim_middle|> as control tokens 259-261', () => {
+  assert.equal(buildByteVocabulary().fillInTheMiddle, null);
+  const vocab = buildByteVocabulary(FIM_VOCAB_SIZE, { fillInTheMiddle: true });
+  assert.deepEqual(vocab.tokens.slice(259), ['<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>']);
+  assert.deepEqual([...vocab.tokenTypes.subarray(258)], [3, 3, 3, 3]);
+  assert.deepEqual(vocab.fillInTheMiddle, {
+    prefix: FIM_PREFIX_TOKEN_ID,
+    suffix: FIM_SUFFIX_TOKEN_ID,
+    middle: FIM_MIDDLE_TOKEN_ID,
+  });
+  assert.deepEqual(
+    [FIM_PREFIX_TOKEN_ID, FIM_SUFFIX_TOKEN_ID, FIM_MIDDLE_TOKEN_ID],
+    [259, 260, 261],
+  );
+  // Extra tokens start after them; their merges still build existing tokens.
+  const large = buildByteVocabulary(300, { fillInTheMiddle: true });
+  assert.equal(large.tokens[261], '<|fim_middle|>');
+  assert.equal(large.merges.length, 300 - 262);
+  assert.equal(large.tokenTypes[262], 1);
+  assert.throws(() => buildByteVocabulary(261, { fillInTheMiddle: true }), RangeError);
 });

@@ -1,8 +1,9 @@
 /**
  * The byte-level GPT-2 style vocabulary of our test models. Owns the token ids: id b (0..255) is
  * the single byte b, spelled with GPT-2's `bytes_to_unicode` alphabet (byte 32 is 'Ġ', 10 is
- * 'Ċ'); then three control tokens; then, for large vocabularies, extra multi-byte normal tokens
- * with the BPE merges that produce them. Every string of bytes is encodable.
+ * 'Ċ'); then three control tokens; optionally the three fill-in-the-middle control tokens; then,
+ * for large vocabularies, extra multi-byte normal tokens with the BPE merges that produce them.
+ * Every string of bytes is encodable.
  */
 
 /** Number of single-byte tokens (ids 0..255, id = byte value). */
@@ -19,6 +20,25 @@ export const IM_END_TOKEN_ID = 258;
 
 /** Size of the vocabulary without extra tokens: 256 bytes + 3 control tokens. */
 export const BASE_VOCAB_SIZE = 259;
+
+/** `<|fim_prefix|>` (Qwen's spelling), in a vocabulary built with fill-in-the-middle tokens. */
+export const FIM_PREFIX_TOKEN_ID = 259;
+
+/** `<|fim_suffix|>`, in a vocabulary built with fill-in-the-middle tokens. */
+export const FIM_SUFFIX_TOKEN_ID = 260;
+
+/** `<|fim_middle|>`, in a vocabulary built with fill-in-the-middle tokens. */
+export const FIM_MIDDLE_TOKEN_ID = 261;
+
+/** Size of the vocabulary with the fill-in-the-middle tokens and no extra tokens. */
+export const FIM_VOCAB_SIZE = 262;
+
+/** Texts of the fill-in-the-middle control tokens, by id. */
+export const FIM_TOKENS: Readonly<Record<number, string>> = {
+  [FIM_PREFIX_TOKEN_ID]: '<|fim_prefix|>',
+  [FIM_SUFFIX_TOKEN_ID]: '<|fim_suffix|>',
+  [FIM_MIDDLE_TOKEN_ID]: '<|fim_middle|>',
+};
 
 /** Texts of the control tokens, by id. */
 export const CONTROL_TOKENS: Readonly<Record<number, string>> = {
@@ -48,6 +68,17 @@ export interface Vocabulary {
   readonly bosTokenId: number;
   readonly eosTokenId: number;
   readonly eotTokenId: number;
+  /**
+   * The fill-in-the-middle tokens (GGUF `tokenizer.ggml.fim_{pre,suf,mid}_token_id`), or null
+   * when the vocabulary has none.
+   */
+  readonly fillInTheMiddle: { prefix: number; suffix: number; middle: number } | null;
+}
+
+/** Options of {@link buildByteVocabulary}. */
+export interface ByteVocabularyOptions {
+  /** Add `<|fim_prefix|>`, `<|fim_suffix|>`, `<|fim_middle|>` as ids 259-261. Default false. */
+  readonly fillInTheMiddle?: boolean;
 }
 
 /** GPT-2's `bytes_to_unicode()`: the printable character standing for each byte. */
@@ -109,19 +140,25 @@ function addExtraTokens(tokens: string[], merges: string[], size: number): void 
 }
 
 /**
- * Builds the byte vocabulary with `size` tokens (default and minimum 259): bytes, the three
- * control tokens, then extra normal tokens.
+ * Builds the byte vocabulary with `size` tokens (default and minimum 259, or 262 with the
+ * fill-in-the-middle tokens): bytes, the control tokens, then extra normal tokens.
  */
-export function buildByteVocabulary(size: number = BASE_VOCAB_SIZE): Vocabulary {
-  if (!Number.isSafeInteger(size) || size < BASE_VOCAB_SIZE) {
-    throw new RangeError(`vocabulary size must be an integer >= ${BASE_VOCAB_SIZE}, got ${size}`);
+export function buildByteVocabulary(
+  size: number = BASE_VOCAB_SIZE,
+  options: ByteVocabularyOptions = {},
+): Vocabulary {
+  const fim = options.fillInTheMiddle ?? false;
+  const controlEnd = fim ? FIM_VOCAB_SIZE : BASE_VOCAB_SIZE;
+  if (!Number.isSafeInteger(size) || size < controlEnd) {
+    throw new RangeError(`vocabulary size must be an integer >= ${controlEnd}, got ${size}`);
   }
+  const controls = { ...CONTROL_TOKENS, ...(fim ? FIM_TOKENS : {}) };
   const tokens: string[] = [...BYTE_ALPHABET];
-  for (let id = BYTE_TOKEN_COUNT; id < BASE_VOCAB_SIZE; id++) tokens.push(CONTROL_TOKENS[id] ?? '');
+  for (let id = BYTE_TOKEN_COUNT; id < controlEnd; id++) tokens.push(controls[id] ?? '');
   const merges: string[] = [];
   addExtraTokens(tokens, merges, size);
   const tokenTypes = new Int32Array(size).fill(TOKEN_TYPE.normal);
-  for (let id = BYTE_TOKEN_COUNT; id < BASE_VOCAB_SIZE; id++) tokenTypes[id] = TOKEN_TYPE.control;
+  for (let id = BYTE_TOKEN_COUNT; id < controlEnd; id++) tokenTypes[id] = TOKEN_TYPE.control;
   return {
     tokens,
     tokenTypes,
@@ -129,5 +166,8 @@ export function buildByteVocabulary(size: number = BASE_VOCAB_SIZE): Vocabulary 
     bosTokenId: ENDOFTEXT_TOKEN_ID,
     eosTokenId: ENDOFTEXT_TOKEN_ID,
     eotTokenId: IM_END_TOKEN_ID,
+    fillInTheMiddle: fim
+      ? { prefix: FIM_PREFIX_TOKEN_ID, suffix: FIM_SUFFIX_TOKEN_ID, middle: FIM_MIDDLE_TOKEN_ID }
+      : null,
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Writes a `general.architecture = llama` GGUF model. Owns the llama metadata keys, the
- * tokenizer keys (gpt2 BPE with the qwen2 pre-tokenizer, ChatML template), the tensor list with
+ * tokenizer keys (gpt2 BPE with the qwen2 pre-tokenizer, ChatML template, fill-in-the-middle
+ * token ids when the vocabulary has them), the tensor list with
  * its shapes (names as in llama.cpp's `LLM_TENSOR_NAMES`) and the choice of storage type per
  * tensor. Weight values come from a caller-supplied row filler per tensor.
  */
@@ -162,6 +163,14 @@ export function llamaMetadata(spec: LlamaModelSpec): GgufKeyValue[] {
     ['tokenizer.ggml.add_eos_token', v.bool(false)],
     ['tokenizer.chat_template', v.string(spec.chatTemplate ?? CHATML_TEMPLATE)],
   ];
+  const fim = vocab.fillInTheMiddle;
+  if (fim !== null) {
+    entries.push(
+      ['tokenizer.ggml.fim_pre_token_id', v.uint32(fim.prefix)],
+      ['tokenizer.ggml.fim_suf_token_id', v.uint32(fim.suffix)],
+      ['tokenizer.ggml.fim_mid_token_id', v.uint32(fim.middle)],
+    );
+  }
   if (spec.poolingType !== undefined && spec.poolingType !== 'none') {
     entries.push(['llama.pooling_type', v.uint32(POOLING_TYPE[spec.poolingType])]);
   }

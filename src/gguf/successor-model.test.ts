@@ -187,3 +187,42 @@ test('the Q8_0 variant keeps token_embd and output F16, blocks Q8_0', async () =
   assert.equal(types['blk.1.ffn_down.weight'], 8);
   assert.equal(types['blk.1.ffn_norm.weight'], 0);
 });
+
+test('fillInTheMiddle: three more control tokens, their GGUF keys, and their successors', async () => {
+  const fim = { fillInTheMiddle: true } as const;
+  assert.equal(successorOf(259, fim), code('A')); // <|fim_prefix|>
+  assert.equal(successorOf(260, fim), code('a')); // <|fim_suffix|>
+  assert.throws(() => successorOf(261), RangeError, 'not in the default vocabulary');
+  assert.equal(successorOf(261, fim), code('0')); // <|fim_middle|>
+  assert.throws(() => successorOf(262, fim), RangeError);
+  assert.equal(successorLogits(261, fim).length, 262);
+  const lp = successorLogprobs(261, fim);
+  assert.ok(Math.abs(lp.reduce((sum, x) => sum + Math.exp(x), 0) - 1) < 1e-12);
+
+  const path = join(dir, 'successor-fim.gguf');
+  await writeSuccessorModel(path, fim);
+  const gguf = readGguf(await readFile(path));
+  assert.equal(metadataValue(gguf, 'llama.vocab_size'), 262);
+  assert.equal(metadataValue(gguf, 'tokenizer.ggml.fim_pre_token_id'), 259);
+  assert.equal(metadataValue(gguf, 'tokenizer.ggml.fim_suf_token_id'), 260);
+  assert.equal(metadataValue(gguf, 'tokenizer.ggml.fim_mid_token_id'), 261);
+  const tokens = metadataValue(gguf, 'tokenizer.ggml.tokens') as string[];
+  assert.deepEqual(tokens.slice(256), [
+    '<|endoftext|>',
+    '<|im_start|>',
+    '<|im_end|>',
+    '<|fim_prefix|>',
+    '<|fim_suffix|>',
+    '<|fim_middle|>',
+  ]);
+  assert.deepEqual(
+    (metadataValue(gguf, 'tokenizer.ggml.token_type') as number[]).slice(255),
+    [1, 3, 3, 3, 3, 3, 3],
+  );
+  const out = f16Matrix(gguf, 'output.weight', 1024, 262);
+  // output row '0' holds margin1 at column <|fim_middle|> (succ(<|fim_middle|>) = '0').
+  assert.equal(out[code('0') * 1024 + 261], 8);
+
+  const plain = readGguf(await readFile(join(dir, 'successor-f16.gguf')));
+  assert.equal(plain.metadata.has('tokenizer.ggml.fim_pre_token_id'), false);
+});

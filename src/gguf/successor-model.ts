@@ -21,6 +21,9 @@
  * - '\n' -> '0' (so a ChatML prompt, which ends "<|im_start|>assistant\n", is answered
  *   "0123456789." then EOS);
  * - `<|endoftext|>` -> '0', `<|im_start|>` -> 'a', `<|im_end|>` -> '\n';
+ * - with the fill-in-the-middle tokens (option `fillInTheMiddle`, vocabulary 262):
+ *   `<|fim_prefix|>` -> 'A', `<|fim_suffix|>` -> 'a', `<|fim_middle|>` -> '0' (so an infill
+ *   prompt, which ends with `<|fim_middle|>`, is answered "0123456789." then EOS);
  * - every other byte b -> (b + 1) mod 256.
  * No token is its own successor, so succ(t) and succ(succ(t)) always differ.
  */
@@ -28,6 +31,10 @@
 import {
   BASE_VOCAB_SIZE,
   ENDOFTEXT_TOKEN_ID,
+  FIM_MIDDLE_TOKEN_ID,
+  FIM_PREFIX_TOKEN_ID,
+  FIM_SUFFIX_TOKEN_ID,
+  FIM_VOCAB_SIZE,
   IM_END_TOKEN_ID,
   IM_START_TOKEN_ID,
   buildByteVocabulary,
@@ -47,6 +54,11 @@ export const SUCCESSOR_EMBEDDING_LENGTH = 1024;
 /** Vocabulary size of the successor model (the byte vocabulary, no extra tokens). */
 export const SUCCESSOR_VOCAB_SIZE = BASE_VOCAB_SIZE;
 
+/** The vocabulary size of a successor model: 259, or 262 with the fill-in-the-middle tokens. */
+export function successorVocabSize(options: SuccessorModelOptions = {}): number {
+  return options.fillInTheMiddle === true ? FIM_VOCAB_SIZE : SUCCESSOR_VOCAB_SIZE;
+}
+
 /** Options of the successor model. */
 export interface SuccessorModelOptions {
   /** Type of the matrices: 'f32', 'f16' (default) or 'q8_0' (see module comment). */
@@ -65,6 +77,11 @@ export interface SuccessorModelOptions {
    * input's token frequencies.
    */
   readonly poolingType?: PoolingType;
+  /**
+   * Add the fill-in-the-middle tokens `<|fim_prefix|>`, `<|fim_suffix|>`, `<|fim_middle|>` (ids
+   * 259-261) and their `tokenizer.ggml.fim_*_token_id` keys. Default false.
+   */
+  readonly fillInTheMiddle?: boolean;
 }
 
 /** The defaults of {@link SuccessorModelOptions}. */
@@ -75,15 +92,22 @@ export const SUCCESSOR_DEFAULTS: Readonly<Required<SuccessorModelOptions>> = {
   blockCount: 1,
   contextLength: 4096,
   poolingType: 'none',
+  fillInTheMiddle: false,
 };
 
 const CODE = (ch: string) => ch.charCodeAt(0);
 
-/** The successor of token `token` (0 <= token < 259); see the module comment for the table. */
-export function successorOf(token: number): number {
-  if (!Number.isInteger(token) || token < 0 || token >= SUCCESSOR_VOCAB_SIZE) {
+/**
+ * The successor of token `token` (0 <= token < the vocabulary size of `options`: 259, or 262
+ * with the fill-in-the-middle tokens); see the module comment for the table.
+ */
+export function successorOf(token: number, options: SuccessorModelOptions = {}): number {
+  if (!Number.isInteger(token) || token < 0 || token >= successorVocabSize(options)) {
     throw new RangeError(`token out of range: ${token}`);
   }
+  if (token === FIM_PREFIX_TOKEN_ID) return CODE('A');
+  if (token === FIM_SUFFIX_TOKEN_ID) return CODE('a');
+  if (token === FIM_MIDDLE_TOKEN_ID) return CODE('0');
   if (token >= CODE('a') && token < CODE('z')) return token + 1;
   if (token === CODE('z')) return CODE('a');
   if (token >= CODE('A') && token < CODE('Z')) return token + 1;
@@ -114,10 +138,10 @@ function resolveMargins(options: SuccessorModelOptions): [number, number] {
 /** The exact logits for last input token `token`: margin1 at succ, margin2 at succ∘succ, else 0. */
 export function successorLogits(token: number, options: SuccessorModelOptions = {}): Float64Array {
   const [margin1, margin2] = resolveMargins(options);
-  const logits = new Float64Array(SUCCESSOR_VOCAB_SIZE);
-  const next = successorOf(token);
+  const logits = new Float64Array(successorVocabSize(options));
+  const next = successorOf(token, options);
   logits[next] = margin1;
-  logits[successorOf(next)] = margin2;
+  logits[successorOf(next, options)] = margin2;
   return logits;
 }
 
@@ -131,18 +155,20 @@ export function successorLogprobs(
   options: SuccessorModelOptions = {},
 ): Float64Array {
   const [margin1, margin2] = resolveMargins(options);
-  const logZ = Math.log(Math.exp(margin1) + Math.exp(margin2) + (SUCCESSOR_VOCAB_SIZE - 2));
+  const vocabSize = successorVocabSize(options);
+  const logZ = Math.log(Math.exp(margin1) + Math.exp(margin2) + (vocabSize - 2));
   return successorLogits(token, options).map((logit) => logit - logZ);
 }
 
 /** For each output token s, the input tokens t with succ(t) = s and with succ(succ(t)) = s. */
-function inverseTable(): { first: number[][]; second: number[][] } {
-  const first = Array.from({ length: SUCCESSOR_VOCAB_SIZE }, () => [] as number[]);
-  const second = Array.from({ length: SUCCESSOR_VOCAB_SIZE }, () => [] as number[]);
-  for (let t = 0; t < SUCCESSOR_VOCAB_SIZE; t++) {
-    const s = successorOf(t);
+function inverseTable(options: SuccessorModelOptions): { first: number[][]; second: number[][] } {
+  const vocabSize = successorVocabSize(options);
+  const first = Array.from({ length: vocabSize }, () => [] as number[]);
+  const second = Array.from({ length: vocabSize }, () => [] as number[]);
+  for (let t = 0; t < vocabSize; t++) {
+    const s = successorOf(t, options);
     first[s]?.push(t);
-    second[successorOf(s)]?.push(t);
+    second[successorOf(s, options)]?.push(t);
   }
   return { first, second };
 }
@@ -155,7 +181,7 @@ export async function writeSuccessorModel(
   const [margin1, margin2] = resolveMargins(options);
   const weightType = options.weightType ?? SUCCESSOR_DEFAULTS.weightType;
   const scale = Math.sqrt(SUCCESSOR_EMBEDDING_LENGTH);
-  const { first, second } = inverseTable();
+  const { first, second } = inverseTable(options);
   const weights = (slot: LlamaTensorSlot) => (row: Float32Array, index: number) => {
     switch (slot.role) {
       case 'token_embd':
@@ -196,7 +222,9 @@ export async function writeSuccessorModel(
       ropeFreqBase: 10000,
       rmsEpsilon: 1e-12,
     },
-    vocabulary: buildByteVocabulary(SUCCESSOR_VOCAB_SIZE),
+    vocabulary: buildByteVocabulary(successorVocabSize(options), {
+      fillInTheMiddle: options.fillInTheMiddle ?? false,
+    }),
     weightType,
     tensorType: (slot) =>
       weightType === 'q8_0' && (slot.role === 'token_embd' || slot.role === 'output')

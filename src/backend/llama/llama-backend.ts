@@ -96,6 +96,10 @@ function describeModel(model: NativeModel, tokenizer: LlamaTokenizer): ModelInfo
     bosToken: orNull(info.bosToken),
     eosToken: orNull(info.eosToken),
     eotToken: orNull(info.eotToken),
+    fillInTheMiddle:
+      info.fimPreToken >= 0 && info.fimSufToken >= 0 && info.fimMidToken >= 0
+        ? { prefix: info.fimPreToken, suffix: info.fimSufToken, middle: info.fimMidToken }
+        : null,
     addBos: info.addBos,
     endOfGenerationTokens: tokenizer.endOfGenerationTokens(),
     chatTemplate: model.chatTemplate(),

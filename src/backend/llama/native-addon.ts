@@ -43,6 +43,10 @@ export interface NativeModelInfo {
   readonly bosToken: number;
   readonly eosToken: number;
   readonly eotToken: number;
+  /** Fill-in-the-middle prefix, suffix and middle tokens (llama_vocab_fim_pre/suf/mid), -1 if none. */
+  readonly fimPreToken: number;
+  readonly fimSufToken: number;
+  readonly fimMidToken: number;
   readonly padToken: number;
   readonly nlToken: number;
   readonly addBos: boolean;

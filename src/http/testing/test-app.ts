@@ -40,6 +40,7 @@ export function testModelInfo(overrides: Partial<ModelInfo> = {}): ModelInfo {
     bosToken: 256,
     eosToken: 258,
     eotToken: null,
+    fillInTheMiddle: null,
     addBos: false,
     endOfGenerationTokens: [256, 258],
     chatTemplate: CHATML_TEMPLATE,
