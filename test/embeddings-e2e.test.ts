@@ -5,6 +5,9 @@
  * normalizes `embed` outputs. Checked against that formula: every input form, more inputs than
  * one decode holds, base64 (through the openai client, which asks for it), usage and vLLM's
  * refusals, float answers validated as OpenAI's CreateEmbeddingResponse; a generation model refuses the endpoint and an embedding model the generation ones.
+ * The chat form (`messages`) embeds the conversation as the chat template renders it (checked
+ * against the ChatML text the test model's template gives, and against /tokenize), and
+ * `POST /invocations` serves both forms on the embedding model exactly as /v1/embeddings.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -35,6 +38,17 @@ function assertEmbedding(actual: readonly number[], tokens: readonly number[], w
 }
 
 const bytes = (text: string): number[] => [...Buffer.from(text, 'utf8')];
+
+/** The successor model's ChatML control tokens (src/gguf/byte-vocabulary.ts). */
+const IM_START = 257;
+const IM_END = 258;
+/** The tokens of one ChatML message, `<|im_start|>role\ncontent<|im_end|>\n`. */
+const chatml = (role: string, content: string): number[] => [
+  IM_START,
+  ...bytes(`${role}\n${content}`),
+  IM_END,
+  ...bytes('\n'),
+];
 
 interface EmbeddingAnswer {
   id: string;
@@ -157,6 +171,100 @@ describe('/v1/embeddings on a mean-pooling embedding model', () => {
     assert.equal(
       (embeddings.json.error as { message: string }).message,
       'The model does not support Embeddings API',
+    );
+  });
+  it('embeds chat messages as the template renders them, without a generation prompt', async () => {
+    const messages = [
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: 'hi' },
+    ];
+    const rendered = [...chatml('system', 'be brief'), ...chatml('user', 'hi')];
+    const { status, json } = await post(server.url, '/v1/embeddings', { messages });
+    assert.equal(status, 200, JSON.stringify(json));
+    assertOpenAiType('CreateEmbeddingResponse', json);
+    const answer = json as unknown as EmbeddingAnswer;
+    assert.match(answer.id, /^embd-/);
+    assert.equal(answer.data.length, 1);
+    assertEmbedding(answer.data[0]!.embedding as number[], rendered, 'chat');
+    assert.equal(answer.usage.prompt_tokens, rendered.length);
+    // The same tokens /tokenize renders for these messages without a generation prompt.
+    const tokenized = await post(server.url, '/tokenize', {
+      messages,
+      add_generation_prompt: false,
+    });
+    assert.deepEqual(tokenized.json.tokens, rendered);
+
+    const prompted = await post(server.url, '/v1/embeddings', {
+      messages,
+      add_generation_prompt: true,
+      encoding_format: 'base64',
+    });
+    const buffer = Buffer.from(
+      (prompted.json as unknown as EmbeddingAnswer).data[0]!.embedding as string,
+      'base64',
+    );
+    const floats = Array.from({ length: buffer.length / 4 }, (_, i) => buffer.readFloatLE(i * 4));
+    assertEmbedding(floats, [...rendered, IM_START, ...bytes('assistant\n')], 'generation prompt');
+
+    // continue_final_message leaves the last message open (add_generation_prompt is false).
+    const continued = await post(server.url, '/v1/embeddings', {
+      messages: [...messages, { role: 'assistant', content: 'ab' }],
+      continue_final_message: true,
+    });
+    assert.equal(continued.status, 200, JSON.stringify(continued.json));
+    assertEmbedding(
+      (continued.json as unknown as EmbeddingAnswer).data[0]!.embedding as number[],
+      [...rendered, IM_START, ...bytes('assistant\nab')],
+      'continued',
+    );
+  });
+
+  it("refuses the chat form's invalid template controls as vLLM does", async () => {
+    const messages = [{ role: 'user', content: 'hi' }];
+    const both = await post(server.url, '/v1/embeddings', {
+      messages,
+      add_generation_prompt: true,
+      continue_final_message: true,
+    });
+    assert.equal(both.status, 400);
+    assert.equal(
+      (both.json.error as { message: string }).message,
+      'Cannot set both `continue_final_message` and `add_generation_prompt` to True.',
+    );
+    const template = await post(server.url, '/v1/embeddings', {
+      messages,
+      chat_template: '{{ messages }}',
+    });
+    assert.equal(template.status, 400);
+    assert.match((template.json.error as { message: string }).message, /untrusted chat template/);
+    const badMessage = await post(server.url, '/v1/embeddings', { messages: [{ content: 'x' }] });
+    assert.equal(badMessage.status, 400);
+    assert.match((badMessage.json.error as { message: string }).message, /messages\.0\.role/);
+  });
+
+  it('serves /invocations as /v1/embeddings on an embedding model, and only that', async () => {
+    for (const body of [
+      { input: ['abca', 'xyz'] },
+      { messages: [{ role: 'user', content: 'hi' }] },
+    ]) {
+      const direct = await post(server.url, '/v1/embeddings', body);
+      const invoked = await post(server.url, '/invocations', body);
+      assert.equal(invoked.status, 200, JSON.stringify(invoked.json));
+      assert.deepEqual(Object.keys(invoked.json).sort(), Object.keys(direct.json).sort());
+      assert.deepEqual(invoked.json.data, direct.json.data);
+      assert.deepEqual(invoked.json.usage, direct.json.usage);
+    }
+    const completion = await post(server.url, '/invocations', { prompt: 'abc' });
+    assert.equal(completion.status, 400);
+    assert.equal(
+      (completion.json.error as { message: string }).message,
+      "Cannot find suitable handler for request. Expected one of: ['EmbeddingCompletionRequest | EmbeddingChatRequest']",
+    );
+    const generation = await post(generator.url, '/invocations', { input: 'abc' });
+    assert.equal(generation.status, 400);
+    assert.equal(
+      (generation.json.error as { message: string }).message,
+      "Cannot find suitable handler for request. Expected one of: ['ChatCompletionRequest', 'CompletionRequest']",
     );
   });
 });

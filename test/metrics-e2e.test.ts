@@ -3,7 +3,9 @@
  * (test/support/prometheus-exposition.ts) with vLLM's metric names and labels, vLLM's counting
  * rules after R requests of P prompt tokens and T output tokens (its
  * tests/entrypoints/serve/instrumentator/test_metrics.py), the invariants that tie the counts
- * together after a mixed workload, and the gauges back to zero after aborted requests.
+ * together after a mixed workload, the gauges back to zero after aborted requests, and vLLM's
+ * HTTP instrumentator metrics: their families, types and labels, counts that move by exactly the
+ * requests made (the excluded handlers and the scrapes not at all), a stream timed to its end.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +14,7 @@ import { testServeOptions } from './support/models.ts';
 import {
   histogramOf,
   parseValidExposition,
+  summaryOf,
   valueOf,
   type Family,
 } from './support/prometheus-exposition.ts';
@@ -56,6 +59,32 @@ const PER_REQUEST = [
   'vllm:request_params_n',
   'vllm:time_to_first_token_seconds',
 ];
+
+/** vLLM's HTTP metrics (prometheus-fastapi-instrumentator) and their types. */
+const HTTP_FAMILIES = {
+  http_requests_total: 'counter',
+  http_request_size_bytes: 'summary',
+  http_response_size_bytes: 'summary',
+  http_request_duration_highr_seconds: 'histogram',
+  http_request_duration_seconds: 'histogram',
+};
+
+/** The sum of a family's samples named `sample` whose labels include `labels` (0 if none). */
+function total(
+  families: Families,
+  family: string,
+  sample: string,
+  labels: Readonly<Record<string, string>>,
+): number {
+  return families
+    .get(family)!
+    .samples.filter(
+      (s) =>
+        s.name === sample &&
+        Object.entries(labels).every(([key, value]) => s.labels[key] === value),
+    )
+    .reduce((sum, s) => sum + s.value, 0);
+}
 
 describe('GET /metrics', () => {
   let server: RunningServer;
@@ -146,6 +175,9 @@ describe('GET /metrics', () => {
     );
     assert.equal(families.get('vllm:time_to_first_token_seconds')?.type, 'histogram');
     assert.equal(families.get('vllm:prompt_tokens_total')?.type, 'counter');
+    for (const [name, type] of Object.entries(HTTP_FAMILIES)) {
+      assert.equal(families.get(name)?.type, type, name);
+    }
     assert.ok(families.has('process_cpu_user_seconds_total'));
     assert.ok(families.has('nodejs_heap_size_used_bytes'));
     // 1-2-5 buckets up to max_model_len (512).
@@ -251,5 +283,102 @@ describe('GET /metrics', () => {
     assert.equal(valueOf(idle, 'vllm:kv_cache_usage_perc'), 0);
     // Aborted requests are not successes.
     assert.equal(difference(after, idle).success_length, 0);
+  });
+  it('counts HTTP requests by template, method and status, and times a stream to its end', async () => {
+    const before = (await scrape()).families;
+    const post = (path: string, body: string) =>
+      fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    const streamBody = JSON.stringify({
+      model: 'successor',
+      prompt: 'abc',
+      max_tokens: 64,
+      ignore_eos: true,
+      stream: true,
+    });
+    const started = performance.now();
+    const stream = await post('/v1/completions', streamBody);
+    const headersAt = performance.now();
+    assert.equal(stream.status, 200);
+    await stream.text();
+    const endedAt = performance.now();
+    const chatBody = JSON.stringify({
+      model: 'successor',
+      messages: [{ role: 'user', content: 'abc' }],
+      max_tokens: 2,
+    });
+    const chat = await post('/v1/chat/completions', chatBody);
+    assert.equal(chat.status, 200);
+    const chatBytes = Number(chat.headers.get('content-length'));
+    await chat.text();
+    // A generation model refuses embeddings: 400.
+    const bad = await post('/v1/embeddings', JSON.stringify({ input: 'abc' }));
+    assert.equal(bad.status, 400);
+    await bad.text();
+    const card = await fetch(`${server.url}/v1/models/successor`);
+    assert.equal(card.status, 200);
+    await card.text();
+    for (const path of ['/health', '/version', '/ping', '/load']) {
+      assert.equal((await fetch(`${server.url}${path}`)).status, 200, path);
+    }
+
+    // A response's metrics are taken when its connection reports the end: wait for the last.
+    const requests = (families: Families): number =>
+      total(families, 'http_requests_total', 'http_requests_total', {});
+    let after = (await scrape()).families;
+    for (let tries = 0; requests(after) - requests(before) < 4 && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      after = (await scrape()).families;
+    }
+    const moved = (family: string, sample: string, labels: Record<string, string>): number =>
+      total(after, family, sample, labels) - total(before, family, sample, labels);
+    const count = (method: string, status: string, handler: string): number =>
+      moved('http_requests_total', 'http_requests_total', { method, status, handler });
+    assert.equal(requests(after) - requests(before), 4);
+    assert.equal(count('POST', '2xx', '/v1/completions'), 1);
+    assert.equal(count('POST', '4xx', '/v1/embeddings'), 1);
+    assert.equal(count('POST', '2xx', '/v1/chat/completions'), 1);
+    assert.equal(count('GET', '2xx', '/v1/models/{model}'), 1);
+    for (const sample of after.get('http_requests_total')!.samples) {
+      assert.deepEqual(Object.keys(sample.labels).sort(), ['handler', 'method', 'status']);
+      assert.ok(
+        !['/metrics', '/health', '/load', '/ping', '/version'].includes(sample.labels.handler!),
+      );
+    }
+    const highr = 'http_request_duration_highr_seconds';
+    assert.equal(moved(highr, `${highr}_count`, {}), 4);
+    const lowr = 'http_request_duration_seconds';
+    const completions = { method: 'POST', handler: '/v1/completions' };
+    assert.equal(moved(lowr, `${lowr}_count`, completions), 1);
+    assert.deepEqual(histogramOf(after, lowr, completions).bounds, ['0.1', '0.5', '1', '+Inf']);
+    // Sizes: the Content-Length headers; the event stream has none.
+    const size = (family: string, handler: string) => ({
+      count: moved(family, `${family}_count`, { handler }),
+      sum: moved(family, `${family}_sum`, { handler }),
+    });
+    assert.deepEqual(size('http_request_size_bytes', '/v1/chat/completions'), {
+      count: 1,
+      sum: Buffer.byteLength(chatBody),
+    });
+    assert.deepEqual(size('http_response_size_bytes', '/v1/chat/completions'), {
+      count: 1,
+      sum: chatBytes,
+    });
+    assert.deepEqual(size('http_request_size_bytes', '/v1/completions'), {
+      count: 1,
+      sum: Buffer.byteLength(streamBody),
+    });
+    assert.deepEqual(size('http_response_size_bytes', '/v1/completions'), { count: 1, sum: 0 });
+    assert.equal(
+      summaryOf(after, 'http_response_size_bytes', { handler: '/v1/embeddings' }).count,
+      1,
+    );
+    // The stream's duration runs to its last byte, not to its headers.
+    const streamed = moved(lowr, `${lowr}_sum`, completions);
+    assert.ok(streamed >= (endedAt - headersAt) / 1000, `${streamed} s`);
+    assert.ok(streamed <= (endedAt - started) / 1000 + 0.05, `${streamed} s`);
   });
 });

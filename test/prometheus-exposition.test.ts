@@ -22,6 +22,13 @@ h_bucket{le="0.1",kind="minor"} 2
 h_bucket{le="+Inf",kind="minor"} 3
 h_sum{kind="minor"} 0.2
 h_count{kind="minor"} 3
+# HELP s_bytes Sizes.
+# TYPE s_bytes summary
+s_bytes_sum{handler="/a"} 12
+s_bytes_count{handler="/a"} 2
+s_bytes{handler="/b",quantile="0.5"} 4
+s_bytes_sum{handler="/b"} 4
+s_bytes_count{handler="/b"} 1
 `;
 
 describe('Prometheus exposition checker', () => {
@@ -46,6 +53,12 @@ describe('Prometheus exposition checker', () => {
       /decrease/,
     ],
     ['a series once', VALID + 'lag 1\n', /appears twice/],
+    ['summary _count', VALID.replace('s_bytes_count{handler="/a"} 2\n', ''), /no _sum or _count/],
+    [
+      'summary quantile label',
+      VALID.replace('s_bytes{handler="/b",quantile="0.5"}', 's_bytes{handler="/b"}'),
+      /quantile sample without quantile/,
+    ],
     ['TYPE before samples', VALID + 'stray 1\n', /before its TYPE/],
     ['HELP present', VALID.replace('# HELP lag Lag.\n', ''), /no HELP/],
     ['values are numbers', VALID.replace('lag NaN', 'lag abc'), /bad value/],

@@ -166,6 +166,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         allowCredentials: options.allowCredentials,
       },
       rootPath: options.rootPath,
+      trustRequestChatTemplate: options.trustRequestChatTemplate,
       requestIdHeaders: options.enableRequestIdHeaders,
       docs: !options.disableFastapiDocs,
       serverLoadTracking: options.enableServerLoadTracking,

@@ -24,8 +24,10 @@ import { registerInfoRoutes } from './routes/info-routes.ts';
 import { registerDocsRoutes } from './routes/docs-routes.ts';
 import { registerEmbeddingsRoute, registerUnsupportedRoutes } from './routes/embeddings.ts';
 import { registerMetricsRoute } from './routes/metrics-route.ts';
+import { captureInvocationHandlers, registerInvocationsRoute } from './routes/invocations.ts';
 import { registerTokenizeRoutes } from './routes/tokenize-routes.ts';
 import type { VllmMetrics } from './metrics/vllm-metrics.ts';
+import { HttpMetrics, registerHttpMetrics } from './metrics/http-metrics.ts';
 import { ServedModels } from './served-models.ts';
 import {
   DEFAULT_CORS,
@@ -158,6 +160,10 @@ export function createApp(options: AppOptions): FastifyInstance {
             rejectUnauthorized: tls.certReqs === 2,
           },
         }) as unknown as FastifyInstance);
+  // First: every request is timed from its arrival, also those the hooks below answer.
+  if (options.metrics !== undefined) {
+    registerHttpMetrics(app, new HttpMetrics(options.metrics.registry));
+  }
   registerCors(app, options.cors ?? DEFAULT_CORS);
   if (options.requestIdHeaders === true) registerRequestIdHeaders(app);
   const models = new ServedModels(
@@ -197,6 +203,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not Found' }));
 
+  const invocationHandlers = captureInvocationHandlers(app);
   const engine = options.engine;
   if (engine !== null) {
     const context: ServingContext = { ...basics, engine };
@@ -218,6 +225,10 @@ export function createApp(options: AppOptions): FastifyInstance {
   if (options.docs ?? true) {
     registerDocsRoutes(app, options.version, options.metrics !== undefined);
   }
+  registerInvocationsRoute(app, invocationHandlers, {
+    generate: engine !== null,
+    embed: options.embeddingRunner !== undefined,
+  });
   registerServerLoad(app, options.serverLoadTracking ?? false);
   if (options.metrics !== undefined) registerMetricsRoute(app, options.metrics);
   return app;

@@ -3,8 +3,9 @@
  * way `promtool check metrics` checks one, but for the colons that vLLM's names carry: every line
  * parses, metric and label names are valid, every family has HELP and TYPE before its samples
  * and appears once, no series appears twice, counters are named `_total` and never negative,
- * and each histogram series has ascending buckets with non-decreasing counts, a `+Inf` bucket
- * equal to its `_count`, and a `_sum`.
+ * each histogram series has ascending buckets with non-decreasing counts, a `+Inf` bucket
+ * equal to its `_count`, and a `_sum`, and each summary series has a `_sum` and a `_count`
+ * (quantiles optional, labelled `quantile`).
  *
  * Written here rather than taken from npm: parse-prometheus-text-format 1.1.1 merged the series
  * of a histogram with labels (prom-client's `nodejs_gc_duration_seconds{kind}`) and lost their
@@ -111,6 +112,28 @@ function histogramProblems(family: Family): string[] {
   return problems;
 }
 
+function summaryProblems(family: Family): string[] {
+  const problems: string[] = [];
+  const bySeries = new Map<string, { sum?: number; count?: number }>();
+  for (const sample of family.samples) {
+    const { quantile, ...rest } = sample.labels;
+    const series = bySeries.get(seriesKey('', rest)) ?? {};
+    bySeries.set(seriesKey('', rest), series);
+    if (sample.name.endsWith('_sum')) series.sum = sample.value;
+    else if (sample.name.endsWith('_count')) series.count = sample.value;
+    else if (quantile === undefined)
+      problems.push(`${family.name}: quantile sample without quantile`);
+  }
+  for (const [key, series] of bySeries) {
+    if (series.sum === undefined || series.count === undefined) {
+      problems.push(`${family.name}${key}: no _sum or _count`);
+    } else if (series.count < 0) {
+      problems.push(`${family.name}${key}: negative _count`);
+    }
+  }
+  return problems;
+}
+
 /** Parses and checks an exposition. */
 export function parseExposition(text: string): Exposition {
   const problems: string[] = [];
@@ -167,6 +190,7 @@ export function parseExposition(text: string): Exposition {
         problems.push(`${family.name}: negative counter`);
     }
     if (family.type === 'histogram') problems.push(...histogramProblems(family));
+    if (family.type === 'summary') problems.push(...summaryProblems(family));
   }
   return { families, problems };
 }
@@ -202,6 +226,19 @@ export function valueOf(
   const matches = theSamples(families, name, name, labels);
   assert.equal(matches.length, 1, `${name} ${JSON.stringify(labels)}: ${matches.length} series`);
   return matches[0]!.value;
+}
+
+/** A summary's `_count` and `_sum` in the one series matching `labels`. */
+export function summaryOf(
+  families: ReadonlyMap<string, Family>,
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): { readonly count: number; readonly sum: number } {
+  const counts = theSamples(families, name, `${name}_count`, labels);
+  const sums = theSamples(families, name, `${name}_sum`, labels);
+  assert.equal(counts.length, 1, `${name} ${JSON.stringify(labels)}: ${counts.length} series`);
+  assert.equal(sums.length, 1, `${name} ${JSON.stringify(labels)}: ${sums.length} sums`);
+  return { count: counts[0]!.value, sum: sums[0]!.value };
 }
 
 /** A histogram's `_count`, `_sum` and bucket bounds in the one series matching `labels`. */

@@ -105,6 +105,17 @@ export function openApiDocument(version: string, metrics: boolean): JsonObject {
         bodySchema(embeddingRequestSchema),
         'The normalized pooled embedding of each input',
       ),
+      '/invocations': post(
+        "SageMaker: a chat completion, completion or embeddings request (the model's types)",
+        {
+          anyOf: [
+            bodySchema(chatRequestSchema),
+            bodySchema(completionRequestSchema),
+            bodySchema(embeddingRequestSchema),
+          ],
+        },
+        'The answer of the endpoint whose request type the body validates as',
+      ),
       '/tokenize': post(
         'Tokenize a prompt or chat messages',
         { anyOf: [bodySchema(tokenizeCompletionSchema), bodySchema(tokenizeChatSchema)] },

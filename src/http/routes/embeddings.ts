@@ -3,23 +3,35 @@
  * not fit the endpoint: a generation model answers the embeddings route, an embedding model the
  * completions and chat routes, with "The model does not support <API>".
  *
- * Owns: the inputs' tokens (`add_special_tokens` default true), the context-length check with
- * vLLM's message, `dimensions` (GGUF models declare no Matryoshka dimensions: refused as vLLM
- * refuses a non-Matryoshka model), and the answer: normalized vectors as floats or as base64 of
+ * Owns: the inputs' tokens: the completion form's `input` (`add_special_tokens` default true),
+ * or the chat form's `messages` rendered by the chat completions' `renderChatPrompt` into one
+ * input (`add_generation_prompt` and `add_special_tokens` default false, template controls
+ * checked as /tokenize checks them); the context-length check with vLLM's message;
+ * `dimensions` (GGUF models declare no Matryoshka dimensions: refused as vLLM refuses a
+ * non-Matryoshka model); and the answer: normalized vectors as floats or as base64 of
  * little-endian float32, usage counting the input tokens.
  */
 import type { FastifyInstance } from 'fastify';
 import type { EmbeddingRunner } from '../../engine/embedding-runner.ts';
 import { BadRequestError } from '../errors.ts';
 import { assertJsonMediaType } from '../json-body.ts';
+import { checkTemplateControls } from '../params/chat-checks.ts';
+import { renderChatPrompt } from '../params/chat-params.ts';
 import { checkTokenIds } from '../params/context-limit.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
-import { embeddingRequestSchema, type EmbeddingRequest } from '../schemas/embedding-request.ts';
+import {
+  embeddingChatSchema,
+  embeddingCompletionSchema,
+  isEmbeddingChat,
+  type EmbeddingChatRequest,
+  type EmbeddingCompletionRequest,
+  type EmbeddingRequest,
+} from '../schemas/embedding-request.ts';
 import { randomHex, requestIdHeader, unixSeconds } from '../served-models.ts';
 import type { ServingBasics } from '../serving-context.ts';
 
-/** The token ids of each input. */
-function inputTokens(request: EmbeddingRequest, context: ServingBasics): number[][] {
+/** The token ids of each input of the completion form. */
+function inputTokens(request: EmbeddingCompletionRequest, context: ServingBasics): number[][] {
   const { input } = request;
   const options = { addSpecial: request.add_special_tokens ?? true, parseSpecial: true };
   const texts = typeof input === 'string' ? [input] : input;
@@ -28,6 +40,20 @@ function inputTokens(request: EmbeddingRequest, context: ServingBasics): number[
   return (texts as (string | number[])[]).map((item) =>
     typeof item === 'string' ? context.plan.tokenizer.tokenize(item, options) : [...item],
   );
+}
+
+/** The one input of the chat form: the conversation rendered through the chat template. */
+function chatTokens(request: EmbeddingChatRequest, context: ServingBasics): number[][] {
+  const addGenerationPrompt = request.add_generation_prompt ?? false;
+  checkTemplateControls({ ...request, add_generation_prompt: addGenerationPrompt });
+  return [renderChatPrompt(request, context.plan, addGenerationPrompt)];
+}
+
+/** The request in its form: chat when it has `messages` and no `input`. */
+function parseEmbeddingRequest(body: unknown): EmbeddingRequest {
+  return isEmbeddingChat(body)
+    ? parseRequest(embeddingChatSchema, body)
+    : parseRequest(embeddingCompletionSchema, body);
 }
 
 /** Little-endian float32 bytes, base64: what vLLM's `encoding_format: "base64"` sends. */
@@ -45,7 +71,7 @@ export function registerEmbeddingsRoute(
 ): void {
   app.post('/v1/embeddings', async (request) => {
     assertJsonMediaType(request.headers['content-type']);
-    const body = parseRequest(embeddingRequestSchema, request.body);
+    const body = parseEmbeddingRequest(request.body);
     const model = context.models.resolve(body.model);
     if (body.dimensions !== null && body.dimensions !== undefined) {
       throw new BadRequestError(
@@ -53,7 +79,7 @@ export function registerEmbeddingsRoute(
         'dimensions',
       );
     }
-    const inputs = inputTokens(body, context);
+    const inputs = 'messages' in body ? chatTokens(body, context) : inputTokens(body, context);
     const limit = Math.min(context.plan.maxModelLen, runner.maxInputTokens);
     for (const tokens of inputs) {
       if (tokens.length === 0) throw new BadRequestError('Input cannot be empty', 'input');

@@ -14,8 +14,10 @@ export function registerInfoRoutes(
 ): void {
   app.get('/v1/models', () => models.list(unixSeconds()));
   // A wildcard: served names may hold slashes ("Qwen/Qwen2.5-0.5B", a file path).
-  app.get<{ Params: { '*': string } }>('/v1/models/*', (request) =>
-    models.card(request.params['*'], unixSeconds()),
+  app.get<{ Params: { '*': string } }>(
+    '/v1/models/*',
+    { config: { metricsHandler: '/v1/models/{model}' } },
+    (request) => models.card(request.params['*'], unixSeconds()),
   );
   const healthy = (_request: FastifyRequest, reply: FastifyReply): FastifyReply => reply.send();
   app.get('/health', healthy);
