@@ -158,6 +158,40 @@ describe('servellm command line', () => {
     assert.equal(set.stepLatencyFactor, 0);
   });
 
+  it('parses --generation-config and --override-generation-config, with their defaults', async () => {
+    const defaults = await parse(['serve']);
+    assert.equal(defaults.generationConfig, 'auto');
+    assert.deepEqual(defaults.overrideGenerationConfig, { values: {}, unset: [] });
+    const set = await parse([
+      'serve',
+      '--generation-config',
+      'vllm',
+      '--override-generation-config',
+      '{"temperature": 0.5, "max_new_tokens": 10, "top_k": null, "do_sample": true}',
+    ]);
+    assert.equal(set.generationConfig, 'vllm');
+    assert.deepEqual(set.overrideGenerationConfig, {
+      values: { temperature: 0.5, max_new_tokens: 10 },
+      unset: ['top_k'],
+    });
+    assert.equal(
+      (await parse(['serve', '--generation-config', '/models/x'])).generationConfig,
+      '/models/x',
+    );
+    await assert.rejects(
+      parse(['serve', '--override-generation-config', '{temperature: 1}']),
+      /--override-generation-config is not valid JSON/,
+    );
+    await assert.rejects(
+      parse(['serve', '--override-generation-config', '[1]']),
+      /--override-generation-config must be a JSON object, got \[1\]/,
+    );
+    await assert.rejects(
+      parse(['serve', '--override-generation-config', '{"top_k": 2.5}']),
+      /--override-generation-config: top_k must be an integer, got 2.5/,
+    );
+  });
+
   it('rejects bad values naming the flag', async () => {
     await assert.rejects(parse(['serve', '--block-size', '12']), /block-size/);
     await assert.rejects(parse(['serve', '--kv-cache-layout', 'paged']), /kv-cache-layout/);

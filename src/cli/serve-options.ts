@@ -9,6 +9,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_STEP_LATENCY_FACTOR } from '../engine/engine-config.ts';
 import { DEFAULT_MAX_N_SEQUENCES } from '../http/params/n-samples.ts';
+import {
+  NO_GENERATION_CONFIG_OVERRIDE,
+  parseGenerationConfigOverride,
+  type GenerationConfigOverride,
+} from './generation-config.ts';
 
 export type DeviceChoice = 'cpu' | 'cuda' | 'vulkan' | 'auto';
 export type LogLevel = 'critical' | 'error' | 'warning' | 'info' | 'debug' | 'trace';
@@ -38,6 +43,17 @@ export interface ServeOptions {
   readonly maxNumBatchedTokens: number;
   readonly schedulingPolicy: 'fcfs' | 'priority';
   readonly seed: number;
+  /**
+   * vLLM's --generation-config: where request sampling defaults come from. `auto` (default): the
+   * model's (a GGUF's general.sampling.* keys); `vllm`: none; else a folder holding an HF
+   * generation_config.json.
+   */
+  readonly generationConfig: string;
+  /**
+   * vLLM's --override-generation-config: values merged over the generation config (default
+   * none); its max_new_tokens also caps every request's max_tokens.
+   */
+  readonly overrideGenerationConfig: GenerationConfigOverride;
   /** Accepted for compatibility: GGUF weights keep their stored types. */
   readonly dtype: string;
   readonly logLevel: LogLevel;
@@ -170,6 +186,15 @@ function integer(flag: string): (value: string) => number {
   };
 }
 
+/** --override-generation-config's JSON object, as a usage error when it does not parse. */
+function generationConfigOverride(value: string): GenerationConfigOverride {
+  try {
+    return parseGenerationConfigOverride(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** vLLM's JSON-list flags (`--allowed-origins '["https://a.example"]'`). */
@@ -282,6 +307,16 @@ export function addServeOptions(command: Command): Command {
     new Option('--seed <seed>', 'engine seed for requests that give none')
       .default(0)
       .argParser(integer('--seed')),
+    new Option(
+      '--generation-config <config>',
+      "request sampling defaults: auto (the model's GGUF general.sampling.* keys), vllm (none) or a folder holding generation_config.json",
+    ).default('auto'),
+    new Option(
+      '--override-generation-config <json>',
+      'JSON merged over the generation config, e.g. \'{"temperature": 0.5}\'; its max_new_tokens caps every max_tokens',
+    )
+      .default(NO_GENERATION_CONFIG_OVERRIDE, '{}')
+      .argParser(generationConfigOverride),
   ]);
   group('Scheduler:', [
     new Option('--max-num-seqs <n>', 'most sequences decoded together; the rest wait')
@@ -355,6 +390,8 @@ interface RawOptions {
   maxModelLen?: number;
   dtype: string;
   seed: number;
+  generationConfig: string;
+  overrideGenerationConfig: GenerationConfigOverride;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
   schedulingPolicy: 'fcfs' | 'priority';
@@ -426,6 +463,8 @@ export function toServeOptions(
     maxNumBatchedTokens: raw.maxNumBatchedTokens,
     schedulingPolicy: raw.schedulingPolicy,
     seed: raw.seed,
+    generationConfig: raw.generationConfig,
+    overrideGenerationConfig: raw.overrideGenerationConfig,
     dtype: raw.dtype,
     logLevel: raw.logLevel ?? raw.uvicornLogLevel,
     disableLogRequests: raw.disableLogRequests ?? false,

@@ -4,7 +4,8 @@
  * SIGTERM.
  *
  * Owns: turning ServeOptions into backend, engine and app settings (KV layout, context length
- * defaults), the start-up banner, and shutdown order (HTTP, engine, backend).
+ * defaults, the generation-config sampling defaults), the start-up banner, and shutdown order
+ * (HTTP, engine, backend).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -17,6 +18,11 @@ import { createApp } from '../http/app.ts';
 import { VllmMetrics } from '../http/metrics/vllm-metrics.ts';
 import { resolveChatTemplate } from './chat-template-source.ts';
 import { DEMO_MODEL_NAME, DEMO_NOTICE, ensureDemoModel } from './demo-model.ts';
+import {
+  ggufGenerationConfig,
+  readGenerationConfigSource,
+  resolveGenerationConfig,
+} from './generation-config.ts';
 import { DEFAULT_MAX_MODEL_LEN_CAP, type LogLevel, type ServeOptions } from './serve-options.ts';
 import { startStatsLogger } from './stats-logger.ts';
 
@@ -89,6 +95,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (options.dtype !== 'auto') {
     log(`--dtype ${options.dtype}: GGUF weights keep the types stored in the file; ignored.`);
   }
+  // A --generation-config folder is read before the model loads, so a bad one fails fast.
+  const generationSource = readGenerationConfigSource(options.generationConfig);
 
   let maxModelLen = 0;
   const unified = options.kvCacheLayout === 'unified';
@@ -145,6 +153,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       metrics,
     );
     const template = resolveChatTemplate(options.chatTemplate, backend.info.chatTemplate);
+    const generation = resolveGenerationConfig(
+      generationSource,
+      generationSource.kind === 'auto' ? ggufGenerationConfig(backend.info.metadata) : {},
+      options.overrideGenerationConfig,
+    );
+    for (const line of generation.notices) log(line);
     const app = createApp({
       // An embedding model's engine is never given a request (its generation routes refuse).
       engine: backend.embeddings ? null : engine,
@@ -172,6 +186,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       serverLoadTracking: options.enableServerLoadTracking,
       forceIncludeUsage: options.enableForceIncludeUsage,
       maxLogLen: options.maxLogLen,
+      generationDefaults: generation.defaults,
       ...(options.sslKeyfile !== null && options.sslCertfile !== null
         ? {
             tls: {

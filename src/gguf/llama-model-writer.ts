@@ -81,6 +81,41 @@ export interface LlamaModelSpec {
   readonly chatTemplate?: string;
   /** `llama.pooling_type` (an embedding model's pooling); absent: not written (a generator). */
   readonly poolingType?: PoolingType;
+  /** The model's recommended sampling (`general.sampling.*`); absent keys are not written. */
+  readonly sampling?: GeneralSampling;
+}
+
+/**
+ * A model's recommended sampling, as llama.cpp's `general.sampling.*` keys record it (top_k an
+ * int32, the others float32).
+ */
+export interface GeneralSampling {
+  /** `general.sampling.temp`. */
+  readonly temp?: number;
+  /** `general.sampling.top_k`. */
+  readonly topK?: number;
+  /** `general.sampling.top_p`. */
+  readonly topP?: number;
+  /** `general.sampling.min_p`. */
+  readonly minP?: number;
+  /** `general.sampling.penalty_repeat`. */
+  readonly penaltyRepeat?: number;
+}
+
+/** The `general.sampling.*` entries of `sampling`, in llama.cpp's key order. */
+function samplingMetadata(sampling: GeneralSampling): [string, GgufValue][] {
+  const v = ggufValue;
+  const entries: [string, GgufValue | null][] = [
+    ['general.sampling.top_k', sampling.topK === undefined ? null : v.int32(sampling.topK)],
+    ['general.sampling.top_p', sampling.topP === undefined ? null : v.float32(sampling.topP)],
+    ['general.sampling.min_p', sampling.minP === undefined ? null : v.float32(sampling.minP)],
+    ['general.sampling.temp', sampling.temp === undefined ? null : v.float32(sampling.temp)],
+    [
+      'general.sampling.penalty_repeat',
+      sampling.penaltyRepeat === undefined ? null : v.float32(sampling.penaltyRepeat),
+    ],
+  ];
+  return entries.filter((entry): entry is [string, GgufValue] => entry[1] !== null);
 }
 
 /** An embedding model's pooling, as llama.cpp's `llama_pooling_type` numbers it. */
@@ -141,6 +176,7 @@ export function llamaMetadata(spec: LlamaModelSpec): GgufKeyValue[] {
     ['general.file_type', v.uint32(LLAMA_FILE_TYPE[spec.weightType])],
     ['general.quantization_version', v.uint32(2)],
     ['general.alignment', v.uint32(32)],
+    ...samplingMetadata(spec.sampling ?? {}),
     ['llama.vocab_size', v.uint32(vocab.tokens.length)],
     ['llama.context_length', v.uint32(hp.contextLength)],
     ['llama.embedding_length', v.uint32(hp.embeddingLength)],

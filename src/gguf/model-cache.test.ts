@@ -43,6 +43,16 @@ test('file names: label plus a hash of the resolved spec', () => {
   assert.match(modelFileName({ preset: 'successor', weightType: 'q8_0' }), /^successor-q8_0-/);
 });
 
+test('a successor model with general.sampling keys is its own file; none is the plain model', () => {
+  const plain = modelFileName({ preset: 'successor' });
+  const noSampling: { preset: 'successor'; sampling?: { temp?: number } } = { preset: 'successor' };
+  assert.equal(modelFileName(noSampling), plain);
+  const tempHalf = modelFileName({ preset: 'successor', sampling: { temp: 0.5 } });
+  assert.notEqual(tempHalf, plain);
+  assert.notEqual(modelFileName({ preset: 'successor', sampling: { temp: 2 } }), tempHalf);
+  assert.equal(modelFileName({ preset: 'successor', sampling: { temp: 0.5 } }), tempHalf);
+});
+
 test('ensureModel writes once, reuses the file, and leaves no temporary files', async () => {
   process.env['SERVELLM_MODEL_CACHE'] = join(dir, 'cache');
   const spec = { preset: 'random-tiny-f32', seed: 7 } as const;

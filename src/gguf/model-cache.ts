@@ -21,6 +21,7 @@ import {
 import {
   SUCCESSOR_DEFAULTS,
   writeSuccessorModel,
+  type SuccessorDefaultedOptions,
   type SuccessorModelOptions,
 } from './successor-model.ts';
 
@@ -54,9 +55,15 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** A spec with every default filled in: what actually determines the file's bytes. */
+/**
+ * A spec with every default filled in: what actually determines the file's bytes. A successor
+ * spec without `sampling` hashes as it did before that option existed (no key is written).
+ */
 export type ResolvedModelSpec =
-  | { readonly preset: 'successor'; readonly options: Required<SuccessorModelOptions> }
+  | {
+      readonly preset: 'successor';
+      readonly options: SuccessorDefaultedOptions & Pick<SuccessorModelOptions, 'sampling'>;
+    }
   | { readonly preset: RandomPresetName; readonly options: RandomModelOptions };
 
 /** Fills in the defaults of a spec (so equivalent specs share one cached file). */

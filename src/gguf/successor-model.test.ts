@@ -226,3 +226,33 @@ test('fillInTheMiddle: three more control tokens, their GGUF keys, and their suc
   const plain = readGguf(await readFile(join(dir, 'successor-f16.gguf')));
   assert.equal(plain.metadata.has('tokenizer.ggml.fim_pre_token_id'), false);
 });
+
+test('sampling: general.sampling.* keys as llama.cpp writes them (top_k int32, others float32)', async () => {
+  const path = join(dir, 'successor-sampling.gguf');
+  await writeSuccessorModel(path, {
+    sampling: { temp: 0.5, topK: 40, topP: 0.75, minP: 0.0625, penaltyRepeat: 1.125 },
+  });
+  const gguf = readGguf(await readFile(path));
+  const expected: [string, number, number][] = [
+    ['general.sampling.top_k', 5, 40],
+    ['general.sampling.top_p', 6, 0.75],
+    ['general.sampling.min_p', 6, 0.0625],
+    ['general.sampling.temp', 6, 0.5],
+    ['general.sampling.penalty_repeat', 6, 1.125],
+  ];
+  for (const [key, type, value] of expected) {
+    assert.equal(gguf.metadata.get(key)?.type, type, `${key} type`);
+    assert.equal(metadataValue(gguf, key), value, key);
+  }
+  const partial = join(dir, 'successor-sampling-temp.gguf');
+  await writeSuccessorModel(partial, { sampling: { temp: 2 } });
+  const keys = readGguf(await readFile(partial)).keyOrder.filter((key) =>
+    key.startsWith('general.sampling.'),
+  );
+  assert.deepEqual(keys, ['general.sampling.temp']);
+  const plain = readGguf(await readFile(join(dir, 'successor-f16.gguf')));
+  assert.equal(
+    plain.keyOrder.some((key) => key.startsWith('general.sampling.')),
+    false,
+  );
+});

@@ -43,6 +43,7 @@ import { roundToFloat16 } from './float16.ts';
 import type { GgufWriteResult } from './gguf-writer.ts';
 import {
   writeLlamaModel,
+  type GeneralSampling,
   type LlamaTensorSlot,
   type PoolingType,
   type WeightType,
@@ -82,10 +83,18 @@ export interface SuccessorModelOptions {
    * 259-261) and their `tokenizer.ggml.fim_*_token_id` keys. Default false.
    */
   readonly fillInTheMiddle?: boolean;
+  /**
+   * The recommended sampling, written as `general.sampling.*` keys (what `--generation-config
+   * auto` serves as request defaults). Default: no keys written.
+   */
+  readonly sampling?: GeneralSampling;
 }
 
-/** The defaults of {@link SuccessorModelOptions}. */
-export const SUCCESSOR_DEFAULTS: Readonly<Required<SuccessorModelOptions>> = {
+/** The options every successor model has a default for (all but `sampling`). */
+export type SuccessorDefaultedOptions = Required<Omit<SuccessorModelOptions, 'sampling'>>;
+
+/** The defaults of {@link SuccessorModelOptions} (`sampling` has none: no keys are written). */
+export const SUCCESSOR_DEFAULTS: Readonly<SuccessorDefaultedOptions> = {
   weightType: 'f16',
   margin1: 8,
   margin2: 4,
@@ -232,5 +241,6 @@ export async function writeSuccessorModel(
         : undefined,
     weights,
     poolingType: options.poolingType ?? SUCCESSOR_DEFAULTS.poolingType,
+    ...(options.sampling !== undefined ? { sampling: options.sampling } : {}),
   });
 }

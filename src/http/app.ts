@@ -16,6 +16,7 @@ import { errorResponse } from './errors.ts';
 import { installBodyParsers } from './json-body.ts';
 import { TokenTexts } from './logprobs/token-texts.ts';
 import type { ChatTemplateState } from './params/chat-params.ts';
+import { NO_GENERATION_DEFAULTS, type GenerationDefaults } from './params/generation-defaults.ts';
 import { DEFAULT_MAX_LOGPROBS } from './params/logprobs-params.ts';
 import { DEFAULT_MAX_N_SEQUENCES } from './params/n-samples.ts';
 import { registerChatCompletionsRoute } from './routes/chat-completions.ts';
@@ -97,6 +98,11 @@ export interface AppOptions {
   readonly forceIncludeUsage?: boolean;
   /** TLS (`--ssl-keyfile`, `--ssl-certfile`, `--ssl-ca-certs`, `--ssl-cert-reqs`): serve HTTPS. */
   readonly tls?: TlsSettings;
+  /**
+   * Sampling defaults for fields a request leaves out (`--generation-config`,
+   * `--override-generation-config`, resolved by the CLI). Default: none (vLLM's own defaults).
+   */
+  readonly generationDefaults?: GenerationDefaults;
 }
 
 /** PEM contents and the client-certificate requirement (vLLM's ssl.CERT_NONE/OPTIONAL/REQUIRED). */
@@ -183,6 +189,7 @@ export function createApp(options: AppOptions): FastifyInstance {
       returnTokensAsTokenIds: options.returnTokensAsTokenIds ?? false,
       maxN: options.maxNSequences ?? DEFAULT_MAX_N_SEQUENCES,
       forceIncludeUsage: options.forceIncludeUsage ?? false,
+      generationDefaults: options.generationDefaults ?? NO_GENERATION_DEFAULTS,
       chatTemplate,
       responseRole: options.responseRole ?? 'assistant',
     },

@@ -80,6 +80,8 @@ export async function testServeOptions(
     maxNumBatchedTokens: 256,
     schedulingPolicy: 'fcfs',
     seed: 0,
+    generationConfig: 'auto',
+    overrideGenerationConfig: { values: {}, unset: [] },
     dtype: 'auto',
     logLevel: 'error',
     disableLogRequests: true,

@@ -5,7 +5,8 @@
  * Owns: rendering through the chat template (add_generation_prompt default true), tokenizing
  * the rendered text with special-token parsing and `add_special_tokens` default false (the
  * template adds the specials), the output budget (`max_completion_tokens` over `max_tokens`;
- * none: the rest of the context), logprobs (`logprobs` with `top_logprobs`, default 0) and
+ * none: the generation-config default, else the rest of the context), logprobs (`logprobs` with
+ * `top_logprobs`, default 0) and
  * prompt_logprobs, and the response role (`--response-role` when a generation
  * prompt is added, else the last message's role).
  */
@@ -139,11 +140,13 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
     param: maxTokensParam,
     promptTokens: promptTokens.length,
     maxModelLen: context.maxModelLen,
+    defaults: context.generationDefaults,
   });
   const role = addGenerationPrompt
     ? context.responseRole
     : (request.messages.at(-1)?.role ?? context.responseRole);
   const params = resolveSamplingParams(request, maxTokens, context.vocabSize, {
+    defaults: context.generationDefaults,
     logprobs: { sample, prompt },
     badWords: resolveBadWords(request.bad_words, context.tokenizer),
   });

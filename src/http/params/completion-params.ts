@@ -4,7 +4,8 @@
  *
  * Owns: the prompt forms (each prompt one engine request, in order), their tokenization
  * (`add_special_tokens`, default true; special-token text parsed as in HF tokenizers), the
- * default `max_tokens` of 16 (explicit null: the rest of the context), `logprobs` and `echo`
+ * default `max_tokens` of 16 (explicit null: the generation-config default, else the rest of the
+ * context), `logprobs` and `echo`
  * (the prompt's text, and its logprobs, which `prompt_logprobs` defaults to when echoing;
  * `n` and the legacy `best_of` choices per prompt;
  * `max_tokens` 0 with echo generates one token and answers the prompt alone, as vLLM), and the
@@ -12,6 +13,7 @@
  */
 import type { Tokenizer } from '../../backend/model-backend.ts';
 import { BadRequestError } from '../errors.ts';
+import type { GenerationDefaults } from './generation-defaults.ts';
 import type { CompletionRequest } from '../schemas/completion-request.ts';
 import { checkPromptTokens, resolveMaxTokens } from './context-limit.ts';
 import {
@@ -48,6 +50,8 @@ export interface PlanContext extends LogprobsLimits {
   readonly maxN: number;
   /** `--enable-force-include-usage`: streams report usage on every chunk. Default false. */
   readonly forceIncludeUsage?: boolean;
+  /** `--generation-config` / `--override-generation-config` defaults. Default: none. */
+  readonly generationDefaults?: GenerationDefaults;
 }
 
 /** The prompt a choice echoes. */
@@ -165,8 +169,10 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
       param: 'max_tokens',
       promptTokens: promptTokens.length,
       maxModelLen: context.maxModelLen,
+      defaults: context.generationDefaults,
     });
     const params = resolveSamplingParams(request, maxTokens, context.vocabSize, {
+      defaults: context.generationDefaults,
       // best_of ranks the samples by their cumulative logprob: score every drawn token.
       logprobs: { sample: bestOf > n ? (sample ?? 0) : sample, prompt },
     });

@@ -1,11 +1,13 @@
 /**
  * Prompts against the context window, exactly as vLLM checks them (nothing is truncated).
  *
- * Owns: the output budget of a request (the requested max tokens, or all the context the prompt
- * leaves when none is requested), the refusal of budgets and prompts that do not fit, with
+ * Owns: the output budget of a request (vLLM's `get_max_tokens`: the requested max tokens, else
+ * the server's default, else all the context the prompt leaves; at most the context left and the
+ * server's ceiling), the refusal of budgets and prompts that do not fit, with
  * vLLM's messages, and the per-prompt token checks (empty prompt, ids outside the vocabulary).
  */
 import { BadRequestError } from '../errors.ts';
+import type { GenerationDefaults } from './generation-defaults.ts';
 
 /** What the output budget is resolved from. */
 export interface MaxTokensInput {
@@ -15,15 +17,20 @@ export interface MaxTokensInput {
   readonly param: 'max_tokens' | 'max_completion_tokens';
   readonly promptTokens: number;
   readonly maxModelLen: number;
+  /** The server's default (used when `requested` is null) and ceiling. Default: neither. */
+  readonly defaults?: Pick<GenerationDefaults, 'maxTokens' | 'maxTokensCeiling'> | undefined;
 }
 
 /**
  * The number of tokens to generate. Throws vLLM's 400 when the request cannot fit:
  * max tokens above max_model_len, prompt + max tokens above max_model_len, or (with no max
- * tokens) a prompt that leaves no room for one output token.
+ * tokens) a prompt that leaves no room for one output token. The server's default max tokens
+ * stands in for a missing request value (capped by the context left, never refused), and its
+ * ceiling caps any value.
  */
 export function resolveMaxTokens(input: MaxTokensInput): number {
   const { requested, param, promptTokens, maxModelLen } = input;
+  const ceiling = input.defaults?.maxTokensCeiling ?? Infinity;
   if (requested === null) {
     if (promptTokens > maxModelLen) {
       throw new BadRequestError(
@@ -38,7 +45,8 @@ export function resolveMaxTokens(input: MaxTokensInput): number {
           '`max_model_len` is no smaller than the number of text tokens (prompt + requested output tokens).',
       );
     }
-    return maxModelLen - promptTokens;
+    const fallback = input.defaults?.maxTokens ?? Infinity;
+    return Math.min(maxModelLen - promptTokens, fallback, ceiling);
   }
   if (requested > maxModelLen) {
     throw new BadRequestError(
@@ -56,7 +64,7 @@ export function resolveMaxTokens(input: MaxTokensInput): number {
       'input_tokens',
     );
   }
-  return requested;
+  return Math.min(requested, ceiling);
 }
 
 /** Refuses an empty prompt and token ids outside [0, vocabSize), with vLLM's messages. */

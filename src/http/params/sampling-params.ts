@@ -9,17 +9,21 @@
  * [-2, 2], default 0; repetition > 0, default 1), min_tokens (0 to max_tokens),
  * allowed_token_ids and the boolean switches.
  * `max_tokens` arrives resolved against the context (`context-limit.ts`) and is checked here.
+ * A field the request leaves out (or sends as null) takes the server's generation-config default
+ * where it has one (temperature, top_p, top_k, min_p, repetition_penalty: vLLM's
+ * `default_sampling_params`), else vLLM's neutral default; an explicit value always wins.
  */
 import type { SamplingParams } from '../../engine/engine-types.ts';
 import { BadRequestError } from '../errors.ts';
 import type { CommonRequest } from '../schemas/common-fields.ts';
+import type { GenerationDefaults } from './generation-defaults.ts';
 import { pyFloat } from './request-checks.ts';
 
 /** vLLM's _MAX_TEMP: positive temperatures below it are raised to it. */
 const MIN_POSITIVE_TEMPERATURE = 1e-2;
 
-function resolveTemperature(value: number | null | undefined): number {
-  const temperature = value ?? 1.0;
+function resolveTemperature(value: number | null | undefined, fallback = 1.0): number {
+  const temperature = value ?? fallback;
   if (temperature < 0) {
     throw new BadRequestError(
       `temperature must be non-negative, got ${pyFloat(temperature)}.`,
@@ -31,24 +35,24 @@ function resolveTemperature(value: number | null | undefined): number {
     : temperature;
 }
 
-function resolveTopP(value: number | null | undefined): number {
-  const topP = value ?? 1.0;
+function resolveTopP(value: number | null | undefined, fallback = 1.0): number {
+  const topP = value ?? fallback;
   if (!(topP > 0 && topP <= 1)) {
     throw new BadRequestError(`top_p must be in (0, 1], got ${pyFloat(topP)}.`, 'top_p');
   }
   return topP;
 }
 
-function resolveTopK(value: number | null | undefined): number {
-  const topK = value ?? 0;
+function resolveTopK(value: number | null | undefined, fallback = 0): number {
+  const topK = value ?? fallback;
   if (topK < -1) {
     throw new BadRequestError(`top_k must be 0 (disable), or at least 1, got ${topK}.`, 'top_k');
   }
   return topK === -1 ? 0 : topK;
 }
 
-function resolveMinP(value: number | null | undefined): number {
-  const minP = value ?? 0;
+function resolveMinP(value: number | null | undefined, fallback = 0): number {
+  const minP = value ?? fallback;
   if (!(minP >= 0 && minP <= 1)) {
     throw new BadRequestError(`min_p must be in [0, 1], got ${pyFloat(minP)}.`, 'min_p');
   }
@@ -103,8 +107,14 @@ export interface LogprobsCounts {
   readonly prompt: number | null;
 }
 
-/** vLLM's penalty ranges, checked with its messages; absent or null is the neutral value. */
-function resolvePenalties(request: CommonRequest): {
+/**
+ * vLLM's penalty ranges, checked with its messages; absent or null is the neutral value (for
+ * repetition_penalty: the server's default, if any).
+ */
+function resolvePenalties(
+  request: CommonRequest,
+  defaultRepetition = 1,
+): {
   presence: number;
   frequency: number;
   repetition: number;
@@ -116,7 +126,7 @@ function resolvePenalties(request: CommonRequest): {
     }
     return value;
   };
-  const repetition = request.repetition_penalty ?? 1;
+  const repetition = request.repetition_penalty ?? defaultRepetition;
   if (!(repetition > 0)) {
     throw new BadRequestError(
       `repetition_penalty must be greater than zero, got ${pyFloat(repetition)}.`,
@@ -171,6 +181,8 @@ export interface EndpointSampling {
   readonly logprobs?: LogprobsCounts;
   /** bad_words as token sequences (chat only). */
   readonly badWords?: readonly (readonly number[])[];
+  /** The server's sampling defaults for fields the request leaves out. Default: none. */
+  readonly defaults?: GenerationDefaults | undefined;
 }
 
 /**
@@ -184,11 +196,12 @@ export function resolveSamplingParams(
   endpoint: EndpointSampling = {},
 ): SamplingParams {
   const logprobs = endpoint.logprobs ?? { sample: null, prompt: null };
-  const penalties = resolvePenalties(request);
-  const temperature = resolveTemperature(request.temperature);
-  const topP = resolveTopP(request.top_p);
-  const topK = resolveTopK(request.top_k);
-  const minP = resolveMinP(request.min_p);
+  const defaults = endpoint.defaults ?? {};
+  const penalties = resolvePenalties(request, defaults.repetitionPenalty);
+  const temperature = resolveTemperature(request.temperature, defaults.temperature);
+  const topP = resolveTopP(request.top_p, defaults.topP);
+  const topK = resolveTopK(request.top_k, defaults.topK);
+  const minP = resolveMinP(request.min_p, defaults.minP);
   if (maxTokens < 1) {
     throw new BadRequestError(`max_tokens must be at least 1, got ${maxTokens}.`, 'max_tokens');
   }
