@@ -264,7 +264,10 @@ describe('conformance with the vLLM OpenAI server checklist', () => {
   });
 
   it('10: suffix, negative ids, ids outside the vocabulary and empty prompts are refused', async () => {
-    await refused('/v1/completions', { model: MODEL, prompt: 'abc', suffix: 'x' });
+    // The successor model has no fill-in-the-middle tokens (test/fill-in-the-middle-e2e.test.ts).
+    const suffix = await refused('/v1/completions', { model: MODEL, prompt: 'abc', suffix: 'x' });
+    assert.equal(suffix.message, 'suffix is not currently supported');
+    assert.equal(suffix.param, 'suffix');
     await refused('/v1/completions', { model: MODEL, prompt: [-1] });
     const outside = await refused('/v1/completions', { model: MODEL, prompt: [999999] });
     assert.match(outside.message as string, /out of vocabulary/);
@@ -423,6 +426,35 @@ describe('conformance with the vLLM OpenAI server checklist', () => {
       max_tokens: 1,
     });
     assert.equal((choices(custom)[0]!.message as Json).role, 'narrator');
+    // A prefilled answer is continued; echo puts the prefill in front of the continuation.
+    const prefill = {
+      messages: [...hi, { role: 'assistant', content: 'abc' }],
+      add_generation_prompt: false,
+      continue_final_message: true,
+      max_tokens: 3,
+      temperature: 0,
+    };
+    const plain = await chat(prefill);
+    assert.equal((choices(plain)[0]!.message as Json).content, 'def');
+    const echoed = await chat({ ...prefill, echo: true });
+    assert.deepEqual(choices(echoed)[0]!.message, {
+      ...(choices(plain)[0]!.message as Json),
+      role: 'assistant',
+      content: 'abcdef',
+    });
+    assert.equal(usage(echoed).completion_tokens, 3, 'the echo is no generated token');
+    assert.ok(Array.isArray(echoed.prompt_logprobs), 'echo: prompt_logprobs default to 0');
+    const events = await streamed(
+      '/v1/chat/completions',
+      { model: MODEL, ...prefill, echo: true },
+      'CreateChatCompletionStreamResponse',
+    );
+    const deltas = events.map((event) => choices(event)[0]!.delta);
+    assert.deepEqual(deltas.slice(0, 2), [{ role: 'assistant', content: '' }, { content: 'abc' }]);
+    assert.equal(
+      deltas.map((delta) => (delta as { content?: string }).content ?? '').join(''),
+      'abcdef',
+    );
   });
 
   it('20: unknown fields ignored; text parts equal strings; image_url string refused', async () => {

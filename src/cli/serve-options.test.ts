@@ -39,6 +39,16 @@ describe('servellm command line', () => {
     assert.equal(options.logStatsIntervalS, 10);
   });
 
+  it('--trust-request-chat-template is off unless given, and --help lists it', async () => {
+    assert.equal((await parse(['serve'])).trustRequestChatTemplate, false);
+    assert.equal(
+      (await parse(['serve', '--trust-request-chat-template'])).trustRequestChatTemplate,
+      true,
+    );
+    const serve = buildProgram(() => Promise.resolve()).commands[0]!;
+    assert.match(serve.helpInformation(), /--trust-request-chat-template\s+render chat requests/);
+  });
+
   it('logs stats every VLLM_LOG_STATS_INTERVAL seconds unless --disable-log-stats', async () => {
     assert.equal(
       (await parse(['serve'], { VLLM_LOG_STATS_INTERVAL: '2.5' })).logStatsIntervalS,

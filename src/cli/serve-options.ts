@@ -30,6 +30,8 @@ export interface ServeOptions {
   readonly servedModelNames: readonly string[];
   /** A file path or an inline Jinja template, or null for the model's own. */
   readonly chatTemplate: string | null;
+  /** vLLM's --trust-request-chat-template: chat requests may bring their own template. */
+  readonly trustRequestChatTemplate: boolean;
   readonly responseRole: string;
   /** Cap on requested logprobs (-1 = the vocabulary). */
   readonly maxLogprobs: number;
@@ -232,6 +234,10 @@ export function addServeOptions(command: Command): Command {
       "chat template: a file path or an inline Jinja template (default: the model's own)",
     ),
     new Option(
+      '--trust-request-chat-template',
+      'render chat requests with the template they bring (chat_template); without it they get 400',
+    ),
+    new Option(
       '--response-role <role>',
       'the role name returned when add_generation_prompt is true',
     ).default('assistant'),
@@ -378,6 +384,7 @@ interface RawOptions {
   port: number;
   apiKey?: string[];
   chatTemplate?: string;
+  trustRequestChatTemplate?: boolean;
   responseRole: string;
   returnTokensAsTokenIds?: boolean;
   maxLogprobs: number;
@@ -454,6 +461,7 @@ export function toServeOptions(
     apiKeys,
     servedModelNames: raw.servedModelName ?? [],
     chatTemplate: raw.chatTemplate ?? null,
+    trustRequestChatTemplate: raw.trustRequestChatTemplate ?? false,
     responseRole: raw.responseRole,
     maxLogprobs: raw.maxLogprobs,
     returnTokensAsTokenIds: raw.returnTokensAsTokenIds ?? false,

@@ -11,7 +11,8 @@ import type { ModelInfo, Tokenizer } from '../backend/model-backend.ts';
 import type { EmbeddingRunner } from '../engine/embedding-runner.ts';
 import type { EngineClient } from '../engine/engine-types.ts';
 import { apiKeyHook } from './auth.ts';
-import { ChatTemplate } from './chat/chat-template.ts';
+import { ChatTemplate, type SpecialTokenStrings } from './chat/chat-template.ts';
+import { RequestTemplates } from './chat/request-templates.ts';
 import { errorResponse } from './errors.ts';
 import { installBodyParsers } from './json-body.ts';
 import { TokenTexts } from './logprobs/token-texts.ts';
@@ -52,6 +53,11 @@ export interface AppOptions {
   readonly servedModelNames: readonly string[];
   /** The resolved chat template (--chat-template, else the model's), or null: chat answers 400. */
   readonly chatTemplate: string | null;
+  /**
+   * vLLM's --trust-request-chat-template: render chat requests with the template they bring
+   * (`chat_template`, `chat_template_kwargs.chat_template`). Default false: such requests get 400.
+   */
+  readonly trustRequestChatTemplate?: boolean;
   /** Role of chat answers when a generation prompt is added (vLLM's --response-role). Default "assistant". */
   readonly responseRole?: string;
   /** When set, every /v1 route requires `Authorization: Bearer <apiKey>`. Default: none. */
@@ -121,13 +127,18 @@ function tokenText(tokenizer: Tokenizer, token: number | null): string {
   return token === null ? '' : new TextDecoder().decode(tokenizer.tokenBytes(token));
 }
 
-/** Compiles the chat template once; a template that does not parse answers chat requests with 400. */
-function compileChatTemplate(options: AppOptions): ChatTemplateState {
-  if (options.chatTemplate === null) return { kind: 'missing' };
-  const specialTokens = {
+/** The bos/eos strings every chat template reads. */
+function specialTokenStrings(options: AppOptions): SpecialTokenStrings {
+  return {
     bos_token: tokenText(options.tokenizer, options.model.bosToken),
     eos_token: tokenText(options.tokenizer, options.model.eosToken),
   };
+}
+
+/** Compiles the chat template once; a template that does not parse answers chat requests with 400. */
+function compileChatTemplate(options: AppOptions): ChatTemplateState {
+  if (options.chatTemplate === null) return { kind: 'missing' };
+  const specialTokens = specialTokenStrings(options);
   try {
     return { kind: 'ready', template: new ChatTemplate(options.chatTemplate, specialTokens) };
   } catch (error) {
@@ -192,6 +203,17 @@ export function createApp(options: AppOptions): FastifyInstance {
       generationDefaults: options.generationDefaults ?? NO_GENERATION_DEFAULTS,
       chatTemplate,
       responseRole: options.responseRole ?? 'assistant',
+      requestTemplates:
+        options.trustRequestChatTemplate === true
+          ? new RequestTemplates(specialTokenStrings(options))
+          : null,
+      infill:
+        options.model.fillInTheMiddle === null
+          ? null
+          : {
+              ...options.model.fillInTheMiddle,
+              bos: options.model.addBos ? options.model.bosToken : null,
+            },
     },
     texts: new TokenTexts(options.tokenizer),
     fingerprint: `servellm-${options.version}`,

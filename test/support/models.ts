@@ -71,6 +71,7 @@ export async function testServeOptions(
     apiKeys: [],
     servedModelNames: ['successor'],
     chatTemplate: null,
+    trustRequestChatTemplate: false,
     responseRole: 'assistant',
     maxLogprobs: 20,
     returnTokensAsTokenIds: false,

@@ -73,6 +73,11 @@ function contentTexts(content: Content): string[] {
   return texts;
 }
 
+/** A message's text as chat `echo` repeats it: its text parts joined with "\n". */
+export function messageText(message: ChatRequestMessage): string {
+  return contentTexts(message.content).join('\n');
+}
+
 function templateContent(message: ChatRequestMessage, format: ContentFormat): unknown {
   const texts = contentTexts(message.content);
   if (format === 'string' || message.role === 'tool') return texts.join('\n');

@@ -1,12 +1,12 @@
 /**
  * Chat-only request rules, with vLLM's messages: the logprobs/top_logprobs pairing, tools and tool_choice
  * (without a tool-call parser, as vLLM answers a server started without one), template controls
- * (request templates are untrusted, `continue_final_message` excludes `add_generation_prompt`),
- * and the template kwargs a request contributes.
+ * (`tokenize` is no template kwarg, `continue_final_message` excludes `add_generation_prompt`;
+ * request templates are checked where the template is chosen, in chat-params.ts), and the
+ * template kwargs a request contributes.
  */
 import { BadRequestError } from '../errors.ts';
 import type { ChatRequest } from '../schemas/chat-request.ts';
-import { notSupportedYet } from './request-checks.ts';
 
 function checkLogprobs(request: ChatRequest): void {
   const top = request.top_logprobs ?? null;
@@ -105,16 +105,9 @@ export type TemplateControls = Pick<
   'chat_template' | 'chat_template_kwargs' | 'continue_final_message' | 'add_generation_prompt'
 >;
 
-/** Request templates are untrusted; `tokenize` is not a template kwarg; one of the two modes. */
+/** `tokenize` is not a template kwarg; one of the two modes. */
 export function checkTemplateControls(request: TemplateControls): void {
   const kwargs = request.chat_template_kwargs ?? {};
-  if ((request.chat_template ?? null) !== null || 'chat_template' in kwargs) {
-    throw new BadRequestError(
-      'Chat template is passed with request, but --trust-request-chat-template is not set. ' +
-        'Refused request with untrusted chat template.',
-      'chat_template',
-    );
-  }
   if ('tokenize' in kwargs) {
     throw new BadRequestError(
       "Found unexpected chat template kwargs from request: ['tokenize']",
@@ -133,19 +126,18 @@ export function rejectUnsupportedChat(request: ChatRequest): void {
   checkLogprobs(request);
   checkTools(request);
   checkTemplateControls(request);
-  // vLLM's chat `echo` prepends the last message when it has the answer's role (with
-  // continue_final_message); not built yet.
-  if (request.echo === true) throw notSupportedYet('echo', 'true');
 }
 
 /**
- * The request's extra template variables: chat_template_kwargs, plus `reasoning_effort` and,
- * when the request set an effort but not `enable_thinking`, `enable_thinking = effort != "none"`.
+ * The request's extra template variables: chat_template_kwargs (less `chat_template`, which
+ * chooses the template), plus `reasoning_effort` and, when the request set an effort but not
+ * `enable_thinking`, `enable_thinking = effort != "none"`.
  */
 export function templateKwargs(
   request: Pick<ChatRequest, 'chat_template_kwargs' | 'reasoning_effort'>,
 ): Record<string, unknown> {
   const kwargs: Record<string, unknown> = { ...(request.chat_template_kwargs ?? {}) };
+  delete kwargs['chat_template'];
   const effort = request.reasoning_effort ?? null;
   if (effort !== null) {
     kwargs['reasoning_effort'] = effort;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChatTemplate } from '../chat/chat-template.ts';
+import { RequestTemplates } from '../chat/request-templates.ts';
 import { ApiError, BadRequestError } from '../errors.ts';
 import { chatRequestSchema } from '../schemas/chat-request.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
@@ -128,9 +129,21 @@ describe('toChatPlan', () => {
   });
 
   it('refuses template controls vLLM refuses by default', () => {
+    const untrusted =
+      'Chat template is passed with request, but --trust-request-chat-template is not set. ' +
+      'Refused request with untrusted chat template.';
+    rejects({ messages: user, chat_template: '{{ x }}' }, untrusted, 'chat_template');
+    rejects({ messages: user, chat_template: '' }, untrusted, 'chat_template');
     rejects(
-      { messages: user, chat_template: '{{ x }}' },
-      /--trust-request-chat-template is not set/,
+      { messages: user, chat_template_kwargs: { chat_template: '{{ x }}' } },
+      untrusted,
+      'chat_template',
+    );
+    assert.deepEqual(
+      plan({ messages: user, chat_template: null, chat_template_kwargs: { chat_template: null } })
+        .requests[0]!.promptTokens,
+      PROMPT,
+      'null is no template',
     );
     rejects(
       { messages: user, continue_final_message: true },
@@ -140,6 +153,88 @@ describe('toChatPlan', () => {
       { messages: user, chat_template_kwargs: { tokenize: true } },
       "Found unexpected chat template kwargs from request: ['tokenize']",
     );
+  });
+
+  it('renders the template a request brings with --trust-request-chat-template', () => {
+    const trusted: ChatPlanContext = {
+      ...context,
+      requestTemplates: new RequestTemplates(specials),
+    };
+    const own = '{% for m in messages %}[{{ m.role }}:{{ m.content }}]{% endfor %}{{ flavour }}';
+    const tokens = (body: Record<string, unknown>) =>
+      plan({ messages: user, ...body }, trusted).requests[0]!.promptTokens;
+    assert.deepEqual(tokens({ chat_template: own }), [...Buffer.from('[user:Hi]')]);
+    assert.deepEqual(
+      tokens({ chat_template: own, chat_template_kwargs: { flavour: '!' } }),
+      [...Buffer.from('[user:Hi]!')],
+      'kwargs still reach the template',
+    );
+    assert.deepEqual(
+      tokens({ chat_template: own, chat_template_kwargs: { chat_template: '<{{ bos_token }}>' } }),
+      [...Buffer.from('<'), 256, ...Buffer.from('>')],
+      'chat_template_kwargs.chat_template wins, and is not a template variable',
+    );
+    assert.deepEqual(tokens({ chat_template: '' }), PROMPT, "an empty template: the server's");
+    assert.deepEqual(tokens({}), PROMPT);
+    assert.throws(
+      () => plan({ messages: user, chat_template: '{% for %}' }, trusted),
+      (error: unknown) =>
+        error instanceof BadRequestError &&
+        /^The chat template could not be parsed: /.test(error.message) &&
+        error.param === 'chat_template',
+    );
+    assert.throws(
+      () => plan({ messages: user, chat_template_kwargs: { chat_template: 5 } }, trusted),
+      /`chat_template_kwargs.chat_template` must be a string./,
+    );
+  });
+
+  it("echo: the last message's text leads the answer when it has the answer's role", () => {
+    const prefill = [...user, { role: 'assistant', content: 'The answer' }];
+    const continued = {
+      messages: prefill,
+      add_generation_prompt: false,
+      continue_final_message: true,
+    };
+    const echoed = plan({ ...continued, echo: true });
+    assert.equal(echoed.role, 'assistant', 'add_generation_prompt=false: the last role');
+    assert.equal(echoed.echo, 'The answer');
+    assert.equal(plan(continued).echo, null, 'only when asked');
+    const listContent = [
+      ...user,
+      { role: 'assistant', content: [{ type: 'text', text: 'a' }, 'b'] },
+    ];
+    const joined = plan({ messages: listContent, add_generation_prompt: false, echo: true });
+    assert.equal(joined.echo, 'a\nb', 'list content joined with newlines');
+    assert.equal(plan({ messages: user, echo: true }).echo, null, 'user message, assistant answer');
+    const custom = plan({ messages: user, add_generation_prompt: false, echo: true });
+    assert.equal(custom.role, 'user');
+    assert.equal(custom.echo, 'Hi');
+    assert.equal(
+      plan({
+        messages: [{ role: 'assistant', content: '' }],
+        add_generation_prompt: false,
+        echo: true,
+      }).echo,
+      null,
+      'empty content echoes nothing',
+    );
+    // vLLM: echo makes prompt_logprobs default to top_logprobs (0), not when streaming.
+    assert.equal(echoed.requests[0]!.params.promptLogprobs, 0);
+    assert.equal(plan(continued).requests[0]!.params.promptLogprobs, null);
+    const top = plan({ ...continued, echo: true, logprobs: true, top_logprobs: 2 });
+    assert.equal(top.requests[0]!.params.promptLogprobs, 2);
+    const asked = plan({ ...continued, echo: true, prompt_logprobs: 1 });
+    assert.equal(asked.requests[0]!.params.promptLogprobs, 1);
+    const streamed = plan({
+      ...continued,
+      echo: true,
+      stream: true,
+      logprobs: true,
+      top_logprobs: 2,
+    });
+    assert.equal(streamed.requests[0]!.params.promptLogprobs, null);
+    assert.equal(streamed.echo, 'The answer');
   });
 
   it("resolves logprobs, top_logprobs and prompt_logprobs with vLLM's messages", () => {
@@ -169,7 +264,6 @@ describe('toChatPlan', () => {
       '`prompt_logprobs` are not available when `stream=True`.',
       'prompt_logprobs',
     );
-    rejects({ messages: user, echo: true }, /echo is not supported yet/, 'echo');
     const off = plan({ messages: user, logprobs: false, top_logprobs: 0 });
     assert.equal(off.logprobs, null);
     assert.equal(off.requests[0]!.params.logprobs, null);

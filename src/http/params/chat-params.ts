@@ -8,11 +8,20 @@
  * none: the generation-config default, else the rest of the context), logprobs (`logprobs` with
  * `top_logprobs`, default 0) and
  * prompt_logprobs, and the response role (`--response-role` when a generation
- * prompt is added, else the last message's role).
+ * prompt is added, else the last message's role), the template a request brings (only with
+ * --trust-request-chat-template, see chat/request-templates.ts), and `echo` (the last message's
+ * text, prepended to every choice when it has the answer's role; non-streaming, it also makes
+ * `prompt_logprobs` default to `top_logprobs`, as vLLM).
  */
 import { BadRequestError } from '../errors.ts';
 import type { ChatTemplate } from '../chat/chat-template.ts';
-import { toTemplateMessages } from '../chat/chat-messages.ts';
+import { messageText, toTemplateMessages } from '../chat/chat-messages.ts';
+import {
+  bringsTemplate,
+  requestTemplateSource,
+  UNTRUSTED_CHAT_TEMPLATE_MESSAGE,
+  type RequestTemplates,
+} from '../chat/request-templates.ts';
 import type { ChatRequest } from '../schemas/chat-request.ts';
 import { rejectUnsupportedChat, templateKwargs } from './chat-checks.ts';
 import type { PlanContext, PlannedRequest } from './completion-params.ts';
@@ -40,6 +49,11 @@ export interface ChatPlanContext extends PlanContext {
   readonly chatTemplate: ChatTemplateState;
   /** `--response-role`. */
   readonly responseRole: string;
+  /**
+   * `--trust-request-chat-template`: compiles the templates requests bring. Absent or null (vLLM's
+   * default): a request that brings one is refused.
+   */
+  readonly requestTemplates?: RequestTemplates | null;
 }
 
 /** The engine requests of one chat call (one per choice) and how to deliver them. */
@@ -53,6 +67,8 @@ export interface ChatPlan {
   readonly stream: StreamMode;
   /** The role of the answer message. */
   readonly role: string;
+  /** `echo`: the text every choice's content starts with (the last message's), or null. */
+  readonly echo: string | null;
   readonly logprobs: LogprobsPlan | null;
   /** return_token_ids: answer the prompt's and the choices' token ids. */
   readonly returnTokenIds: boolean;
@@ -78,6 +94,7 @@ function requireTemplate(state: ChatTemplateState): ChatTemplate {
 export type ChatRenderInput = Pick<
   ChatRequest,
   | 'messages'
+  | 'chat_template'
   | 'continue_final_message'
   | 'tools'
   | 'documents'
@@ -86,17 +103,33 @@ export type ChatRenderInput = Pick<
   | 'reasoning_effort'
 >;
 
+/** The request's own template (trusted servers only), else the server's. */
+function chooseTemplate(
+  request: ChatRenderInput,
+  context: Pick<ChatPlanContext, 'chatTemplate' | 'requestTemplates'>,
+): ChatTemplate {
+  const requestTemplates = context.requestTemplates ?? null;
+  if (requestTemplates === null) {
+    if (bringsTemplate(request)) {
+      throw new BadRequestError(UNTRUSTED_CHAT_TEMPLATE_MESSAGE, 'chat_template');
+    }
+    return requireTemplate(context.chatTemplate);
+  }
+  const source = requestTemplateSource(request);
+  return source === null ? requireTemplate(context.chatTemplate) : requestTemplates.compile(source);
+}
+
 /**
- * The prompt tokens of a chat request: rendered through the server's template, tokenized with
- * special tokens parsed and `add_special_tokens` (default false). BadRequestError without a
- * usable template.
+ * The prompt tokens of a chat request: rendered through the request's template (trusted servers
+ * only) or the server's, tokenized with special tokens parsed and `add_special_tokens` (default
+ * false). BadRequestError without a usable template, or for a template the server does not trust.
  */
 export function renderChatPrompt(
   request: ChatRenderInput,
-  context: Pick<ChatPlanContext, 'chatTemplate' | 'tokenizer'>,
+  context: Pick<ChatPlanContext, 'chatTemplate' | 'tokenizer' | 'requestTemplates'>,
   addGenerationPrompt: boolean,
 ): number[] {
-  const template = requireTemplate(context.chatTemplate);
+  const template = chooseTemplate(request, context);
   const prompt = template.render({
     messages: toTemplateMessages(request.messages, template.contentFormat),
     addGenerationPrompt,
@@ -120,7 +153,17 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
     request.logprobs === true
       ? resolveLogprobsCount(request.top_logprobs ?? 0, 'sample', 'top_logprobs', context)
       : null;
-  const prompt = resolvePromptLogprobs(request, stream.stream, context);
+  // vLLM: echo makes prompt_logprobs default to top_logprobs (0 unless set); streamed chat
+  // answers carry no prompt_logprobs, so a stream skips them.
+  const echoPromptLogprobs =
+    request.echo === true && !stream.stream && request.top_logprobs !== null
+      ? (request.top_logprobs ?? 0)
+      : null;
+  const prompt = resolvePromptLogprobs(
+    { ...request, prompt_logprobs: request.prompt_logprobs ?? echoPromptLogprobs },
+    stream.stream,
+    context,
+  );
   const addGenerationPrompt = request.add_generation_prompt ?? true;
   const maxCompletionTokens = request.max_completion_tokens ?? null;
   const requested = maxCompletionTokens ?? request.max_tokens ?? null;
@@ -145,6 +188,8 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
   const role = addGenerationPrompt
     ? context.responseRole
     : (request.messages.at(-1)?.role ?? context.responseRole);
+  const last = request.messages.at(-1);
+  const echoed = request.echo === true && last?.role === role ? messageText(last) : '';
   const params = resolveSamplingParams(request, maxTokens, context.vocabSize, {
     defaults: context.generationDefaults,
     logprobs: { sample, prompt },
@@ -162,6 +207,7 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
     choiceCount: n,
     stream,
     role,
+    echo: echoed === '' ? null : echoed,
     logprobs: logprobsPlan(sample, request, context),
     returnTokenIds: request.return_token_ids === true,
   };

@@ -69,6 +69,44 @@ describe('toCompletionPlan: prompts', () => {
     rejects({ prompt: ['a', [1]] }, /prompt must be a string/, 'prompt');
   });
 
+  it('builds the infill prompt around each prompt when the model has fill-in-the-middle tokens', () => {
+    // Test ids: 256 as BOS, 257/258 standing in for FIM_PRE/FIM_SUF, 10 for FIM_MID.
+    const infill = { prefix: 257, suffix: 258, middle: 10, bos: 256 };
+    const fim: PlanContext = { ...context, infill };
+    const prompts = (body: Record<string, unknown>, planContext: PlanContext = fim) =>
+      plan(body, planContext).requests.map((r) => r.promptTokens);
+    const bytes = (text: string) => [...Buffer.from(text)];
+    assert.deepEqual(prompts({ prompt: 'ab', suffix: 'yz' }), [
+      [256, 257, ...bytes('ab'), 258, ...bytes('yz'), 10],
+    ]);
+    assert.deepEqual(
+      prompts({ prompt: 'ab', suffix: 'yz', add_special_tokens: false }),
+      [[257, ...bytes('ab'), 258, ...bytes('yz'), 10]],
+      'no BOS without add_special_tokens',
+    );
+    assert.deepEqual(
+      prompts({ prompt: 'ab', suffix: '' }, { ...context, infill: { ...infill, bos: null } }),
+      [[257, ...bytes('ab'), 258, 10]],
+      'no BOS for a model that adds none',
+    );
+    assert.deepEqual(
+      prompts({ prompt: [[1, 2], [3]], suffix: '<|im_end|>' }),
+      [
+        [256, 257, 1, 2, 258, ...bytes('<|im_end|>'), 10],
+        [256, 257, 3, 258, ...bytes('<|im_end|>'), 10],
+      ],
+      'token prompts as given; special-token text stays text',
+    );
+    assert.deepEqual(
+      prompts({ prompt: 'abcd', suffix: 'z', truncate_prompt_tokens: 2 }),
+      [[256, 257, ...bytes('cd'), 258, ...bytes('z'), 10]],
+      'truncation shortens the prompt, not the layout',
+    );
+    const echoed = plan({ prompt: 'ab', suffix: 'z', echo: true, max_tokens: 1 }, fim);
+    assert.equal(echoed.echo[0]!.text, '<|endoftext|><|im_start|>ab<|im_end|>z\n');
+    assert.deepEqual(echoed.echo[0]!.tokens, echoed.requests[0]!.promptTokens);
+  });
+
   it("refuses suffix and bad logprobs counts with vLLM's messages", () => {
     rejects({ prompt: 'x', suffix: 's' }, 'suffix is not currently supported', 'suffix');
     rejects({ prompt: 'x', logprobs: -1 }, '`logprobs` must be a positive value.', 'logprobs');

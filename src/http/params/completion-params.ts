@@ -8,14 +8,17 @@
  * context), `logprobs` and `echo`
  * (the prompt's text, and its logprobs, which `prompt_logprobs` defaults to when echoing;
  * `n` and the legacy `best_of` choices per prompt;
- * `max_tokens` 0 with echo generates one token and answers the prompt alone, as vLLM), and the
- * completion-only refusals (`suffix`, `prompt_embeds`).
+ * `max_tokens` 0 with echo generates one token and answers the prompt alone, as vLLM), `suffix`
+ * (an infill prompt around each prompt, see infill-prompt.ts; truncation shortens the prompt
+ * before the layout; echo shows the whole infill prompt, special tokens included, as the model
+ * saw it) and the completion-only refusals (`prompt_embeds`).
  */
 import type { Tokenizer } from '../../backend/model-backend.ts';
 import { BadRequestError } from '../errors.ts';
 import type { GenerationDefaults } from './generation-defaults.ts';
 import type { CompletionRequest } from '../schemas/completion-request.ts';
 import { checkPromptTokens, resolveMaxTokens } from './context-limit.ts';
+import { resolveInfill, type InfillPlan, type InfillTokens } from './infill-prompt.ts';
 import {
   logprobsPlan,
   resolveLogprobsCount,
@@ -50,6 +53,8 @@ export interface PlanContext extends LogprobsLimits {
   readonly maxN: number;
   /** `--enable-force-include-usage`: streams report usage on every chunk. Default false. */
   readonly forceIncludeUsage?: boolean;
+  /** The model's fill-in-the-middle tokens (`suffix`); absent or null: `suffix` is refused. */
+  readonly infill?: InfillTokens | null;
   /** `--generation-config` / `--override-generation-config` defaults. Default: none. */
   readonly generationDefaults?: GenerationDefaults;
 }
@@ -99,12 +104,19 @@ interface Prompt {
 }
 
 /** The prompts of a request, in order. */
-function readPrompts(request: CompletionRequest, context: PlanContext): Prompt[] {
+function readPrompts(
+  request: CompletionRequest,
+  context: PlanContext,
+  infill: InfillPlan | null,
+): Prompt[] {
   const prompt = request.prompt ?? null;
   if (prompt === null || prompt === '' || (Array.isArray(prompt) && prompt.length === 0)) {
     throw new BadRequestError(EMPTY_PROMPT, 'prompt');
   }
-  const options = { addSpecial: request.add_special_tokens ?? true, parseSpecial: true };
+  const options = infill?.prefixOptions ?? {
+    addSpecial: request.add_special_tokens ?? true,
+    parseSpecial: true,
+  };
   const fromText = (text: string): Prompt => ({
     tokens: context.tokenizer.tokenize(text, options),
     text: () => text,
@@ -119,9 +131,6 @@ function readPrompts(request: CompletionRequest, context: PlanContext): Prompt[]
 }
 
 function rejectUnsupportedCompletion(request: CompletionRequest): void {
-  if (request.suffix !== null && request.suffix !== undefined) {
-    throw new BadRequestError('suffix is not currently supported', 'suffix');
-  }
   if (request.prompt_embeds !== null && request.prompt_embeds !== undefined) {
     throw notSupportedYet('prompt_embeds', 'prompt embeddings');
   }
@@ -143,7 +152,8 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
   const sample = resolveSampleLogprobs(request, context);
   const echo = request.echo === true;
   const prompt = resolvePromptLogprobs(request, stream.stream, context) ?? (echo ? sample : null);
-  const prompts = readPrompts(request, context);
+  const infill = resolveInfill(request, context.infill, context.tokenizer);
+  const prompts = readPrompts(request, context, infill);
   const requested =
     request.max_tokens === undefined ? DEFAULT_COMPLETION_MAX_TOKENS : request.max_tokens;
   const echoOnly = echo && requested === 0;
@@ -155,13 +165,14 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
     throw notSupportedYet('best_of', 'other than n together with use_beam_search');
   }
   const bestOf = resolveBestOf(request.best_of, n, stream.stream, context.maxN);
-  const truncated = prompts.map(({ tokens }) =>
-    truncatePrompt(tokens, request, {
+  const truncated = prompts.map(({ tokens }) => {
+    const kept = truncatePrompt(tokens, request, {
       maxModelLen: context.maxModelLen,
       maxTokens: budget,
       maxTokensParam: 'max_tokens',
-    }),
-  );
+    });
+    return infill === null ? kept : infill.layout(kept);
+  });
   const requests = truncated.flatMap((promptTokens, i) => {
     checkPromptTokens(promptTokens, context.vocabSize);
     const maxTokens = resolveMaxTokens({

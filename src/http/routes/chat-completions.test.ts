@@ -372,4 +372,80 @@ describe('POST /v1/chat/completions', () => {
     assert.equal(response.statusCode, 200);
     assert.deepEqual(engine.added[0]!.promptTokens.slice(1, 9), [...Buffer.from('narrator')]);
   });
+
+  it('echo: the prefilled answer leads the content, streamed as the first content delta', async () => {
+    const engine = new ScriptedEngine({
+      maxModelLen: 64,
+      script: () => ({ pieces: [' it', 's'], finishReason: 'stop' }),
+    });
+    const { app } = testApp(engine);
+    const payload = {
+      messages: [...messages, { role: 'assistant', content: 'Said' }],
+      add_generation_prompt: false,
+      continue_final_message: true,
+      echo: true,
+    };
+    const whole = await app.inject({ method: 'POST', url: URL, payload });
+    assert.equal(whole.statusCode, 200, whole.body);
+    const body = whole.json<ChatCompletionResponse>();
+    assert.equal(body.choices[0]!.message.role, 'assistant');
+    assert.equal(body.choices[0]!.message.content, 'Said its');
+    assert.equal(body.usage.completion_tokens, 2);
+    // The prefill is open: the prompt ends with its text, no end-of-turn token.
+    assert.deepEqual(engine.added[0]!.promptTokens.slice(-5), [10, ...Buffer.from('Said')]);
+    const streamed = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: { ...payload, stream: true, stream_options: { include_usage: true } },
+    });
+    const chunks = (sseEvents(streamed.body).slice(0, -2) as Chunk[]).map((c) => c.choices[0]!);
+    assert.deepEqual(
+      chunks.map((choice) => choice.delta),
+      [
+        { role: 'assistant', content: '' },
+        { content: 'Said' },
+        { content: ' it' },
+        { content: 's' },
+      ],
+    );
+    const unechoed = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: { ...payload, echo: false },
+    });
+    assert.equal(unechoed.json<ChatCompletionResponse>().choices[0]!.message.content, ' its');
+  });
+
+  it('refuses a request chat_template unless the server trusts them', async () => {
+    const own = '{% for m in messages %}<{{ m.content }}>{% endfor %}';
+    const { app } = testApp();
+    const refused = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: { messages, chat_template: own },
+    });
+    assert.equal(refused.statusCode, 400);
+    assert.deepEqual(refused.json<ErrorBody>().error, {
+      message:
+        'Chat template is passed with request, but --trust-request-chat-template is not set. ' +
+        'Refused request with untrusted chat template.',
+      type: 'BadRequestError',
+      param: 'chat_template',
+      code: 400,
+    });
+    const viaKwargs = await app.inject({
+      method: 'POST',
+      url: URL,
+      payload: { messages, chat_template_kwargs: { chat_template: own } },
+    });
+    assert.equal(viaKwargs.statusCode, 400);
+    const trusted = testApp(undefined, { trustRequestChatTemplate: true });
+    const answered = await trusted.app.inject({
+      method: 'POST',
+      url: URL,
+      payload: { messages, chat_template: own, max_tokens: 1 },
+    });
+    assert.equal(answered.statusCode, 200, answered.body);
+    assert.deepEqual(trusted.engine.added[0]!.promptTokens, [...Buffer.from('<Hi>')]);
+  });
 });

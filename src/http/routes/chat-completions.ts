@@ -42,6 +42,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
     abortOnDisconnect(reply.raw, generation);
     const state = new ChatStreamState(header, {
       role: plan.role,
+      echo: plan.echo,
       choiceCount: plan.choiceCount,
       promptTokenIds: plan.returnTokenIds ? plan.requests[0]!.promptTokens : undefined,
       logprobs: plan.logprobs === null ? null : { ...plan.logprobs, texts: context.texts },

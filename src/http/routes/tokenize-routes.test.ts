@@ -11,8 +11,11 @@ const bytesOf = (text: string): number[] => [...Buffer.from(text, 'utf8')];
 const IM_START = 257;
 const IM_END = 258;
 
-async function post(url: string, payload: unknown, apiKey?: string) {
-  const { app } = testApp(undefined, apiKey === undefined ? {} : { apiKey });
+async function post(url: string, payload: unknown, apiKey?: string, trustTemplates = false) {
+  const { app } = testApp(undefined, {
+    ...(apiKey === undefined ? {} : { apiKey }),
+    ...(trustTemplates ? { trustRequestChatTemplate: true } : {}),
+  });
   const response = await app.inject({ method: 'POST', url, payload: payload as object });
   return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
 }
@@ -45,6 +48,20 @@ describe('POST /tokenize', () => {
     assert.equal(body.count, expected.length);
     const bare = await post('/tokenize', { messages, add_generation_prompt: false });
     assert.deepEqual(bare.body.tokens, expected.slice(0, -1 - bytesOf('assistant\n').length));
+  });
+
+  it('renders a chat_template the request brings only when the server trusts them', async () => {
+    const messages = [{ role: 'user', content: 'yo' }];
+    const payload = { messages, chat_template: '[{{ messages[0].content }}]' };
+    const refused = await post('/tokenize', payload);
+    assert.equal(refused.status, 400);
+    assert.match(
+      (refused.body.error as { message: string }).message,
+      /--trust-request-chat-template is not set/,
+    );
+    const trusted = await post('/tokenize', payload, undefined, true);
+    assert.equal(trusted.status, 200);
+    assert.deepEqual(trusted.body.tokens, bytesOf('[yo]'));
   });
 
   it('names the tokens by their vocabulary text when asked', async () => {

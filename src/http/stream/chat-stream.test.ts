@@ -49,6 +49,45 @@ async function* replay<T>(items: readonly T[]): AsyncGenerator<T> {
 }
 
 describe('ChatStreamState', () => {
+  it('echo: after the role chunks, one chunk per choice with the echoed text', async () => {
+    const state = new ChatStreamState(header, { ...chatOptions('assistant', 2), echo: 'Pre' });
+    const events = [
+      ...state.push(1, output('x', 1)),
+      ...state.push(0, output('y', 1, 'stop')),
+      ...state.push(1, output('', 1, 'length')),
+    ];
+    const chunks = events.flatMap((event) => (event.type === 'chunk' ? [event.chunk] : []));
+    assert.deepEqual(
+      chunks.map((chunk) => [chunk.choices[0].index, chunk.choices[0].delta]),
+      [
+        [0, { role: 'assistant', content: '' }],
+        [1, { role: 'assistant', content: '' }],
+        [0, { content: 'Pre' }],
+        [1, { content: 'Pre' }],
+        [1, { content: 'x' }],
+        [0, { content: 'y' }],
+        [1, { content: '' }],
+      ],
+    );
+    assert.deepEqual(chunks[2]!.choices[0], {
+      index: 0,
+      delta: { content: 'Pre' },
+      logprobs: null,
+      finish_reason: null,
+    });
+    assert.equal('prompt_token_ids' in chunks[2]!, false, 'only role chunks carry prompt ids');
+    const response = await assembleChat(
+      replay([...events, { type: 'usage', usage: state.usage() }]),
+      state,
+      header,
+      'fp',
+    );
+    assert.deepEqual(
+      response.choices.map((choice) => choice.message.content),
+      ['Prey', 'Prex'],
+    );
+  });
+
   it('sends the role chunk first, then content, then exactly one finish', () => {
     const state = new ChatStreamState(header, chatOptions('assistant', 1));
     const chunks = [

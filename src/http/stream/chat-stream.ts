@@ -4,7 +4,8 @@
  *
  * Owns: the chat stream's state as a small pure class: on the first engine output one role
  * chunk per choice (`delta: {role, content: ""}`, as vLLM sends it once generation has
- * started), then one content chunk per output that carries text (or tokens, with logprobs
+ * started), with `echo` one chunk per choice carrying the echoed text (`delta: {content}`), then
+ * one content chunk per output that carries text (or tokens, with logprobs
  * asked), and exactly one last chunk per choice with `finish_reason` and `stop_reason`, each
  * with the logprobs of its tokens; plus the assembly of the whole message (and its logprobs and
  * prompt_logprobs) from the same events.
@@ -43,6 +44,8 @@ export interface ChatResponseOptions {
   readonly choiceCount: number;
   /** Null: no logprobs asked. */
   readonly logprobs: LogprobsFormat | null;
+  /** `echo`: the text each choice's content starts with, sent after the role chunks. Default none. */
+  readonly echo?: string | null;
   /** Names the tokens of prompt_logprobs. */
   readonly texts: TokenTexts;
   /** return_token_ids: the prompt's token ids; absent: not asked. */
@@ -92,6 +95,16 @@ export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
             ids === undefined ? chunk : { ...chunk, prompt_token_ids: choice === 0 ? ids : null },
           usage,
         });
+      }
+      const echo = this.#options.echo ?? null;
+      for (let choice = 0; echo !== null && choice < this.#options.choiceCount; choice += 1) {
+        const echoChoice = {
+          index: choice,
+          delta: { content: echo },
+          logprobs: null,
+          finish_reason: null,
+        };
+        events.push({ type: 'chunk', chunk: this.#chunk(echoChoice, false), usage });
       }
     }
     if (output.promptLogprobs !== null) {
