@@ -55,6 +55,15 @@ export class RequestValidationError extends ApiError {
   }
 }
 
+/**
+ * 400 from one of the request model's own validators (vLLM's pydantic `model_validator`s, such as
+ * "stream_options needs stream"): vLLM answers them from the same request-validation handler, so
+ * `type` is the reason phrase and the text carries pydantic's `Value error, ` prefix.
+ */
+export function requestModelError(message: string, param: string | null = null): ApiError {
+  return new RequestValidationError(`Value error, ${message}`, param);
+}
+
 /** 404: the requested model is not served. */
 export class NotFoundError extends ApiError {
   constructor(message: string, param: string | null = null) {

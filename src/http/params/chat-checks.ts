@@ -5,20 +5,27 @@
  * request templates are checked where the template is chosen, in chat-params.ts), and the
  * template kwargs a request contributes.
  */
-import { BadRequestError } from '../errors.ts';
+import { BadRequestError, requestModelError } from '../errors.ts';
 import type { ChatRequest } from '../schemas/chat-request.ts';
 
 function checkLogprobs(request: ChatRequest): void {
   const top = request.top_logprobs ?? null;
   if (top !== null && top < 0 && top !== -1) {
-    throw new BadRequestError('`top_logprobs` must be a positive value or -1.', 'top_logprobs');
+    throw requestModelError('`top_logprobs` must be a positive value or -1.', 'top_logprobs');
   }
   if (top !== null && (top > 0 || top === -1) && request.logprobs !== true) {
-    throw new BadRequestError(
+    throw requestModelError(
       'when using `top_logprobs`, `logprobs` must be set to true.',
       'top_logprobs',
     );
   }
+}
+
+/** A value as Python's str() prints it in vLLM's f-strings: strings bare, None for null. */
+function pythonStr(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === null || value === undefined) return 'None';
+  return JSON.stringify(value);
 }
 
 const NAMED_USAGE = 'Correct usage: `{"type": "function", "function": {"name": "my_function"}}`';
@@ -29,26 +36,26 @@ function checkNamedToolChoice(
 ): void {
   const fn = choice['function'];
   if (typeof fn !== 'object' || fn === null || Array.isArray(fn)) {
-    throw new BadRequestError(
-      `Invalid value for \`function\`: \`${JSON.stringify(fn ?? null)}\` in \`tool_choice\`! ${NAMED_USAGE}`,
+    throw requestModelError(
+      `Invalid value for \`function\`: \`${pythonStr(fn)}\` in \`tool_choice\`! ${NAMED_USAGE}`,
       'tool_choice',
     );
   }
   if (!('name' in fn)) {
-    throw new BadRequestError(
+    throw requestModelError(
       `Expected field \`name\` in \`function\` in \`tool_choice\`! ${NAMED_USAGE}`,
       'tool_choice',
     );
   }
   const name = fn.name;
   if (typeof name !== 'string' || name === '') {
-    throw new BadRequestError(
-      `Invalid \`name\` in \`function\`: \`${JSON.stringify(name)}\` in \`tool_choice\`! ${NAMED_USAGE}`,
+    throw requestModelError(
+      `Invalid \`name\` in \`function\`: \`${pythonStr(name)}\` in \`tool_choice\`! ${NAMED_USAGE}`,
       'tool_choice',
     );
   }
   if (!(request.tools ?? []).some((tool) => tool.function.name === name)) {
-    throw new BadRequestError(
+    throw requestModelError(
       'The tool specified in `tool_choice` does not match any of the specified `tools`',
       'tool_choice',
     );
@@ -67,7 +74,7 @@ function checkNamedToolChoice(
 function checkTools(request: ChatRequest): void {
   const tools = request.tools ?? null;
   if (tools !== null && tools.length === 0) {
-    throw new BadRequestError(
+    throw requestModelError(
       '`tools` must not be an empty array. Either provide at least one tool or omit the field entirely.',
       'tools',
     );
@@ -75,7 +82,7 @@ function checkTools(request: ChatRequest): void {
   const choice = request.tool_choice ?? (tools !== null ? 'auto' : 'none');
   if (choice === 'none') return;
   if (tools === null) {
-    throw new BadRequestError('When using `tool_choice`, `tools` must be set.', 'tool_choice');
+    throw requestModelError('When using `tool_choice`, `tools` must be set.', 'tool_choice');
   }
   if (typeof choice !== 'string') {
     checkNamedToolChoice(choice, request);
@@ -93,7 +100,7 @@ function checkTools(request: ChatRequest): void {
       'tool_choice',
     );
   }
-  throw new BadRequestError(
+  throw requestModelError(
     `Invalid value for \`tool_choice\`: ${choice}! Only named tools, "none", "auto" or "required" are supported.`,
     'tool_choice',
   );
@@ -115,7 +122,7 @@ export function checkTemplateControls(request: TemplateControls): void {
     );
   }
   if (request.continue_final_message === true && request.add_generation_prompt !== false) {
-    throw new BadRequestError(
+    throw requestModelError(
       'Cannot set both `continue_final_message` and `add_generation_prompt` to True.',
     );
   }

@@ -103,7 +103,7 @@ describe('toChatPlan', () => {
     const tools = [{ type: 'function', function: { name: 'f', parameters: {} } }];
     rejects(
       { messages: user, tools: [] },
-      '`tools` must not be an empty array. Either provide at least one tool or omit the field entirely.',
+      'Value error, `tools` must not be an empty array. Either provide at least one tool or omit the field entirely.',
     );
     rejects(
       { messages: user, tools },
@@ -115,15 +115,15 @@ describe('toChatPlan', () => {
     );
     rejects(
       { messages: user, tool_choice: 'auto' },
-      'When using `tool_choice`, `tools` must be set.',
+      'Value error, When using `tool_choice`, `tools` must be set.',
     );
     rejects(
       { messages: user, tools, tool_choice: { type: 'function', function: { name: 'g' } } },
-      'The tool specified in `tool_choice` does not match any of the specified `tools`',
+      'Value error, The tool specified in `tool_choice` does not match any of the specified `tools`',
     );
     rejects(
       { messages: user, tools, tool_choice: 'sometimes' },
-      /^Invalid value for `tool_choice`: sometimes!/,
+      /^Value error, Invalid value for `tool_choice`: sometimes!/,
     );
     assert.equal(plan({ messages: user, tools, tool_choice: 'none' }).role, 'assistant');
   });
@@ -147,7 +147,7 @@ describe('toChatPlan', () => {
     );
     rejects(
       { messages: user, continue_final_message: true },
-      'Cannot set both `continue_final_message` and `add_generation_prompt` to True.',
+      'Value error, Cannot set both `continue_final_message` and `add_generation_prompt` to True.',
     );
     rejects(
       { messages: user, chat_template_kwargs: { tokenize: true } },
@@ -240,10 +240,13 @@ describe('toChatPlan', () => {
   it("resolves logprobs, top_logprobs and prompt_logprobs with vLLM's messages", () => {
     rejects(
       { messages: user, top_logprobs: 2 },
-      'when using `top_logprobs`, `logprobs` must be set to true.',
+      'Value error, when using `top_logprobs`, `logprobs` must be set to true.',
       'top_logprobs',
     );
-    rejects({ messages: user, top_logprobs: -2 }, '`top_logprobs` must be a positive value or -1.');
+    rejects(
+      { messages: user, top_logprobs: -2 },
+      'Value error, `top_logprobs` must be a positive value or -1.',
+    );
     rejects(
       { messages: user, logprobs: true, top_logprobs: 21 },
       'Requested sample logprobs of 21, which is greater than max allowed: 20',
@@ -261,7 +264,7 @@ describe('toChatPlan', () => {
     );
     rejects(
       { messages: user, prompt_logprobs: 1, stream: true },
-      '`prompt_logprobs` are not available when `stream=True`.',
+      'Value error, `prompt_logprobs` are not available when `stream=True`.',
       'prompt_logprobs',
     );
     const off = plan({ messages: user, logprobs: false, top_logprobs: 0 });

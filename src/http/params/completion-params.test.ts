@@ -57,7 +57,7 @@ describe('toCompletionPlan: prompts', () => {
   });
 
   it("refuses empty and malformed prompts with vLLM's messages", () => {
-    const empty = 'Either prompt or prompt_embeds must be provided and non-empty.';
+    const empty = 'Value error, Either prompt or prompt_embeds must be provided and non-empty.';
     rejects({}, empty, 'prompt');
     rejects({ prompt: '' }, empty, 'prompt');
     rejects({ prompt: [] }, empty, 'prompt');
@@ -109,7 +109,11 @@ describe('toCompletionPlan: prompts', () => {
 
   it("refuses suffix and bad logprobs counts with vLLM's messages", () => {
     rejects({ prompt: 'x', suffix: 's' }, 'suffix is not currently supported', 'suffix');
-    rejects({ prompt: 'x', logprobs: -1 }, '`logprobs` must be a positive value.', 'logprobs');
+    rejects(
+      { prompt: 'x', logprobs: -1 },
+      'Value error, `logprobs` must be a positive value.',
+      'logprobs',
+    );
     rejects(
       { prompt: 'x', logprobs: 21 },
       'Requested sample logprobs of 21, which is greater than max allowed: 20',
@@ -117,7 +121,7 @@ describe('toCompletionPlan: prompts', () => {
     );
     rejects(
       { prompt: 'x', prompt_logprobs: -2 },
-      '`prompt_logprobs` must be a positive value or -1.',
+      'Value error, `prompt_logprobs` must be a positive value or -1.',
       'prompt_logprobs',
     );
     rejects(

@@ -14,7 +14,7 @@
  * saw it) and the completion-only refusals (`prompt_embeds`).
  */
 import type { Tokenizer } from '../../backend/model-backend.ts';
-import { BadRequestError } from '../errors.ts';
+import { requestModelError } from '../errors.ts';
 import type { GenerationDefaults } from './generation-defaults.ts';
 import type { CompletionRequest } from '../schemas/completion-request.ts';
 import { checkPromptTokens, resolveMaxTokens } from './context-limit.ts';
@@ -111,7 +111,7 @@ function readPrompts(
 ): Prompt[] {
   const prompt = request.prompt ?? null;
   if (prompt === null || prompt === '' || (Array.isArray(prompt) && prompt.length === 0)) {
-    throw new BadRequestError(EMPTY_PROMPT, 'prompt');
+    throw requestModelError(EMPTY_PROMPT, 'prompt');
   }
   const options = infill?.prefixOptions ?? {
     addSpecial: request.add_special_tokens ?? true,
@@ -140,7 +140,7 @@ function rejectUnsupportedCompletion(request: CompletionRequest): void {
 function resolveSampleLogprobs(request: CompletionRequest, context: PlanContext): number | null {
   const logprobs = request.logprobs ?? null;
   if (logprobs === null) return null;
-  if (logprobs < 0) throw new BadRequestError('`logprobs` must be a positive value.', 'logprobs');
+  if (logprobs < 0) throw requestModelError('`logprobs` must be a positive value.', 'logprobs');
   return resolveLogprobsCount(logprobs, 'sample', 'logprobs', context);
 }
 

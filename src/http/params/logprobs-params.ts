@@ -8,7 +8,7 @@
  * The endpoint-specific fields (completions' integer `logprobs`, chat's `logprobs` +
  * `top_logprobs`) are read by each endpoint's plan and resolved here.
  */
-import { BadRequestError } from '../errors.ts';
+import { BadRequestError, requestModelError } from '../errors.ts';
 import type { CommonRequest } from '../schemas/common-fields.ts';
 
 /** vLLM's default `--max-logprobs`. */
@@ -53,16 +53,13 @@ export function resolvePromptLogprobs(
   const requested = request.prompt_logprobs ?? null;
   if (requested === null) return null;
   if (stream && (requested > 0 || requested === -1)) {
-    throw new BadRequestError(
+    throw requestModelError(
       '`prompt_logprobs` are not available when `stream=True`.',
       'prompt_logprobs',
     );
   }
   if (requested < -1) {
-    throw new BadRequestError(
-      '`prompt_logprobs` must be a positive value or -1.',
-      'prompt_logprobs',
-    );
+    throw requestModelError('`prompt_logprobs` must be a positive value or -1.', 'prompt_logprobs');
   }
   return resolveLogprobsCount(requested, 'prompt', 'prompt_logprobs', limits);
 }

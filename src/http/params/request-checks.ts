@@ -7,7 +7,7 @@
  * spaces_between_special_tokens: llama.cpp's detokenizer never puts spaces between special
  * tokens, which is what vLLM does with a fast tokenizer whatever the flag says.
  */
-import { BadRequestError } from '../errors.ts';
+import { BadRequestError, requestModelError } from '../errors.ts';
 import type { CommonRequest } from '../schemas/common-fields.ts';
 
 /** How the response is delivered. */
@@ -42,7 +42,7 @@ export function resolveStreamMode(request: CommonRequest, forceUsage = false): S
   const stream = request.stream === true;
   const options = request.stream_options ?? null;
   if (options !== null && Object.keys(options).length > 0 && !stream) {
-    throw new BadRequestError(
+    throw requestModelError(
       'Stream options can only be defined when `stream=True`.',
       'stream_options',
     );
@@ -59,7 +59,7 @@ function checkResponseFormat(request: CommonRequest): void {
   const format = request.response_format ?? null;
   if (format === null) return;
   if (format.type === 'json_schema' && (format.json_schema ?? null) === null) {
-    throw new BadRequestError(
+    throw requestModelError(
       "When response_format type is 'json_schema', the 'json_schema' field must be provided.",
       'response_format',
     );
@@ -105,7 +105,7 @@ export function rejectUnsupportedCommon(request: CommonRequest): void {
     }
   }
   if (request.cache_salt === '') {
-    throw new BadRequestError(
+    throw requestModelError(
       "Parameter 'cache_salt' must be a non-empty string if provided.",
       'cache_salt',
     );

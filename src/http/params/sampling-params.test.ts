@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BadRequestError } from '../errors.ts';
+import { ApiError, BadRequestError } from '../errors.ts';
 import type { CommonRequest } from '../schemas/common-fields.ts';
 import { rejectUnsupportedCommon, resolveStreamMode } from './request-checks.ts';
 import { resolveLogitBias, resolveSamplingParams } from './sampling-params.ts';
 
 function rejects(run: () => unknown, message: string, param: string | null): void {
   assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof BadRequestError, String(error));
+    assert.ok(error instanceof ApiError && error.status === 400, String(error));
     assert.equal(error.message, message);
     assert.equal(error.param, param);
     return true;
@@ -215,7 +215,7 @@ describe('resolveStreamMode', () => {
   it('needs stream=true for any stream option, but allows {}', () => {
     rejects(
       () => resolveStreamMode({ stream_options: { include_usage: null } }),
-      'Stream options can only be defined when `stream=True`.',
+      'Value error, Stream options can only be defined when `stream=True`.',
       'stream_options',
     );
     assert.deepEqual(resolveStreamMode({ stream_options: {} }), {
@@ -302,12 +302,12 @@ describe('rejectUnsupportedCommon', () => {
   it("validates before refusing, with vLLM's messages", () => {
     rejects(
       () => rejectUnsupportedCommon({ response_format: { type: 'json_schema' } }),
-      "When response_format type is 'json_schema', the 'json_schema' field must be provided.",
+      "Value error, When response_format type is 'json_schema', the 'json_schema' field must be provided.",
       'response_format',
     );
     rejects(
       () => rejectUnsupportedCommon({ cache_salt: '' }),
-      "Parameter 'cache_salt' must be a non-empty string if provided.",
+      "Value error, Parameter 'cache_salt' must be a non-empty string if provided.",
       'cache_salt',
     );
   });

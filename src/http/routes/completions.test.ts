@@ -309,11 +309,6 @@ describe('POST /v1/completions', () => {
         'n',
       ],
       [
-        { prompt: 'x', stream_options: { include_usage: true } },
-        /^Stream options can only be defined when `stream=True`\.$/,
-        'stream_options',
-      ],
-      [
         { prompt: 'x', max_tokens: 70 },
         /^max_tokens=70 cannot be greater than max_model_len=max_total_tokens=64/,
         'max_tokens',

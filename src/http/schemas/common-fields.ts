@@ -29,10 +29,8 @@ export const seedSchema = z
     }
   });
 
-/** A token id: a non-negative integer. */
-export const tokenIdSchema = z.int({ error: 'Input should be a valid integer' }).min(0, {
-  error: 'Input should be greater than or equal to 0',
-});
+/** A token id: a non-negative integer (its bound reads as pydantic's, see parse-request.ts). */
+export const tokenIdSchema = z.int({ error: 'Input should be a valid integer' }).min(0);
 
 /** `stream_options`; unknown keys are kept so "any key set" can be told from `{}`. */
 export const streamOptionsSchema = z.looseObject({

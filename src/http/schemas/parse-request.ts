@@ -3,7 +3,9 @@
  *
  * Owns: the text of schema errors: each issue as `<location>: <message>` (the location
  * dotted, list indices included, as pydantic prints it), all issues joined; `param` is the
- * top-level field of the first issue.
+ * top-level field of the first issue. Numeric bounds read as pydantic's, with its error type
+ * (`Input should be greater than or equal to -1 [type=greater_than_equal]`), which clients of
+ * vLLM match on.
  */
 import type { z } from 'zod';
 import { RequestValidationError } from '../errors.ts';
@@ -12,6 +14,25 @@ type Issue = z.core.$ZodIssue;
 
 function location(path: readonly PropertyKey[]): string {
   return path.map((key) => String(key)).join('.');
+}
+
+const NUMERIC_ORIGINS = new Set(['number', 'int', 'bigint']);
+
+/** pydantic's text for a numeric bound, or null for any other issue. */
+function pydanticBound(issue: Issue): string | null {
+  if (issue.code === 'too_small' && NUMERIC_ORIGINS.has(issue.origin)) {
+    const bound = String(issue.minimum);
+    return issue.inclusive === false
+      ? `Input should be greater than ${bound} [type=greater_than]`
+      : `Input should be greater than or equal to ${bound} [type=greater_than_equal]`;
+  }
+  if (issue.code === 'too_big' && NUMERIC_ORIGINS.has(issue.origin)) {
+    const bound = String(issue.maximum);
+    return issue.inclusive === false
+      ? `Input should be less than ${bound} [type=less_than]`
+      : `Input should be less than or equal to ${bound} [type=less_than_equal]`;
+  }
+  return null;
 }
 
 /** The most specific issues: for a failed union, the issues of its alternatives. */
@@ -31,7 +52,7 @@ function leafIssues(
     const unique = new Map(alternatives.map((entry) => [`${entry.path}: ${entry.text}`, entry]));
     return [...unique.values()];
   }
-  return [{ path: location(path), text: issue.message }];
+  return [{ path: location(path), text: pydanticBound(issue) ?? issue.message }];
 }
 
 /** Validates `body` against `schema`; a failure throws BadRequestError naming the field. */
