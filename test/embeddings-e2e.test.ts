@@ -229,7 +229,7 @@ describe('/v1/embeddings on a mean-pooling embedding model', () => {
     assert.equal(both.status, 400);
     assert.equal(
       (both.json.error as { message: string }).message,
-      'Cannot set both `continue_final_message` and `add_generation_prompt` to True.',
+      'Value error, Cannot set both `continue_final_message` and `add_generation_prompt` to True.',
     );
     const template = await post(server.url, '/v1/embeddings', {
       messages,
