@@ -21,17 +21,10 @@ import {
   summaryOf,
   valueOf,
 } from './support/prometheus-exposition.ts';
-
-const HTTP_FAMILIES = {
-  http_requests_total: 'counter',
-  http_request_size_bytes: 'summary',
-  http_response_size_bytes: 'summary',
-  http_request_duration_highr_seconds: 'histogram',
-  http_request_duration_seconds: 'histogram',
-} as const;
+import { HTTP_METRIC_FAMILIES } from './support/http-metric-families.ts';
 
 /** Each family's label names (a histogram's `le` aside). */
-const LABEL_NAMES: Record<keyof typeof HTTP_FAMILIES, string[]> = {
+const LABEL_NAMES: Record<keyof typeof HTTP_METRIC_FAMILIES, string[]> = {
   http_requests_total: ['handler', 'method', 'status'],
   http_request_size_bytes: ['handler'],
   http_response_size_bytes: ['handler'],
@@ -70,7 +63,7 @@ describe('HTTP metrics (prometheus-fastapi-instrumentator)', () => {
   it('declares the five families before any request, the unlabelled histogram at zero', async () => {
     const { metrics } = metricsApp();
     const families = parseValidExposition(await metrics.render());
-    for (const [name, type] of Object.entries(HTTP_FAMILIES)) {
+    for (const [name, type] of Object.entries(HTTP_METRIC_FAMILIES)) {
       assert.equal(families.get(name)?.type, type, name);
     }
     assert.equal(

@@ -18,6 +18,7 @@ import {
   valueOf,
   type Family,
 } from './support/prometheus-exposition.ts';
+import { HTTP_METRIC_FAMILIES } from './support/http-metric-families.ts';
 
 type Families = ReadonlyMap<string, Family>;
 
@@ -59,15 +60,6 @@ const PER_REQUEST = [
   'vllm:request_params_n',
   'vllm:time_to_first_token_seconds',
 ];
-
-/** vLLM's HTTP metrics (prometheus-fastapi-instrumentator) and their types. */
-const HTTP_FAMILIES = {
-  http_requests_total: 'counter',
-  http_request_size_bytes: 'summary',
-  http_response_size_bytes: 'summary',
-  http_request_duration_highr_seconds: 'histogram',
-  http_request_duration_seconds: 'histogram',
-};
 
 /** The sum of a family's samples named `sample` whose labels include `labels` (0 if none). */
 function total(
@@ -175,7 +167,7 @@ describe('GET /metrics', () => {
     );
     assert.equal(families.get('vllm:time_to_first_token_seconds')?.type, 'histogram');
     assert.equal(families.get('vllm:prompt_tokens_total')?.type, 'counter');
-    for (const [name, type] of Object.entries(HTTP_FAMILIES)) {
+    for (const [name, type] of Object.entries(HTTP_METRIC_FAMILIES)) {
       assert.equal(families.get(name)?.type, type, name);
     }
     assert.ok(families.has('process_cpu_user_seconds_total'));
