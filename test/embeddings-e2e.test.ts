@@ -134,6 +134,41 @@ describe('/v1/embeddings on a mean-pooling embedding model', () => {
     assertEmbedding(data[1]!.embedding as number[], [98, 99], 'second list');
   });
 
+  it('truncates each input to truncate_prompt_tokens, from the left unless told otherwise', async () => {
+    const embed = async (body: Record<string, unknown>) => {
+      const { status, json } = await post(server.url, '/v1/embeddings', body);
+      assert.equal(status, 200, JSON.stringify(json));
+      return json as unknown as EmbeddingAnswer;
+    };
+    const left = await embed({ input: ['abcde', 'xy', 'z'], truncate_prompt_tokens: 2 });
+    assertEmbedding(left.data[0]!.embedding as number[], bytes('de'), 'left, text');
+    assertEmbedding(left.data[1]!.embedding as number[], bytes('xy'), 'short enough');
+    assert.equal(left.usage.prompt_tokens, 5);
+    const ids = await embed({ input: [[1, 2, 3]], truncate_prompt_tokens: 2 });
+    assertEmbedding(ids.data[0]!.embedding as number[], [2, 3], 'left, token ids');
+    const right = await embed({
+      input: 'abcde',
+      truncate_prompt_tokens: 3,
+      truncation_side: 'right',
+    });
+    assertEmbedding(right.data[0]!.embedding as number[], bytes('abc'), 'right');
+    const whole = await embed({ input: 'abcde', truncate_prompt_tokens: -1 });
+    assertEmbedding(whole.data[0]!.embedding as number[], bytes('abcde'), '-1 keeps what fits');
+    const long = await embed({ input: 'ab'.repeat(400), truncate_prompt_tokens: -1 });
+    assert.ok(long.usage.prompt_tokens < 800, `${long.usage.prompt_tokens} tokens kept`);
+    const tooBig = await post(server.url, '/v1/embeddings', {
+      input: 'abc',
+      truncate_prompt_tokens: 100_000,
+    });
+    assert.equal(tooBig.status, 400);
+    const error = tooBig.json.error as { message: string; param: string };
+    assert.equal(error.param, 'truncate_prompt_tokens');
+    assert.match(
+      error.message,
+      /^truncate_prompt_tokens value \(100000\) is greater than max_model_len \(\d+\)/,
+    );
+  });
+
   it('answers base64 floats, as the openai client asks and decodes them', async () => {
     const raw = await post(server.url, '/v1/embeddings', {
       input: 'hello',

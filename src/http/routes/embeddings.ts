@@ -6,7 +6,9 @@
  * Owns: the inputs' tokens: the completion form's `input` (`add_special_tokens` default true),
  * or the chat form's `messages` rendered by the chat completions' `renderChatPrompt` into one
  * input (`add_generation_prompt` and `add_special_tokens` default false, template controls
- * checked as /tokenize checks them); the context-length check with vLLM's message;
+ * checked as /tokenize checks them); `truncate_prompt_tokens` (k tokens of each input, -1 = the
+ * context; `truncation_side` left, the default, keeps the last k) and the context-length check,
+ * with vLLM's messages;
  * `dimensions` (GGUF models declare no Matryoshka dimensions: refused as vLLM refuses a
  * non-Matryoshka model); and the answer: normalized vectors as floats or as base64 of
  * little-endian float32, usage counting the input tokens.
@@ -49,6 +51,28 @@ function chatTokens(request: EmbeddingChatRequest, context: ServingBasics): numb
   return [renderChatPrompt(request, context.plan, addGenerationPrompt)];
 }
 
+/**
+ * Each input cut to `truncate_prompt_tokens` as vLLM's pooling endpoints cut it: -1 means the
+ * whole context, more than the context is a 400, `left` (the default) keeps the last tokens.
+ */
+function truncateInputs(inputs: number[][], request: EmbeddingRequest, limit: number): number[][] {
+  const requested = request.truncate_prompt_tokens ?? null;
+  if (requested === null) return inputs;
+  const size = requested === -1 ? limit : requested;
+  if (size > limit) {
+    throw new BadRequestError(
+      `truncate_prompt_tokens value (${requested}) is greater than max_model_len (${limit}). Please, select a smaller truncation size.`,
+      'truncate_prompt_tokens',
+    );
+  }
+  const keepFirst = request.truncation_side === 'right';
+  return inputs.map((tokens) => {
+    if (tokens.length <= size) return tokens;
+    if (size === 0) return [];
+    return keepFirst ? tokens.slice(0, size) : tokens.slice(-size);
+  });
+}
+
 /** The request in its form: chat when it has `messages` and no `input`. */
 function parseEmbeddingRequest(body: unknown): EmbeddingRequest {
   return isEmbeddingChat(body)
@@ -79,8 +103,12 @@ export function registerEmbeddingsRoute(
         'dimensions',
       );
     }
-    const inputs = 'messages' in body ? chatTokens(body, context) : inputTokens(body, context);
     const limit = Math.min(context.plan.maxModelLen, runner.maxInputTokens);
+    const inputs = truncateInputs(
+      'messages' in body ? chatTokens(body, context) : inputTokens(body, context),
+      body,
+      limit,
+    );
     for (const tokens of inputs) {
       if (tokens.length === 0) throw new BadRequestError('Input cannot be empty', 'input');
       checkTokenIds(tokens, context.plan.vocabSize, 'input');

@@ -21,6 +21,7 @@ const sharedFields = {
   user: z.string().nullable().optional(),
   add_special_tokens: z.boolean().optional(),
   truncate_prompt_tokens: z.int().min(-1).nullable().optional(),
+  truncation_side: z.enum(['left', 'right']).nullable().optional(),
   priority: z.int().optional(),
   request_id: z.string().optional(),
 };
