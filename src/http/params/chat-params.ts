@@ -185,10 +185,8 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
     maxModelLen: context.maxModelLen,
     defaults: context.generationDefaults,
   });
-  const role = addGenerationPrompt
-    ? context.responseRole
-    : (request.messages.at(-1)?.role ?? context.responseRole);
   const last = request.messages.at(-1);
+  const role = addGenerationPrompt ? context.responseRole : (last?.role ?? context.responseRole);
   const echoed = request.echo === true && last?.role === role ? messageText(last) : '';
   const params = resolveSamplingParams(request, maxTokens, context.vocabSize, {
     defaults: context.generationDefaults,

@@ -4,8 +4,9 @@
  * merged over it) and its `override_max_tokens`. The CLI resolves them once at start-up; the
  * request parameters fall back to them where a request leaves a field out (or sends null).
  *
- * Owns: the shape of those defaults and the output-budget rule of vLLM's `get_max_tokens`: the
- * request's max tokens, else the default, capped by the context left and by the ceiling.
+ * Owns: the shape of those defaults. The output-budget rule that reads them (vLLM's
+ * `get_max_tokens`) is `resolveMaxTokens` in context-limit.ts; the sampling fields are read in
+ * sampling-params.ts.
  */
 
 /** Sampling defaults a request falls back to; an absent field keeps vLLM's neutral default. */

@@ -35,7 +35,19 @@ export function truncatePrompt(
       'truncate_prompt_tokens',
     );
   }
+  return keepTokens(tokens, size, request.truncation_side);
+}
+
+/**
+ * At most `size` of `tokens` (the same array when it fits): `right` keeps the first ones, `left`
+ * (the default) the last ones, as vLLM's `truncation_side` says.
+ */
+export function keepTokens(
+  tokens: number[],
+  size: number,
+  side: 'left' | 'right' | null | undefined,
+): number[] {
   if (tokens.length <= size) return tokens;
   if (size <= 0) return [];
-  return request.truncation_side === 'right' ? tokens.slice(0, size) : tokens.slice(-size);
+  return side === 'right' ? tokens.slice(0, size) : tokens.slice(-size);
 }

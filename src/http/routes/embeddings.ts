@@ -20,6 +20,7 @@ import { assertJsonMediaType } from '../json-body.ts';
 import { checkTemplateControls } from '../params/chat-checks.ts';
 import { renderChatPrompt } from '../params/chat-params.ts';
 import { checkTokenIds } from '../params/context-limit.ts';
+import { keepTokens } from '../params/prompt-truncation.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
 import {
   embeddingChatSchema,
@@ -65,12 +66,7 @@ function truncateInputs(inputs: number[][], request: EmbeddingRequest, limit: nu
       'truncate_prompt_tokens',
     );
   }
-  const keepFirst = request.truncation_side === 'right';
-  return inputs.map((tokens) => {
-    if (tokens.length <= size) return tokens;
-    if (size === 0) return [];
-    return keepFirst ? tokens.slice(0, size) : tokens.slice(-size);
-  });
+  return inputs.map((tokens) => keepTokens(tokens, size, request.truncation_side));
 }
 
 /** The request in its form: chat when it has `messages` and no `input`. */
