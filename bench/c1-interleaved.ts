@@ -8,8 +8,8 @@
  * Per round: `--burst` requests to one server, then to the other (the first alternates between
  * rounds); 32-token prompts, 64 output tokens, greedy, ignore_eos, tokens 128-255 banned as in
  * serve-compare.ts. Reports the median over rounds of the per-round ratios (servellm /
- * llama-server) of output tok/s, TTFT p50 and TPOT p50, with their quartiles, and writes the
- * "Concurrency 1, interleaved" section of bench/RESULTS.md.
+ * llama-server) of output tok/s and of the p50s of TTFT, TPOT, ITL and E2E latency, with their
+ * quartiles, and writes the "Concurrency 1, interleaved" section of bench/RESULTS.md.
  *
  * Before each burst it waits `--settle-ms` (default 500): llama-server's ggml workers busy-poll
  * for about 100 ms of CPU after its last decode (measured from /proc/PID/stat: 100-110 ms, against
@@ -79,7 +79,13 @@ for (const preset of values.models.split(',')) {
       names.set(name, (await servedModelName(server.baseUrl)) ?? 'model');
       await burstOn(server, names.get(name)!, 999); // warm-up
     }
-    const ratios = { tps: [] as number[], ttft: [] as number[], tpot: [] as number[] };
+    const ratios = {
+      tps: [] as number[],
+      ttft: [] as number[],
+      tpot: [] as number[],
+      itl: [] as number[],
+      e2el: [] as number[],
+    };
     const failed = new Map<ServerName, number>(SERVERS.map((name) => [name, 0]));
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? SERVERS : [...SERVERS].reverse();
@@ -94,6 +100,8 @@ for (const preset of values.models.split(',')) {
       ratios.tps.push(ours.outputThroughput / theirs.outputThroughput);
       ratios.ttft.push(p50(ours.ttft) / p50(theirs.ttft));
       ratios.tpot.push(p50(ours.tpot) / p50(theirs.tpot));
+      ratios.itl.push(p50(ours.itl) / p50(theirs.itl));
+      ratios.e2el.push(p50(ours.e2el) / p50(theirs.e2el));
     }
     const row = (label: string, list: number[]): string => {
       const sorted = [...list].sort((a, b) => a - b);
@@ -107,6 +115,8 @@ for (const preset of values.models.split(',')) {
       row('output tok/s (above 1 is better)', ratios.tps),
       row('TTFT p50 (below 1 is better)', ratios.ttft),
       row('TPOT p50 (below 1 is better)', ratios.tpot),
+      row('ITL p50 (below 1 is better)', ratios.itl),
+      row('E2E latency p50 (below 1 is better)', ratios.e2el),
       '',
       `Failed requests: servellm ${failed.get('servellm')}, llama-server ${failed.get('llama-server')}.`,
     ].join('\n');
