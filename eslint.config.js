@@ -68,6 +68,15 @@ export default tseslint.config(
     ]),
   },
   {
+    files: ['src/grammar/**/*.ts'],
+    rules: layerRule([
+      {
+        group: ['**/http/**', '**/engine/**', '**/backend/**', '**/cli/**', '**/gguf/**'],
+        message: 'grammar is a leaf (front ends and the token matcher over plain data)',
+      },
+    ]),
+  },
+  {
     files: ['src/gguf/**/*.ts'],
     rules: layerRule([
       { group: ['**/http/**', '**/engine/**', '**/backend/**'], message: 'gguf is a leaf' },
