@@ -12,6 +12,7 @@ import {
   seq,
   star,
 } from './grammar-ir.ts';
+import { randomMember } from './random-member.ts';
 import { matchesGrammar } from './reference-matcher.ts';
 
 describe('matchesGrammar', () => {
@@ -43,5 +44,24 @@ describe('matchesGrammar', () => {
     const emptyRepeat = grammarOf(star(optional(literal('a'))));
     assert.equal(matchesGrammar(emptyRepeat, 'aaa'), true);
     assert.equal(matchesGrammar(emptyRepeat, 'aab'), false);
+  });
+});
+
+describe('randomMember', () => {
+  it('draws members of the language, recursive grammars included', () => {
+    const builder = new GrammarBuilder();
+    const name = builder.reserve('brackets');
+    builder.set(name, star(seq(literal('['), ref(name), literal(']'))));
+    const grammar = builder.build(seq(ref(name), repeat(chars([[0x61, 0x7a]]), 1, 4)));
+    const regexp = /^[[\]]*[a-z]{1,4}$/u;
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 200; seed++) {
+      const member = randomMember(grammar, { seed });
+      assert.ok(member !== null);
+      assert.ok(regexp.test(member), member);
+      assert.ok(matchesGrammar(grammar, member), member);
+      seen.add(member);
+    }
+    assert.ok(seen.size > 100, `only ${seen.size} distinct members`);
   });
 });
