@@ -33,7 +33,7 @@ function vocabulary(): TokenVocabulary {
     size: CONTROL + 1,
     tokenBytes: (token) => {
       if (token < SINGLE_BYTES) return Uint8Array.of(token);
-      if (token < END) return encoder.encode(PIECES[token - SINGLE_BYTES]!);
+      if (token < END) return encoder.encode(PIECES[token - SINGLE_BYTES]);
       return null;
     },
     endTokens: [END],
@@ -42,7 +42,7 @@ function vocabulary(): TokenVocabulary {
 
 function tokenBytes(token: number): number[] {
   if (token < SINGLE_BYTES) return [token];
-  return [...encoder.encode(PIECES[token - SINGLE_BYTES]!)];
+  return [...encoder.encode(PIECES[token - SINGLE_BYTES])];
 }
 
 function startsWith(bytes: readonly number[], prefix: readonly number[]): boolean {

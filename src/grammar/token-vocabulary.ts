@@ -33,7 +33,7 @@ export class TokenVocabulary {
     this.size = input.size;
     this.endTokens = [...input.endTokens];
     const ends = new Set(input.endTokens);
-    const children: Map<number, number>[] = [new Map()];
+    const children: Map<number, number>[] = [new Map<number, number>()];
     const tokensAt: number[][] = [[]];
     const bytes: (Uint8Array | null)[] = [];
     const nodeByte: number[] = [0];
@@ -47,7 +47,7 @@ export class TokenVocabulary {
         let child = children[node]!.get(byte);
         if (child === undefined) {
           child = children.length;
-          children.push(new Map());
+          children.push(new Map<number, number>());
           tokensAt.push([]);
           nodeByte.push(byte);
           children[node]!.set(byte, child);
