@@ -48,6 +48,7 @@ export function params(overrides: Partial<SamplingParams> = {}): SamplingParams 
     minTokens: 0,
     allowedTokenIds: null,
     badWords: [],
+    structuredOutput: null,
     ...overrides,
   };
 }

@@ -64,6 +64,12 @@ export interface SamplingParams {
    * output ends with the rest of it (a one-token sequence is always masked). Empty: none.
    */
   readonly badWords: readonly (readonly number[])[];
+  /**
+   * Structured output: every draw is limited to tokens that keep the output a prefix of this
+   * grammar's language, and end-of-generation tokens are allowed only once it is a whole member
+   * (src/grammar). null: unconstrained.
+   */
+  readonly structuredOutput: CompiledGrammar | null;
 }
 
 /** A token and its raw logprob (log-softmax of the unprocessed logits). */
@@ -212,3 +218,4 @@ export interface EngineClient {
   /** Abort everything and stop the step loop. */
   shutdown(): Promise<void>;
 }
+import type { CompiledGrammar } from '../grammar/automaton/byte-nfa.ts';

@@ -23,6 +23,7 @@ import { RequestState } from './request-state.ts';
 import { rowSamplingFor, toLogitBias } from './row-sampling.ts';
 import { SamplingConstraints } from './sampling-constraints.ts';
 import type { ScheduledChunk } from './scheduler.ts';
+import type { GrammarCursor, GrammarMatchers } from './structured-output.ts';
 
 /** What a request is built with. */
 export interface LiveRequestContext {
@@ -31,6 +32,8 @@ export interface LiveRequestContext {
   readonly maxModelLen: number;
   /** The request's own seed, or one the engine drew for it. */
   readonly seed: bigint;
+  /** Where a request with a structured output gets its grammar cursor. */
+  readonly grammars: GrammarMatchers;
   /** Runs when the consumer stops reading early (the engine aborts the request). */
   readonly onCancel: () => void;
 }
@@ -57,6 +60,8 @@ export class LiveRequest {
   readonly #logitBias: LogitBias | null;
   /** Masks and penalties from the request's history; null when it asked for none. */
   readonly #constraints: SamplingConstraints | null;
+  /** The structured output's position, or null when unconstrained. */
+  readonly #grammar: GrammarCursor | null;
   /**
    * With prompt logprobs asked: the prompt's logprobs gathered so far, chunk by chunk (entry 0
    * null), until the first output takes them; null otherwise.
@@ -84,6 +89,8 @@ export class LiveRequest {
     this.#constraints = SamplingConstraints.isNone(params)
       ? null
       : new SamplingConstraints(params, request.promptTokens, context.info);
+    this.#grammar =
+      params.structuredOutput === null ? null : context.grammars.cursor(params.structuredOutput);
     this.#promptLogprobs = params.promptLogprobs === null ? null : [null];
   }
 
@@ -123,9 +130,12 @@ export class LiveRequest {
           this.seed,
           output.length,
           this.#logitBias,
-          constraints === null
+          constraints === null && this.#grammar === null
             ? undefined
-            : { allowedTokens: constraints.mask(output), penalties: constraints.penalties(output) },
+            : {
+                allowedTokens: this.#allowedTokens(output),
+                penalties: constraints?.penalties(output) ?? null,
+              },
         ),
         topLogprobs: params.logprobs ?? 0,
         targetToken: null,
@@ -135,6 +145,22 @@ export class LiveRequest {
       });
     }
     return { rows, promptRows };
+  }
+
+  /**
+   * The mask of the row drawing the token after `output`: the request's own constraints and its
+   * structured output both. When they leave nothing (min_tokens holding back the end token of a
+   * complete structured output), the structured output wins: it must be able to end.
+   */
+  #allowedTokens(output: readonly number[]): Uint32Array | null {
+    const own = this.#constraints?.mask(output) ?? null;
+    if (this.#grammar === null) return own;
+    const grammar = this.#grammar.mask();
+    if (own === null) return grammar;
+    const both = new Uint32Array(grammar.length);
+    let any = 0;
+    for (let i = 0; i < both.length; i++) any |= both[i] = grammar[i]! & own[i]!;
+    return any === 0 ? grammar : both;
   }
 
   /**
@@ -162,6 +188,7 @@ export class LiveRequest {
     if (chunk.samples && sampled === null) throw new Error('the backend sampled no token');
     this.state.commitStep(chunk.tokens.length, sampled);
     if (sampled === null) return null;
+    this.#grammar?.advance(sampled);
     if (this.#promptLogprobs !== null) {
       this.processor.setPromptLogprobs(this.#promptLogprobs);
       this.#promptLogprobs = null;

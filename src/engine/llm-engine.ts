@@ -37,6 +37,7 @@ import { PrefillLimiter } from './prefill-limiter.ts';
 import { monotonicMs, type EngineMetricsSink } from './request-clock.ts';
 import type { RequestState } from './request-state.ts';
 import { validateEngineRequest } from './request-validation.ts';
+import { GrammarMatchers } from './structured-output.ts';
 import { RequestSeedSource } from './row-sampling.ts';
 import { Scheduler, type ScheduledChunk, type StepPlan } from './scheduler.ts';
 import { StepTimer, type StepTimingSummary } from './step-timer.ts';
@@ -77,6 +78,8 @@ export class LlmEngine implements EngineClient {
   /** A KV operation that failed outside the loop (an abort's cleanup), thrown by the loop. */
   #kvFailure: Error | null = null;
   readonly #seeds: RequestSeedSource;
+  /** Token matchers of structured outputs (the vocabulary is built on first use). */
+  readonly #grammars: GrammarMatchers;
   /** Where per-step and per-request figures go (vLLM's stat loggers), or null. */
   readonly #metrics: EngineMetricsSink | null;
 
@@ -96,6 +99,7 @@ export class LlmEngine implements EngineClient {
     this.config = { ...config };
     this.maxModelLen = config.maxModelLen;
     this.#seeds = new RequestSeedSource(config.seed ?? null);
+    this.#grammars = new GrammarMatchers(backend.info, backend.tokenizer);
     const layout = backend.kvLayout;
     this.#kv = new KvCacheManager({
       blockSize: config.blockSize ?? DEFAULT_BLOCK_SIZE,
@@ -123,6 +127,7 @@ export class LlmEngine implements EngineClient {
       tokenizer: this.#backend.tokenizer,
       maxModelLen: this.maxModelLen,
       seed: request.params.seed ?? this.#seeds.next(),
+      grammars: this.#grammars,
       onCancel: () => this.abort(request.id),
     });
     this.#live.set(request.id, live);

@@ -37,6 +37,7 @@ describe('resolveSamplingParams', () => {
       minTokens: 0,
       allowedTokenIds: null,
       badWords: [],
+      structuredOutput: null,
     });
   });
 

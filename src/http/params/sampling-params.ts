@@ -13,6 +13,7 @@
  * where it has one (temperature, top_p, top_k, min_p, repetition_penalty: vLLM's
  * `default_sampling_params`), else vLLM's neutral default; an explicit value always wins.
  */
+import type { CompiledGrammar } from '../../grammar/automaton/byte-nfa.ts';
 import type { SamplingParams } from '../../engine/engine-types.ts';
 import { BadRequestError } from '../errors.ts';
 import type { CommonRequest } from '../schemas/common-fields.ts';
@@ -183,6 +184,8 @@ export interface EndpointSampling {
   readonly badWords?: readonly (readonly number[])[];
   /** The server's sampling defaults for fields the request leaves out. Default: none. */
   readonly defaults?: GenerationDefaults | undefined;
+  /** The request's compiled structured output (structured-outputs.ts). Default: none. */
+  readonly structuredOutput?: CompiledGrammar | null;
 }
 
 /**
@@ -228,5 +231,6 @@ export function resolveSamplingParams(
     minTokens: resolveMinTokens(request.min_tokens, maxTokens),
     allowedTokenIds: resolveAllowedTokenIds(request.allowed_token_ids, vocabSize),
     badWords: endpoint.badWords ?? [],
+    structuredOutput: endpoint.structuredOutput ?? null,
   };
 }

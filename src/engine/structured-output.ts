@@ -1,0 +1,88 @@
+/**
+ * Structured outputs in the engine: a request's compiled grammar turned into the allowed-token
+ * mask of each of its rows, and advanced on each token it draws.
+ *
+ * Owns: the model's token vocabulary as the matcher walks it (built once, on the first
+ * constrained request: one `tokenBytes` per token; special tokens spell nothing), one
+ * `TokenMatcher` per compiled grammar (a WeakMap, so a grammar the HTTP layer caches and reuses
+ * keeps its masks across requests and samples), and `GrammarCursor`, one sequence's position.
+ */
+import type { ModelInfo, Tokenizer } from '../backend/model-backend.ts';
+import type { CompiledGrammar } from '../grammar/automaton/byte-nfa.ts';
+import { FINISHED, type MatchState, TokenMatcher } from '../grammar/token-matcher.ts';
+import { TokenVocabulary } from '../grammar/token-vocabulary.ts';
+
+/** Builds the vocabulary once per model and a matcher once per grammar. */
+export class GrammarMatchers {
+  readonly #info: ModelInfo;
+  readonly #tokenizer: Tokenizer;
+  #vocabulary: TokenVocabulary | null = null;
+  readonly #matchers = new WeakMap<CompiledGrammar, TokenMatcher>();
+
+  constructor(info: ModelInfo, tokenizer: Tokenizer) {
+    this.#info = info;
+    this.#tokenizer = tokenizer;
+  }
+
+  /** The vocabulary (built on first use). */
+  get vocabulary(): TokenVocabulary {
+    if (this.#vocabulary === null) {
+      const tokenizer = this.#tokenizer;
+      this.#vocabulary = new TokenVocabulary({
+        size: this.#info.vocabSize,
+        tokenBytes: (token) => (tokenizer.isSpecial(token) ? null : tokenizer.tokenBytes(token)),
+        endTokens: this.#info.endOfGenerationTokens,
+      });
+    }
+    return this.#vocabulary;
+  }
+
+  matcher(grammar: CompiledGrammar): TokenMatcher {
+    let matcher = this.#matchers.get(grammar);
+    if (matcher === undefined) {
+      matcher = new TokenMatcher(grammar, this.vocabulary);
+      this.#matchers.set(grammar, matcher);
+    }
+    return matcher;
+  }
+
+  /** A cursor at the start of `grammar`'s language. */
+  cursor(grammar: CompiledGrammar): GrammarCursor {
+    return new GrammarCursor(this.matcher(grammar));
+  }
+}
+
+/** One sequence's position in its grammar. */
+export class GrammarCursor {
+  readonly #matcher: TokenMatcher;
+  #state: MatchState;
+
+  constructor(matcher: TokenMatcher) {
+    this.#matcher = matcher;
+    this.#state = matcher.initial;
+  }
+
+  /** The tokens the next draw may take (cached; do not modify). */
+  mask(): Uint32Array {
+    return this.#matcher.mask(this.#state);
+  }
+
+  /** True once the output is a whole member of the language. */
+  get complete(): boolean {
+    return this.#state === FINISHED || this.#matcher.isComplete(this.#state);
+  }
+
+  /** Take the drawn token; throws when the mask did not allow it (a sampler bug). */
+  advance(token: number): void {
+    const next = this.#matcher.advance(this.#state, token);
+    if (next === null) throw new Error(`token ${token} is outside the request's structured output`);
+    this.#state = next;
+  }
+
+  /** A copy at the same position (for a forked sample). */
+  fork(): GrammarCursor {
+    const copy = new GrammarCursor(this.#matcher);
+    copy.#state = this.#state;
+    return copy;
+  }
+}
