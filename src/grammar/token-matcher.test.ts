@@ -100,7 +100,9 @@ describe('TokenMatcher', () => {
       SINGLE_BYTES + PIECES.indexOf('12'),
       END,
     ]);
-    assert.deepEqual(allowed(matcher.mask(FINISHED)), []);
+    assert.deepEqual(allowed(matcher.mask(FINISHED)), [END]);
+    assert.equal(matcher.advance(FINISHED, END), FINISHED);
+    assert.equal(matcher.advance(FINISHED, 0x30), null);
   });
 
   it('caches masks per configuration', () => {

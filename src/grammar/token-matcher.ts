@@ -15,7 +15,7 @@ import type { TokenVocabulary } from './token-vocabulary.ts';
 /** A position in the language: a configuration of the matcher's automaton. */
 export type MatchState = number;
 
-/** The state after an end token: the output is over. */
+/** The state after an end token: the output is over; only end tokens may follow. */
 export const FINISHED: MatchState = -3;
 
 export class TokenMatcher {
@@ -62,8 +62,10 @@ export class TokenMatcher {
 
   /** The state after `token`, or null when `token` is not allowed at `state`. */
   advance(state: MatchState, token: number): MatchState | null {
+    if (this.#endTokens.has(token)) {
+      return state === FINISHED || this.#runner.accepting(state) ? FINISHED : null;
+    }
     if (state === FINISHED) return null;
-    if (this.#endTokens.has(token)) return this.#runner.accepting(state) ? FINISHED : null;
     const bytes = this.#vocabulary.bytesOf(token);
     if (bytes === null) return null;
     const next = this.#runner.nextBytes(state, bytes);
@@ -73,10 +75,11 @@ export class TokenMatcher {
   #computeMask(state: MatchState): Uint32Array {
     const vocabulary = this.#vocabulary;
     const mask = new Uint32Array(Math.ceil(vocabulary.size / 32));
-    if (state === FINISHED) return mask;
-    if (this.#runner.accepting(state)) {
+    if (state === FINISHED || this.#runner.accepting(state)) {
       for (const token of vocabulary.endTokens) mask[token >>> 5]! |= 1 << (token & 31);
     }
+    // After an end token (generation going on past it, as with ignore_eos) only end tokens.
+    if (state === FINISHED) return mask;
     const runner = this.#runner;
     const { firstChild, nextSibling, nodeByte, tokenStart, tokenList } = vocabulary;
     // Depth-first over the trie, carrying the configuration each node's bytes lead to.
