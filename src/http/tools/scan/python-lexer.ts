@@ -82,9 +82,17 @@ export class PythonLexer {
     }
   }
 
-  /** Ends the input: a number or word in progress ends. Returns whether the value is complete. */
+  /**
+   * Ends the input: a number, word or `''` in progress ends. Returns whether the value is
+   * complete.
+   */
   end(): boolean {
     if (this.#mode === 'number' || this.#mode === 'word') this.push(' ');
+    if (this.#mode === 'string' && this.#string?.emptyAtEnd === true) {
+      this.#string = null;
+      this.#out.closeString();
+      this.#valueEnded();
+    }
     return this.#mode === 'done';
   }
 

@@ -52,6 +52,11 @@ export class PythonStringReader {
     this.#emit = emit;
   }
 
+  /** True when the input ended right after `''` (an empty string, not a triple quote). */
+  get emptyAtEnd(): boolean {
+    return this.#opening === 2;
+  }
+
   /** Feeds one character (a code point). */
   push(ch: string): StringStatus {
     if (this.#opening > 0) {
