@@ -1,0 +1,47 @@
+/**
+ * The JSON Schema front end of structured outputs (vLLM's `structured_outputs.json`,
+ * `guided_json`, `response_format: json_schema`, tool calls with `tool_choice: required` or a
+ * named tool) and of `json_object` mode: a schema becomes the grammar of the JSON texts that
+ * validate against it, or a GrammarError (a 400) saying which keyword cannot be enforced.
+ *
+ * Owns: the entry points and their options. The pieces: schema-compiler.ts (dispatch, $ref,
+ * anyOf/oneOf, enum/const), schema-merge.ts (allOf), one-of.ts (oneOf exclusivity),
+ * object-schema.ts, array-schema.ts, string-schema.ts (with string-formats.ts, json-string.ts,
+ * length-restrict.ts), number-schema.ts (with decimal-range.ts), json-syntax.ts (whitespace, any
+ * JSON value), schema-keywords.ts (what is enforced, ignored, refused), finish-grammar.ts.
+ *
+ * Every member of the grammar validates (with Ajv, formats from ajv-formats); the grammar is a
+ * subset of the valid texts where generation is deliberately narrower (only declared properties
+ * when additionalProperties is absent, canonical escapes under a pattern, bounded digits).
+ */
+import { GrammarBuilder, GrammarError, type Grammar } from '../grammar-ir.ts';
+import { finishGrammar } from './finish-grammar.ts';
+import { JsonSyntax } from './json-syntax.ts';
+import { SchemaCompiler } from './schema-compiler.ts';
+
+export interface JsonGrammarOptions {
+  /** vLLM's whitespace_pattern: a regex for the whitespace allowed between JSON tokens. Overrides anyWhitespace. */
+  readonly whitespacePattern?: string | null;
+  /** vLLM's disable_any_whitespace=false (default true): flexible whitespace between tokens; false: none at all (compact JSON). */
+  readonly anyWhitespace?: boolean;
+  /** vLLM's disable_additional_properties: never generate properties the schema does not declare, even where additionalProperties allows them. */
+  readonly disableAdditionalProperties?: boolean;
+}
+
+/** The grammar of JSON texts valid against `schema` (a parsed JSON Schema object or boolean). Throws GrammarError. */
+export function jsonSchemaGrammar(schema: unknown, options: JsonGrammarOptions = {}): Grammar {
+  const grammar = new SchemaCompiler(schema, options).grammarOf(schema, '#');
+  if (grammar === null)
+    throw new GrammarError('JSON Schema at #: no JSON value satisfies the schema');
+  return grammar;
+}
+
+/**
+ * Any JSON object (response_format json_object, structured_outputs.json_object). Whitespace
+ * follows the options; disableAdditionalProperties does not apply (there is no schema).
+ */
+export function jsonObjectGrammar(options: JsonGrammarOptions = {}): Grammar {
+  const builder = new GrammarBuilder();
+  const syntax = new JsonSyntax(builder, options);
+  return finishGrammar(builder.build(syntax.anyObject()))!;
+}

@@ -1,0 +1,181 @@
+/**
+ * The JSON Schema compiler: one schema (and the document its `$ref`s point into) to grammar
+ * rules. Dispatches each subschema to the keyword modules.
+ *
+ * Owns: the order keywords are read in and the rules that make recursion possible.
+ * - `true` is any JSON value, `false` nothing; refused keywords throw (schema-keywords.ts).
+ * - `$ref` alone is a rule per target (so recursive schemas are recursive rules); with sibling
+ *   keywords, and `allOf`, the parts are merged (schema-merge.ts) and the merged schema gets a
+ *   rule keyed by its canonical text (so merges that recur terminate).
+ * - `anyOf`: the alternation of the branches, each combined with the sibling keywords. `oneOf`
+ *   likewise, once one-of.ts proves no generated member matches two branches.
+ * - `enum`/`const`: the listed values, written compactly; with other keywords beside them, only
+ *   the values whose compact text the grammar of those keywords accepts (checked with the
+ *   reference matcher on a compact-whitespace grammar of the sibling keywords).
+ * - Otherwise one alternative per generated type (schema-types.ts).
+ */
+import { alt, GrammarBuilder, literal, NOTHING, type Expr, type Grammar } from '../grammar-ir.ts';
+import { matchesGrammar } from '../reference-matcher.ts';
+import { arraySchemaExpr } from './array-schema.ts';
+import { canonicalJson, sameJson } from './canonical-json.ts';
+import type { CompileContext } from './compile-context.ts';
+import { finishGrammar } from './finish-grammar.ts';
+import { JsonSyntax, type WhitespaceOptions } from './json-syntax.ts';
+import { numberSchemaExpr } from './number-schema.ts';
+import { objectSchemaExpr } from './object-schema.ts';
+import { excludes } from './one-of.ts';
+import {
+  checkKeywords,
+  childPath,
+  hasValidationKeywords,
+  isSchemaObject,
+  readSchemaList,
+  readString,
+  schemaError,
+  without,
+  type Schema,
+  type SchemaObject,
+} from './schema-keywords.ts';
+import { mergeSchemas } from './schema-merge.ts';
+import { resolveRef } from './schema-refs.ts';
+import { generatedTypes, type JsonType } from './schema-types.ts';
+import { stringSchemaExpr } from './string-schema.ts';
+
+/** The options that change what the compiler generates. */
+export interface CompilerOptions extends WhitespaceOptions {
+  readonly disableAdditionalProperties?: boolean;
+}
+
+export class SchemaCompiler implements CompileContext {
+  readonly syntax: JsonSyntax;
+  readonly disableAdditionalProperties: boolean;
+  readonly #root: unknown;
+  readonly #builder = new GrammarBuilder();
+  /** Rules of `$ref` targets (`ref:` + pointer) and merged schemas (`all:` + canonical text). */
+  readonly #rules = new Map<string, Expr>();
+
+  constructor(root: unknown, options: CompilerOptions) {
+    this.#root = root;
+    this.syntax = new JsonSyntax(this.#builder, options);
+    this.disableAdditionalProperties = options.disableAdditionalProperties === true;
+  }
+
+  /** The grammar of `schema`'s values (null when none exists). */
+  grammarOf(schema: unknown, path: string): Grammar | null {
+    if (typeof schema !== 'boolean' && !isSchemaObject(schema)) {
+      throw schemaError(path, 'a schema must be an object or a boolean');
+    }
+    return finishGrammar(this.#builder.build(this.compile(schema, path)));
+  }
+
+  compile(schema: Schema, path: string): Expr {
+    if (schema === true) return this.syntax.anyValue();
+    if (schema === false) return NOTHING;
+    if (!isSchemaObject(schema)) throw schemaError(path, 'a schema must be an object or a boolean');
+    checkKeywords(schema, path);
+    if (schema.$ref !== undefined) {
+      const ref = readString(schema, '$ref', path)!;
+      if (hasValidationKeywords(without(schema, '$ref'))) return this.#merged(schema, path);
+      return this.#reference(ref, path);
+    }
+    if (schema.allOf !== undefined) return this.#merged(schema, path);
+    if (schema.anyOf !== undefined) return this.#alternatives(schema, 'anyOf', path);
+    if (schema.oneOf !== undefined) return this.#alternatives(schema, 'oneOf', path);
+    if (schema.enum !== undefined || schema.const !== undefined) return this.#values(schema, path);
+    return alt(...generatedTypes(schema, path).map((type) => this.#typed(type, schema, path)));
+  }
+
+  /** A rule (shared by key) whose body `compileBody` gives; recursion meets the reference. */
+  #rule(key: string, hint: string, compileBody: () => Expr): Expr {
+    const known = this.#rules.get(key);
+    if (known !== undefined) return known;
+    const name = this.#builder.reserve(hint);
+    const reference: Expr = { kind: 'ref', rule: name };
+    this.#rules.set(key, reference);
+    this.#builder.set(name, compileBody());
+    return reference;
+  }
+
+  #reference(ref: string, path: string): Expr {
+    const target = resolveRef(this.#root, ref, path);
+    const hint = target.path.split('/').pop() || 'root';
+    return this.#rule(`ref:${target.path}`, `ref-${hint}`, () =>
+      this.compile(target.schema, target.path),
+    );
+  }
+
+  /** `schema` with its `$ref`/`allOf` parts merged in (see schema-merge.ts). */
+  normalize(schema: Schema, path = '#'): Schema {
+    return mergeSchemas([schema], this.#root, path);
+  }
+
+  #merged(schema: SchemaObject, path: string): Expr {
+    const merged = this.normalize(schema, path);
+    if (typeof merged === 'boolean') return this.compile(merged, path);
+    return this.#rule(`all:${canonicalJson(merged)}`, 'all-of', () => this.compile(merged, path));
+  }
+
+  #alternatives(schema: SchemaObject, key: 'anyOf' | 'oneOf', path: string): Expr {
+    const list = readSchemaList(schema, key, path)!;
+    const rest = without(schema, key);
+    const combine = hasValidationKeywords(rest);
+    const branches = list.map((branch): Schema => (combine ? { allOf: [rest, branch] } : branch));
+    if (key === 'oneOf') {
+      for (const [i, branch] of branches.entries()) {
+        for (const [j, other] of list.entries()) {
+          if (i !== j && !excludes(branch, other, this)) {
+            throw schemaError(
+              path,
+              `'oneOf' branches ${i} and ${j} may both match one value; only oneOf with mutually exclusive branches (different types, different const/enum values, or a required property with different const/enum values) is supported (use anyOf if either may match)`,
+            );
+          }
+        }
+      }
+    }
+    return alt(...branches.map((branch, i) => this.compile(branch, childPath(path, key, i))));
+  }
+
+  #values(schema: SchemaObject, path: string): Expr {
+    let values: unknown[];
+    if (schema.enum !== undefined && !Array.isArray(schema.enum)) {
+      throw schemaError(path, "'enum' must be an array");
+    }
+    if (schema.const !== undefined) {
+      values = [schema.const];
+      if (Array.isArray(schema.enum))
+        values = schema.enum.filter((item) => sameJson(item, schema.const));
+    } else values = schema.enum as unknown[];
+    const unique = [...new Map(values.map((value) => [canonicalJson(value), value])).values()];
+    const rest = without(schema, 'enum', 'const');
+    let kept = unique;
+    if (hasValidationKeywords(rest)) {
+      const filter = new SchemaCompiler(this.#root, {
+        anyWhitespace: false,
+        disableAdditionalProperties: this.disableAdditionalProperties,
+      }).grammarOf(rest, path);
+      kept =
+        filter === null
+          ? []
+          : unique.filter((value) => matchesGrammar(filter, JSON.stringify(value)));
+    }
+    return alt(...kept.map((value) => literal(JSON.stringify(value))));
+  }
+
+  #typed(type: JsonType, schema: SchemaObject, path: string): Expr {
+    switch (type) {
+      case 'null':
+        return literal('null');
+      case 'boolean':
+        return alt(literal('true'), literal('false'));
+      case 'string':
+        return stringSchemaExpr(schema, path);
+      case 'number':
+      case 'integer':
+        return numberSchemaExpr(schema, type === 'integer', path);
+      case 'object':
+        return objectSchemaExpr(schema, path, this);
+      case 'array':
+        return arraySchemaExpr(schema, path, this);
+    }
+  }
+}
