@@ -3,9 +3,9 @@
  *
  * Owns: which keys matter (`name`, and `arguments` or `parameters`, first occurrence wins;
  * other keys are skipped), when a call is certain enough to announce (its name is known and its
- * arguments have begun, in either key order; or the object closed without arguments where the
- * format allows that, or the output ended), and the arguments as compact JSON fragments, held until the call is
- * announced and then released as they arrive.
+ * arguments have begun, in either key order; or, where the format allows calls without
+ * arguments, the object or the output ended), and the arguments as compact JSON fragments, held
+ * until the call is announced and then released as they arrive.
  */
 import { JsonLexer, type LexStatus } from './json-lexer.ts';
 import { CompactJsonWriter, type ValueSink } from './json-writer.ts';
