@@ -172,6 +172,26 @@ export class JsonSyntax {
     return this.#anyObject;
   }
 
+  /** Exactly the JSON value `value` (enum, const), with the gaps this grammar allows. */
+  valueExpr(value: unknown): Expr {
+    if (Array.isArray(value)) {
+      const items = value.map((item, i) => seq(i === 0 ? EMPTY : this.comma, this.valueExpr(item)));
+      return this.container('[', seq(...items), false, ']');
+    }
+    if (typeof value === 'object' && value !== null) {
+      const members = Object.entries(value).map(([key, item], i) =>
+        seq(
+          i === 0 ? EMPTY : this.comma,
+          literal(JSON.stringify(key)),
+          this.colon,
+          this.valueExpr(item),
+        ),
+      );
+      return this.container('{', seq(...members), false, '}');
+    }
+    return literal(JSON.stringify(value));
+  }
+
   /** `expr` itself, or a reference to a new rule holding it when it is large (to share it). */
   share(hint: string, expr: Expr): Expr {
     return exprSize(expr, 40) >= 40 ? this.builder.define(hint, expr) : expr;

@@ -7,8 +7,9 @@
  * fixed-width items, alternations of those) and otherwise a sound subset: the length budget of a
  * sequence with several variable parts is split between them (each part gets a share of the
  * slack), and a repeat of a variable-width item gets a count range and a per-item length range
- * whose products stay inside the interval. Every member of the result has a length in the
- * interval; `null` means no such subset could be found and the caller refuses the schema.
+ * whose products stay inside the interval; alternatives that find no subset are dropped. Every
+ * member of the result has a length in the interval. NOTHING means no member of the expression
+ * has such a length; `null` means none was found, and the caller refuses the schema.
  */
 import { alt, EMPTY, NOTHING, repeat, seq, type Expr } from '../grammar-ir.ts';
 
@@ -65,8 +66,11 @@ export function restrictLength(expr: Expr, lo: number, hi: number): Expr | null 
   if (min > hi || max < lo) return NOTHING;
   switch (expr.kind) {
     case 'alt': {
-      const items = expr.items.map((item) => restrictLength(item, lo, hi));
-      return items.some((item) => item === null) ? null : alt(...(items as Expr[]));
+      // The union of subsets is a subset: branches without one are dropped.
+      const results = expr.items.map((item) => restrictLength(item, lo, hi));
+      const kept = results.filter((item): item is Expr => item !== null && item.kind !== 'nothing');
+      if (kept.length > 0) return alt(...kept);
+      return results.includes(null) ? null : NOTHING;
     }
     case 'seq':
       return restrictSequence(expr.items, lo, hi);
@@ -112,7 +116,9 @@ function restrictSequence(items: readonly Expr[], lo: number, hi: number): Expr 
   const restricted = items.map((item, i) =>
     variable.includes(i) ? restrictLength(item, low[i]!, high[i]!) : item,
   );
-  return restricted.some((item) => item === null) ? null : seq(...(restricted as Expr[]));
+  // A part left without members under its share: this split found no subset.
+  if (restricted.some((item) => item === null || item.kind === 'nothing')) return null;
+  return seq(...(restricted as Expr[]));
 }
 
 /** Splits `amount` into parts no larger than `capacities`, as evenly as they allow. */
@@ -132,7 +138,11 @@ function share(amount: number, capacities: readonly number[]): number[] {
   return parts;
 }
 
-/** `item{min,max}` restricted to total lengths in [lo, hi]. */
+/**
+ * `item{min,max}` restricted to total lengths in [lo, hi]. For a variable-width item: the least
+ * count c (at least one when lo > 0) for which items of at least lo / c characters exist and fit
+ * at least c times into hi; then as many items as fit, each at most hi / that many long.
+ */
 function restrictRepeat(item: Expr, min: number, max: number, lo: number, hi: number): Expr | null {
   const [width, widest] = lengthRange(item);
   const toMax = (count: number): number | null => (count === Infinity ? null : count);
@@ -141,16 +151,20 @@ function restrictRepeat(item: Expr, min: number, max: number, lo: number, hi: nu
     const to = Math.min(max, Math.floor(hi / width));
     return from > to ? NOTHING : repeat(item, from, toMax(to));
   }
-  if (width === 0) return null;
-  if (hi === Infinity) {
-    const from = Math.max(min, Math.ceil(lo / width));
-    return from > max ? null : repeat(item, from, toMax(max));
+  const least = lo === 0 ? min : Math.max(min, 1);
+  const most = Math.min(max, least + 10_000, Math.floor(hi / Math.max(width, 1)));
+  for (let first = least; first <= most; first++) {
+    const shortest = first === 0 ? width : Math.max(width, Math.ceil(lo / first));
+    if (shortest > widest) continue;
+    const last = hi === Infinity ? max : Math.min(max, Math.floor(hi / Math.max(shortest, 1)));
+    if (last < first) continue;
+    if (last === 0) return EMPTY;
+    const fitting = restrictLength(
+      item,
+      shortest,
+      hi === Infinity ? Infinity : Math.floor(hi / last),
+    );
+    if (fitting !== null && fitting.kind !== 'nothing') return repeat(fitting, first, toMax(last));
   }
-  const to = Math.min(max, Math.floor(hi / width));
-  if (to === 0) return lo === 0 && min === 0 ? EMPTY : null;
-  const shorter = restrictLength(item, width, Math.floor(hi / to));
-  if (shorter === null) return null;
-  const [shortest] = lengthRange(shorter);
-  const from = Math.max(min, Math.ceil(lo / shortest));
-  return from > to ? null : repeat(shorter, from, toMax(to));
+  return null;
 }

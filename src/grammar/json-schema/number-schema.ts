@@ -16,7 +16,7 @@
  *   what Ajv compares.
  */
 import { alt, chars, literal, optional, repeat, seq, type Expr } from '../grammar-ir.ts';
-import { decimalRangeExpr, DIGIT, naturalRangeExpr } from './decimal-range.ts';
+import { decimalRangeExpr, DIGIT } from './decimal-range.ts';
 import { readNumber, schemaError, type SchemaObject } from './schema-keywords.ts';
 
 /** Digits after the point in a bounded number. */
@@ -116,7 +116,7 @@ export function numberRangeExpr(constraints: NumberConstraints): Expr {
   if (lower === null && upper === null) {
     if (!constraints.integer) return ANY_NUMBER;
     const limit = 10n ** BigInt(OPEN_INTEGER_DIGITS) - 1n;
-    return seq(optional(literal('-')), naturalRangeExpr(0n, limit));
+    return decimalRangeExpr(-limit, limit, 0);
   }
   const unit = 10n ** BigInt(scale);
   const cap = (other: bigint): bigint => {

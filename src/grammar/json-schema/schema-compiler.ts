@@ -9,9 +9,10 @@
  *   rule keyed by its canonical text (so merges that recur terminate).
  * - `anyOf`: the alternation of the branches, each combined with the sibling keywords. `oneOf`
  *   likewise, once one-of.ts proves no generated member matches two branches.
- * - `enum`/`const`: the listed values, written compactly; with other keywords beside them, only
- *   the values whose compact text the grammar of those keywords accepts (checked with the
- *   reference matcher on a compact-whitespace grammar of the sibling keywords).
+ * - `enum`/`const`: the listed values (keys in their order, the usual gaps inside arrays and
+ *   objects); with other keywords beside them, only the values whose compact text the grammar of
+ *   those keywords accepts (checked with the reference matcher on a compact-whitespace grammar of
+ *   the sibling keywords: values it cannot confirm are left out).
  * - Otherwise one alternative per generated type (schema-types.ts).
  */
 import { alt, GrammarBuilder, literal, NOTHING, type Expr, type Grammar } from '../grammar-ir.ts';
@@ -60,12 +61,16 @@ export class SchemaCompiler implements CompileContext {
     this.disableAdditionalProperties = options.disableAdditionalProperties === true;
   }
 
-  /** The grammar of `schema`'s values (null when none exists). */
+  /**
+   * The grammar of `schema`'s values (null when none exists). The root document itself compiles
+   * as the rule that `$ref: '#'` names, so recursion to the root shares it.
+   */
   grammarOf(schema: unknown, path: string): Grammar | null {
     if (typeof schema !== 'boolean' && !isSchemaObject(schema)) {
       throw schemaError(path, 'a schema must be an object or a boolean');
     }
-    return finishGrammar(this.#builder.build(this.compile(schema, path)));
+    const start = schema === this.#root ? this.#reference('#', path) : this.compile(schema, path);
+    return finishGrammar(this.#builder.build(start));
   }
 
   compile(schema: Schema, path: string): Expr {
@@ -98,7 +103,7 @@ export class SchemaCompiler implements CompileContext {
 
   #reference(ref: string, path: string): Expr {
     const target = resolveRef(this.#root, ref, path);
-    const hint = target.path.split('/').pop() || 'root';
+    const hint = target.path === '#' ? 'root' : target.path.split('/').pop()!;
     return this.#rule(`ref:${target.path}`, `ref-${hint}`, () =>
       this.compile(target.schema, target.path),
     );
@@ -158,7 +163,7 @@ export class SchemaCompiler implements CompileContext {
           ? []
           : unique.filter((value) => matchesGrammar(filter, JSON.stringify(value)));
     }
-    return alt(...kept.map((value) => literal(JSON.stringify(value))));
+    return alt(...kept.map((value) => this.syntax.valueExpr(value)));
   }
 
   #typed(type: JsonType, schema: SchemaObject, path: string): Expr {

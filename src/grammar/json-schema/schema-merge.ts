@@ -207,7 +207,8 @@ function mergeObjects(result: Record<string, unknown>, a: SchemaObject, b: Schem
   const right = schemaMap(b.properties);
   const leftExtra = a.additionalProperties as Schema | undefined;
   const rightExtra = b.additionalProperties as Schema | undefined;
-  const properties: Record<string, Schema> = {};
+  // No prototype: a property named __proto__ stays an own property.
+  const properties = Object.create(null) as Record<string, Schema>;
   for (const name of new Set([...Object.keys(left), ...Object.keys(right)])) {
     properties[name] = both(
       Object.hasOwn(left, name) ? left[name]! : (leftExtra ?? true),

@@ -4,9 +4,10 @@
  * Owns: how those combine.
  * - Neither pattern nor format: any body characters (every escape allowed), as many as the
  *   length bounds say; each body character is one code point (see `json-string.ts`).
- * - `pattern` is a search, as in JSON Schema: the pattern compiles with `regexToExpr` (its full
- *   match) and gets `[\s\S]*` before it unless it starts with `^` and after it unless it ends with
- *   an unescaped `$`. Every string of that language contains a match, so it validates.
+ * - `pattern` is a search, as in JSON Schema: each top-level alternative compiles with
+ *   `regexToExpr` (its full match) and gets `[\s\S]*` before it unless it starts with `^` and
+ *   after it unless it ends with an unescaped `$`. Every string of that language contains a
+ *   match, so it validates; `^a$|^b$` is read per alternative.
  * - `format`: the subset grammar of `string-formats.ts`; unknown formats restrict nothing.
  * - A pattern or format is a language of decoded texts: its members are written in the canonical
  *   JSON encoding (a character is escaped only where JSON requires it). Length bounds on such a
@@ -14,6 +15,8 @@
  *   together with a format (two languages cannot be intersected here).
  */
 import {
+  alt,
+  EMPTY,
   GrammarError,
   MAX_CODE_POINT,
   chars,
@@ -31,19 +34,57 @@ import { stringFormatExpr } from './string-formats.ts';
 
 const ANY_TEXT = star(chars([[0, MAX_CODE_POINT]]));
 
-/** The decoded texts a JSON Schema `pattern` (a search) accepts. */
-export function patternExpr(pattern: string, path: string): Expr {
+/** The top-level alternatives of a pattern, each with its offset in code points. */
+function topLevelBranches(pattern: string): { text: string; offset: number }[] {
+  const units = Array.from(pattern);
+  const branches: { text: string; offset: number }[] = [];
+  let depth = 0;
+  let inClass = false;
+  let start = 0;
+  for (let i = 0; i < units.length; i++) {
+    const c = units[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) {
+      branches.push({ text: units.slice(start, i).join(''), offset: start });
+      start = i + 1;
+    }
+  }
+  branches.push({ text: units.slice(start).join(''), offset: start });
+  return branches;
+}
+
+/** The search language of one top-level alternative (anchored at an end where it says so). */
+function branchSearch(branch: string, offset: number, path: string): Expr {
   let body: Expr;
   try {
-    body = regexToExpr(pattern);
+    body = regexToExpr(branch);
   } catch (error) {
-    if (error instanceof GrammarError) throw schemaError(path, `'pattern' ${error.message}`);
-    throw error;
+    if (!(error instanceof GrammarError)) throw error;
+    const message = error.message.replace(
+      /\(at (\d+)\)$/,
+      (_, at: string) => `(at ${Number(at) + offset})`,
+    );
+    throw schemaError(path, `'pattern' ${message}`);
   }
-  const anchoredStart = pattern.startsWith('^');
-  const trailingBackslashes = /\\*(?=\$$)/.exec(pattern)?.[0].length ?? -1;
-  const anchoredEnd = pattern.endsWith('$') && trailingBackslashes % 2 === 0;
-  return seq(anchoredStart ? seq() : ANY_TEXT, body, anchoredEnd ? seq() : ANY_TEXT);
+  const anchoredStart = branch.startsWith('^');
+  // A final `$` is an anchor unless an odd number of backslashes escapes it.
+  const ending = /(\\*)\$$/.exec(branch);
+  const anchoredEnd = ending !== null && ending[1]!.length % 2 === 0;
+  return seq(anchoredStart ? EMPTY : ANY_TEXT, body, anchoredEnd ? EMPTY : ANY_TEXT);
+}
+
+/**
+ * The decoded texts a JSON Schema `pattern` accepts: a search, so each top-level alternative
+ * matches anywhere unless `^` or `$` pins it to an end.
+ */
+export function patternExpr(pattern: string, path: string): Expr {
+  return alt(
+    ...topLevelBranches(pattern).map(({ text, offset }) => branchSearch(text, offset, path)),
+  );
 }
 
 /** The grammar of a string schema's values (quotes included). */
