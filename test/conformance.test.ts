@@ -507,24 +507,53 @@ describe('conformance with the vLLM OpenAI server checklist', () => {
     });
   });
 
-  it('23: structured outputs refused until they land, the seed-era guided_* too', async () => {
-    await refused('/v1/chat/completions', {
-      model: MODEL,
-      messages: hi,
-      response_format: { type: 'json_schema' },
-    });
-    const choice = await refused('/v1/chat/completions', {
-      model: MODEL,
-      messages: hi,
-      guided_choice: ['yes', 'no'],
-    });
-    assert.equal(choice.param, 'guided_choice');
-    const json = await refused('/v1/completions', {
-      model: MODEL,
+  it('23: structured outputs conform; several, invalid or empty constraints are 400s', async () => {
+    const languages = ['Python', 'TypeScript', 'Rust'];
+    const picked = await chat({ messages: hi, structured_outputs: { choice: languages } });
+    assert.ok(languages.includes((choices(picked)[0]!.message as Json).content as string));
+    const guided = await completion({ prompt: 'abc', guided_choice: languages, temperature: 1 });
+    assert.ok(languages.includes(choices(guided)[0]!.text as string));
+    const regex = await completion({
       prompt: 'abc',
-      guided_json: { type: 'object' },
+      structured_outputs: { regex: '[0-9]{3}-[a-z]{2}' },
+      temperature: 1,
+      seed: 3,
     });
-    assert.equal(json.param, 'guided_json');
+    assert.match(choices(regex)[0]!.text as string, /^[0-9]{3}-[a-z]{2}$/);
+    const schema = {
+      type: 'object',
+      properties: { ok: { type: 'boolean' }, n: { type: 'integer', minimum: 0, maximum: 9 } },
+      required: ['ok', 'n'],
+    };
+    for (const format of [
+      { type: 'json_schema', json_schema: { name: 'r', schema } },
+      { type: 'json_object' },
+    ]) {
+      const answer = await chat({ messages: hi, response_format: format, max_tokens: 64 });
+      const value = JSON.parse((choices(answer)[0]!.message as Json).content as string) as Json;
+      assert.equal(typeof value, 'object');
+      if (format.type === 'json_schema') {
+        assert.equal(typeof value.ok, 'boolean');
+        assert.ok(Number.isInteger(value.n) && (value.n as number) <= 9);
+      }
+    }
+    const refusals: [Json, string][] = [
+      [{ structured_outputs: { json: schema, regex: 'a' } }, 'structured_outputs'],
+      [{ structured_outputs: { regex: '[.*' } }, 'structured_outputs'],
+      [{ structured_outputs: { grammar: '' } }, 'structured_outputs'],
+      [{ structured_outputs: { grammar: 'root ::= nope' } }, 'structured_outputs'],
+      [{ structured_outputs: { choice: [] } }, 'structured_outputs'],
+      [
+        { structured_outputs: { json: { type: 'object', properties: { a: 'bar' } } } },
+        'structured_outputs',
+      ],
+      [{ response_format: { type: 'json_schema' } }, 'response_format'],
+      [{ guided_json: 42 }, 'guided_json'],
+    ];
+    for (const [body, param] of refusals) {
+      const error = await refused('/v1/chat/completions', { model: MODEL, messages: hi, ...body });
+      assert.equal(error.param, param, JSON.stringify(body));
+    }
   });
 
   it('24: ids, objects, created and system_fingerprint; X-Request-Id honoured', async () => {

@@ -6,6 +6,7 @@
  * and the environment fallbacks (SERVELLM_API_KEY, VLLM_API_KEY; SERVELLM_LOG_STATS_INTERVAL,
  * VLLM_LOG_STATS_INTERVAL; VLLM_MAX_N_SEQUENCES). Knows nothing of how the server is built.
  */
+import { TOOL_CALL_PARSER_NAMES } from '../http/tools/tool-parsers.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_STEP_LATENCY_FACTOR } from '../engine/engine-config.ts';
 import { DEFAULT_MAX_N_SEQUENCES } from '../http/params/n-samples.ts';
@@ -33,6 +34,12 @@ export interface ServeOptions {
   /** vLLM's --trust-request-chat-template: chat requests may bring their own template. */
   readonly trustRequestChatTemplate: boolean;
   readonly responseRole: string;
+  /** vLLM's --enable-auto-tool-choice: tool_choice "auto" parses calls out of the output. */
+  readonly enableAutoToolChoice: boolean;
+  /** vLLM's --tool-call-parser: the tool-call format of the model's output, or null. */
+  readonly toolCallParser: string | null;
+  /** vLLM's --exclude-tools-when-tool-choice-none: such requests render no tools. */
+  readonly excludeToolsWhenToolChoiceNone: boolean;
   /** Cap on requested logprobs (-1 = the vocabulary). */
   readonly maxLogprobs: number;
   /** Logprobs name tokens `token_id:<id>` unless a request says otherwise. */
@@ -242,6 +249,18 @@ export function addServeOptions(command: Command): Command {
       'the role name returned when add_generation_prompt is true',
     ).default('assistant'),
     new Option(
+      '--enable-auto-tool-choice',
+      'tool_choice "auto": extract tool calls from the output (needs --tool-call-parser)',
+    ),
+    new Option(
+      '--tool-call-parser <name>',
+      `the tool-call format of the model's output (${TOOL_CALL_PARSER_NAMES.join(', ')}); needed for tool_choice "auto", "required" and named`,
+    ).choices(TOOL_CALL_PARSER_NAMES),
+    new Option(
+      '--exclude-tools-when-tool-choice-none',
+      'do not render tools into the prompt of a request with tool_choice "none"',
+    ),
+    new Option(
       '--return-tokens-as-token-ids',
       'name logprobs tokens "token_id:<id>" (a request may still choose with return_tokens_as_token_ids)',
     ),
@@ -386,6 +405,9 @@ interface RawOptions {
   chatTemplate?: string;
   trustRequestChatTemplate?: boolean;
   responseRole: string;
+  enableAutoToolChoice?: boolean;
+  toolCallParser?: string;
+  excludeToolsWhenToolChoiceNone?: boolean;
   returnTokensAsTokenIds?: boolean;
   maxLogprobs: number;
   uvicornLogLevel: LogLevel;
@@ -445,6 +467,9 @@ export function toServeOptions(
       `VLLM_LOG_STATS_INTERVAL must be a number of seconds > 0, got ${interval}`,
     );
   }
+  if (raw.enableAutoToolChoice === true && raw.toolCallParser === undefined) {
+    throw new InvalidArgumentError('Error: --enable-auto-tool-choice requires --tool-call-parser');
+  }
   if ((raw.sslKeyfile === undefined) !== (raw.sslCertfile === undefined)) {
     throw new InvalidArgumentError('--ssl-keyfile and --ssl-certfile go together');
   }
@@ -463,6 +488,9 @@ export function toServeOptions(
     chatTemplate: raw.chatTemplate ?? null,
     trustRequestChatTemplate: raw.trustRequestChatTemplate ?? false,
     responseRole: raw.responseRole,
+    enableAutoToolChoice: raw.enableAutoToolChoice ?? false,
+    toolCallParser: raw.toolCallParser ?? null,
+    excludeToolsWhenToolChoiceNone: raw.excludeToolsWhenToolChoiceNone ?? false,
     maxLogprobs: raw.maxLogprobs,
     returnTokensAsTokenIds: raw.returnTokensAsTokenIds ?? false,
     maxNSequences,

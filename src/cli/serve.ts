@@ -7,6 +7,7 @@
  * defaults, the generation-config sampling defaults), the start-up banner, and shutdown order
  * (HTTP, engine, backend).
  */
+import { toolCallParser } from '../http/tools/tool-parsers.ts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -169,6 +170,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       chatTemplate: template.template,
       trustRequestChatTemplate: options.trustRequestChatTemplate,
       responseRole: options.responseRole,
+      tools: {
+        autoToolChoice: options.enableAutoToolChoice,
+        parser: options.toolCallParser === null ? null : toolCallParser(options.toolCallParser)!,
+        excludeToolsWhenNone: options.excludeToolsWhenToolChoiceNone,
+      },
       maxLogprobs: options.maxLogprobs,
       returnTokensAsTokenIds: options.returnTokensAsTokenIds,
       maxNSequences: options.maxNSequences,

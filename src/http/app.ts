@@ -6,6 +6,7 @@
  * `errors.ts`), the 404 for unknown routes, and registering the routes. It does not listen:
  * the caller (the CLI, a test) does.
  */
+import { NO_TOOL_SETTINGS, type ToolServerSettings } from './tools/tool-choice.ts';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ModelInfo, Tokenizer } from '../backend/model-backend.ts';
 import type { EmbeddingRunner } from '../engine/embedding-runner.ts';
@@ -78,6 +79,8 @@ export interface AppOptions {
   readonly maxLogprobs?: number;
   /** Name logprobs tokens `token_id:<id>` unless a request says otherwise. Default false. */
   readonly returnTokensAsTokenIds?: boolean;
+  /** Tool calling: --enable-auto-tool-choice, --tool-call-parser and friends. Default: none. */
+  readonly tools?: ToolServerSettings;
   /** The largest `n` (vLLM's VLLM_MAX_N_SEQUENCES). Default 16384. */
   readonly maxNSequences?: number;
   /**
@@ -203,6 +206,7 @@ export function createApp(options: AppOptions): FastifyInstance {
       generationDefaults: options.generationDefaults ?? NO_GENERATION_DEFAULTS,
       chatTemplate,
       responseRole: options.responseRole ?? 'assistant',
+      tools: options.tools ?? NO_TOOL_SETTINGS,
       requestTemplates:
         options.trustRequestChatTemplate === true
           ? new RequestTemplates(specialTokenStrings(options))

@@ -108,6 +108,24 @@ export interface CompletionChunk {
   readonly usage?: Usage;
 }
 
+/** A chat choice's finish: the engine's, or `tool_calls` when its output became tool calls. */
+export type ChatFinishReason = FinishReason | 'tool_calls';
+
+/** One tool call of an answer message. */
+export interface ChatToolCall {
+  readonly id: string;
+  readonly type: 'function';
+  readonly function: { readonly name: string; readonly arguments: string };
+}
+
+/** One element of a streamed `delta.tool_calls`: the first of a call has id, type and name. */
+export interface ChatToolCallDelta {
+  readonly index: number;
+  readonly id?: string;
+  readonly type?: 'function';
+  readonly function: { readonly name?: string; readonly arguments?: string };
+}
+
 /** The answer message of a non-streaming chat completion. */
 export interface ChatMessage {
   readonly role: string;
@@ -116,7 +134,7 @@ export interface ChatMessage {
   readonly annotations: null;
   readonly audio: null;
   readonly function_call: null;
-  readonly tool_calls: readonly [];
+  readonly tool_calls: readonly ChatToolCall[];
   readonly reasoning: null;
 }
 
@@ -142,7 +160,7 @@ export interface ChatChoice {
   readonly index: number;
   readonly message: ChatMessage;
   readonly logprobs: ChatLogprobs | null;
-  readonly finish_reason: FinishReason;
+  readonly finish_reason: ChatFinishReason;
   readonly stop_reason: StopReason;
   /** return_token_ids: the generated token ids. */
   readonly token_ids: number[] | null;
@@ -168,6 +186,7 @@ export interface ChatCompletionResponse {
 export interface ChatDelta {
   readonly role?: string;
   readonly content?: string;
+  readonly tool_calls?: readonly ChatToolCallDelta[];
 }
 
 /** The one choice of a chat stream chunk. */
@@ -175,7 +194,7 @@ export interface ChatStreamChoice {
   readonly index: number;
   readonly delta: ChatDelta;
   readonly logprobs: ChatLogprobs | null;
-  readonly finish_reason: FinishReason | null;
+  readonly finish_reason: ChatFinishReason | null;
   /** Present on the choice's last chunk only. */
   readonly stop_reason?: StopReason;
   /** Absent on the role chunk; return_token_ids: the ids generated since the previous chunk. */

@@ -5,6 +5,7 @@
  * request templates are checked where the template is chosen, in chat-params.ts), and the
  * template kwargs a request contributes.
  */
+import { NO_TOOL_SETTINGS, type ToolServerSettings } from '../tools/tool-choice.ts';
 import { BadRequestError, requestModelError } from '../errors.ts';
 import type { ChatRequest } from '../schemas/chat-request.ts';
 
@@ -33,6 +34,7 @@ const NAMED_USAGE = 'Correct usage: `{"type": "function", "function": {"name": "
 function checkNamedToolChoice(
   choice: Readonly<Record<string, unknown>>,
   request: ChatRequest,
+  settings: ToolServerSettings,
 ): void {
   const fn = choice['function'];
   if (typeof fn !== 'object' || fn === null || Array.isArray(fn)) {
@@ -60,6 +62,7 @@ function checkNamedToolChoice(
       'tool_choice',
     );
   }
+  if (settings.parser !== null) return;
   throw new BadRequestError(
     `tool_choice=${JSON.stringify(choice)} requires --tool-call-parser to be set`,
     'tool_choice',
@@ -67,11 +70,11 @@ function checkNamedToolChoice(
 }
 
 /**
- * vLLM's tool rules. Only `tool_choice: "none"` (tools rendered into the prompt, output not
- * parsed) can run: "auto" (also implied by tools without tool_choice), "required" and named
- * choices need a tool-call parser, which servellm does not have yet.
+ * vLLM's tool rules: "auto" (also implied by tools without tool_choice) needs
+ * --enable-auto-tool-choice and --tool-call-parser; "required" and named choices need
+ * --tool-call-parser.
  */
-function checkTools(request: ChatRequest): void {
+function checkTools(request: ChatRequest, settings: ToolServerSettings): void {
   const tools = request.tools ?? null;
   if (tools !== null && tools.length === 0) {
     throw requestModelError(
@@ -85,16 +88,18 @@ function checkTools(request: ChatRequest): void {
     throw requestModelError('When using `tool_choice`, `tools` must be set.', 'tool_choice');
   }
   if (typeof choice !== 'string') {
-    checkNamedToolChoice(choice, request);
+    checkNamedToolChoice(choice, request, settings);
     return;
   }
   if (choice === 'auto') {
+    if (settings.autoToolChoice && settings.parser !== null) return;
     throw new BadRequestError(
       '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set',
       'tool_choice',
     );
   }
   if (choice === 'required') {
+    if (settings.parser !== null) return;
     throw new BadRequestError(
       'tool_choice="required" requires --tool-call-parser to be set',
       'tool_choice',
@@ -129,9 +134,12 @@ export function checkTemplateControls(request: TemplateControls): void {
 }
 
 /** Throws for any chat-only field that is invalid or asks for what is not implemented yet. */
-export function rejectUnsupportedChat(request: ChatRequest): void {
+export function rejectUnsupportedChat(
+  request: ChatRequest,
+  settings: ToolServerSettings = NO_TOOL_SETTINGS,
+): void {
   checkLogprobs(request);
-  checkTools(request);
+  checkTools(request, settings);
   checkTemplateControls(request);
 }
 

@@ -36,6 +36,16 @@ import { rejectUnsupportedCommon, resolveStreamMode, type StreamMode } from './r
 import { resolveBadWords } from './bad-words.ts';
 import { resolveBeamSearch, resolveN, samplesOf, type BeamSearchPlan } from './n-samples.ts';
 import { truncatePrompt } from './prompt-truncation.ts';
+import { compileStructuredOutput, structuredOutputFor } from './structured-outputs.ts';
+import {
+  NO_TOOL_SETTINGS,
+  resolveToolMode,
+  templateTools,
+  toolChoiceSchema,
+  type ToolMode,
+  type ToolServerSettings,
+} from '../tools/tool-choice.ts';
+import type { CompiledGrammar } from '../../grammar/automaton/byte-nfa.ts';
 import { resolveSamplingParams } from './sampling-params.ts';
 
 /** The server's chat template: compiled, absent, or present but unparseable. */
@@ -54,6 +64,8 @@ export interface ChatPlanContext extends PlanContext {
    * default): a request that brings one is refused.
    */
   readonly requestTemplates?: RequestTemplates | null;
+  /** The server's tool-calling flags. Default: none (no parser). */
+  readonly tools?: ToolServerSettings;
 }
 
 /** The engine requests of one chat call (one per choice) and how to deliver them. */
@@ -72,6 +84,8 @@ export interface ChatPlan {
   readonly logprobs: LogprobsPlan | null;
   /** return_token_ids: answer the prompt's and the choices' token ids. */
   readonly returnTokenIds: boolean;
+  /** How outputs become tool calls, and `parallel_tool_calls`. */
+  readonly tools: { readonly mode: ToolMode; readonly parallelToolCalls: boolean };
 }
 
 /** vLLM's answer to a chat request when neither the server nor the model has a template. */
@@ -148,7 +162,9 @@ export function renderChatPrompt(
 export function toChatPlan(request: ChatRequest, context: ChatPlanContext): ChatPlan {
   const stream = resolveStreamMode(request, context.forceIncludeUsage);
   rejectUnsupportedCommon(request);
-  rejectUnsupportedChat(request);
+  const toolSettings = context.tools ?? NO_TOOL_SETTINGS;
+  rejectUnsupportedChat(request, toolSettings);
+  const toolMode = resolveToolMode(request, toolSettings);
   const sample =
     request.logprobs === true
       ? resolveLogprobsCount(request.top_logprobs ?? 0, 'sample', 'top_logprobs', context)
@@ -169,7 +185,11 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
   const requested = maxCompletionTokens ?? request.max_tokens ?? null;
   const maxTokensParam = maxCompletionTokens !== null ? 'max_completion_tokens' : 'max_tokens';
   const promptTokens = truncatePrompt(
-    renderChatPrompt(request, context, addGenerationPrompt),
+    renderChatPrompt(
+      { ...request, tools: templateTools(request, toolSettings) },
+      context,
+      addGenerationPrompt,
+    ),
     request,
     {
       maxModelLen: context.maxModelLen,
@@ -188,13 +208,17 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
   const last = request.messages.at(-1);
   const role = addGenerationPrompt ? context.responseRole : (last?.role ?? context.responseRole);
   const echoed = request.echo === true && last?.role === role ? messageText(last) : '';
-  const params = resolveSamplingParams(request, maxTokens, context.vocabSize, {
+  const n = resolveN(request.n, context.maxN);
+  const beamSearch = resolveBeamSearch(request, n, stream.stream);
+  const resolved = resolveSamplingParams(request, maxTokens, context.vocabSize, {
     defaults: context.generationDefaults,
     logprobs: { sample, prompt },
     badWords: resolveBadWords(request.bad_words, context.tokenizer),
+    structuredOutput: chatStructuredOutput(request, toolMode, beamSearch !== null),
   });
-  const n = resolveN(request.n, context.maxN);
-  const beamSearch = resolveBeamSearch(request, n, stream.stream);
+  // A parser whose markers are special tokens must see them in the text.
+  const keepSpecial = toolMode.kind === 'auto' && toolMode.parser.needsSpecialTokens;
+  const params = keepSpecial ? { ...resolved, skipSpecialTokens: false } : resolved;
   return {
     // A beam search is one engine request answering n beams.
     requests:
@@ -208,5 +232,30 @@ export function toChatPlan(request: ChatRequest, context: ChatPlanContext): Chat
     echo: echoed === '' ? null : echoed,
     logprobs: logprobsPlan(sample, request, context),
     returnTokenIds: request.return_token_ids === true,
+    tools: { mode: toolMode, parallelToolCalls: request.parallel_tool_calls ?? true },
   };
+}
+
+/**
+ * The grammar a chat request decodes under: a named or required tool choice's schema (it
+ * replaces any structured output the request asked for, as in vLLM), else the request's own.
+ */
+function chatStructuredOutput(
+  request: ChatRequest,
+  mode: ToolMode,
+  beamSearch: boolean,
+): CompiledGrammar | null {
+  const schema = toolChoiceSchema(request, mode);
+  if (schema === null) return structuredOutputFor(request, beamSearch);
+  if (beamSearch) {
+    throw new BadRequestError(
+      'Structured outputs are not supported with beam search (use_beam_search).',
+      'tool_choice',
+    );
+  }
+  return compileStructuredOutput({
+    spec: { kind: 'json', schema },
+    options: {},
+    param: 'tool_choice',
+  });
 }

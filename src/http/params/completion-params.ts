@@ -41,6 +41,7 @@ import {
   type PlannedRequest,
 } from './n-samples.ts';
 import { truncatePrompt } from './prompt-truncation.ts';
+import { structuredOutputFor } from './structured-outputs.ts';
 import { resolveSamplingParams } from './sampling-params.ts';
 
 export type { PlannedRequest } from './n-samples.ts';
@@ -165,6 +166,7 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
     throw notSupportedYet('best_of', 'other than n together with use_beam_search');
   }
   const bestOf = resolveBestOf(request.best_of, n, stream.stream, context.maxN);
+  const structuredOutput = structuredOutputFor(request, beamSearch !== null);
   const truncated = prompts.map(({ tokens }) => {
     const kept = truncatePrompt(tokens, request, {
       maxModelLen: context.maxModelLen,
@@ -186,6 +188,7 @@ export function toCompletionPlan(request: CompletionRequest, context: PlanContex
       defaults: context.generationDefaults,
       // best_of ranks the samples by their cumulative logprob: score every drawn token.
       logprobs: { sample: bestOf > n ? (sample ?? 0) : sample, prompt },
+      structuredOutput,
     });
     // A beam search is one engine request per prompt, answering n beams.
     if (beamSearch !== null) return [{ promptTokens, params, sharesPromptWith: null }];

@@ -64,9 +64,6 @@ function checkResponseFormat(request: CommonRequest): void {
       'response_format',
     );
   }
-  if (format.type !== 'text') {
-    throw notSupportedYet('response_format', `type "${format.type}"; only "text" is`);
-  }
 }
 
 function checkThinkingBudget(budget: number | null | undefined): void {
@@ -82,28 +79,11 @@ function checkThinkingBudget(budget: number | null | undefined): void {
 
 /**
  * Throws for every shared field whose value asks for something not implemented yet (after vLLM's
- * own validation of that field, so invalid values get vLLM's message).
+ * own validation of that field, so invalid values get vLLM's message). Structured outputs are
+ * resolved by structured-outputs.ts.
  */
-/** The seed era's structured-output parameters, refused (never ignored) until they are built. */
-const GUIDED_PARAMS = [
-  'guided_json',
-  'guided_regex',
-  'guided_choice',
-  'guided_grammar',
-  'guided_decoding_backend',
-  'guided_whitespace_pattern',
-] as const;
-
 export function rejectUnsupportedCommon(request: CommonRequest): void {
   checkResponseFormat(request);
-  if (request.structured_outputs !== null && request.structured_outputs !== undefined) {
-    throw notSupportedYet('structured_outputs', 'constrained decoding');
-  }
-  for (const param of GUIDED_PARAMS) {
-    if (request[param] !== null && request[param] !== undefined) {
-      throw notSupportedYet(param, 'constrained decoding');
-    }
-  }
   if (request.cache_salt === '') {
     throw requestModelError(
       "Parameter 'cache_salt' must be a non-empty string if provided.",

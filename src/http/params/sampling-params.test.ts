@@ -277,16 +277,8 @@ describe('rejectUnsupportedCommon', () => {
 
   it('refuses non-default values it cannot honour yet, naming the parameter', () => {
     const cases: [CommonRequest, string][] = [
-      [{ response_format: { type: 'json_object' } }, 'response_format'],
-      [{ structured_outputs: { regex: 'a+' } }, 'structured_outputs'],
       [{ repetition_detection: { min_count: 2 } }, 'repetition_detection'],
       [{ thinking_token_budget: 10 }, 'thinking_token_budget'],
-      [{ guided_json: { type: 'object' } }, 'guided_json'],
-      [{ guided_regex: 'a+' }, 'guided_regex'],
-      [{ guided_choice: ['a', 'b'] }, 'guided_choice'],
-      [{ guided_grammar: 'root ::= "a"' }, 'guided_grammar'],
-      [{ guided_decoding_backend: 'outlines' }, 'guided_decoding_backend'],
-      [{ guided_whitespace_pattern: ' ' }, 'guided_whitespace_pattern'],
     ];
     for (const [request, param] of cases) {
       assert.throws(

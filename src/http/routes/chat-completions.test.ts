@@ -292,6 +292,7 @@ describe('POST /v1/chat/completions', () => {
       allowedTokenIds: [97, 98, 258],
       // A byte tokenizer spells " ab" with one more token, so only the bare forms are banned.
       badWords: [[97, 98], [258]],
+      structuredOutput: null,
     });
   });
 

@@ -48,6 +48,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
       logprobs: plan.logprobs === null ? null : { ...plan.logprobs, texts: context.texts },
       texts: context.texts,
       promptTokensDetails: context.promptTokensDetails,
+      tools: plan.tools,
     });
     const events = streamEvents(generation.outputs, state);
     if (!plan.stream.stream) return assembleChat(events, state, header, context.fingerprint);

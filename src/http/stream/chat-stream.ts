@@ -11,6 +11,9 @@
  * prompt_logprobs) from the same events.
  */
 import type { RequestOutput } from '../../engine/engine-types.ts';
+import { ChoiceToolFilter } from '../tools/choice-tool-filter.ts';
+import type { ToolCallDelta } from '../tools/tool-call-parser.ts';
+import type { ToolMode } from '../tools/tool-choice.ts';
 import { InternalServerError } from '../errors.ts';
 import { chatLogprobContent } from '../logprobs/chat-logprobs.ts';
 import type { LogprobsFormat } from '../logprobs/completion-logprobs.ts';
@@ -18,6 +21,7 @@ import { promptLogprobsField } from '../logprobs/prompt-logprobs.ts';
 import type { TokenTexts } from '../logprobs/token-texts.ts';
 import type {
   ChatChoice,
+  ChatDelta,
   ChatLogprobs,
   ChatTokenLogprob,
   ChatCompletionChunk,
@@ -52,6 +56,8 @@ export interface ChatResponseOptions {
   readonly promptTokenIds?: readonly number[] | undefined;
   /** `--enable-prompt-tokens-details`: usage reports the cached prompt tokens. Default false. */
   readonly promptTokensDetails?: boolean;
+  /** How outputs become tool calls (tool-choice.ts); default none: all text is content. */
+  readonly tools?: { readonly mode: ToolMode; readonly parallelToolCalls: boolean };
 }
 
 /** Pure state of one chat stream. */
@@ -61,6 +67,7 @@ export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
   readonly #usage: UsageCounter;
   #started = false;
   #promptLogprobs: PromptLogprobs | null = null;
+  readonly #filters = new Map<number, ChoiceToolFilter>();
 
   constructor(header: ResponseHeader, options: ChatResponseOptions) {
     this.#header = header;
@@ -70,6 +77,20 @@ export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
       choicesPerPrompt: options.choiceCount,
       promptTokensDetails: options.promptTokensDetails ?? false,
     });
+  }
+
+  /** Choice `index`'s tool filter (created on first use). */
+  filter(index: number): ChoiceToolFilter {
+    let filter = this.#filters.get(index);
+    if (filter === undefined) {
+      const tools = this.#options.tools;
+      filter = new ChoiceToolFilter(
+        tools?.mode ?? { kind: 'none' },
+        tools?.parallelToolCalls ?? true,
+      );
+      this.#filters.set(index, filter);
+    }
+    return filter;
   }
 
   /** The prompt's logprobs (vLLM's top-level prompt_logprobs), once the first output came. */
@@ -118,20 +139,27 @@ export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
         : { content: chatLogprobContent(output.tokenIds, output.logprobs ?? [], format) };
     const tokenIds = this.#options.promptTokenIds === undefined ? null : output.tokenIds;
     const reportsTokens = logprobs !== null || tokenIds !== null;
+    const filter = this.filter(index);
+    const update = filter.push(output.text);
     if (output.finishReason !== null) {
+      const end = filter.finish();
       const last: ChatStreamChoice = {
         index,
-        delta: { content: output.text },
+        delta: deltaOf(update.content + end.content, [...update.toolCalls, ...end.toolCalls]),
         logprobs,
-        finish_reason: output.finishReason,
+        finish_reason: filter.finishReason(output.finishReason),
         stop_reason: output.stopReason,
         token_ids: tokenIds,
       };
       events.push({ type: 'chunk', chunk: this.#chunk(last, false), usage });
-    } else if (output.text !== '' || (reportsTokens && output.tokenIds.length > 0)) {
+    } else if (
+      update.content !== '' ||
+      update.toolCalls.length > 0 ||
+      (reportsTokens && output.tokenIds.length > 0)
+    ) {
       const content: ChatStreamChoice = {
         index,
-        delta: { content: output.text },
+        delta: deltaOf(update.content, update.toolCalls),
         logprobs,
         finish_reason: null,
         token_ids: tokenIds,
@@ -155,6 +183,12 @@ export class ChatStreamState implements ChunkState<ChatCompletionChunk> {
     };
     return first ? { ...chunk, prompt_token_ids: null } : chunk;
   }
+}
+
+/** A content delta, with tool-call deltas when there are any (then content only if non-empty). */
+function deltaOf(content: string, toolCalls: readonly ToolCallDelta[]): ChatDelta {
+  if (toolCalls.length === 0) return { content };
+  return content === '' ? { tool_calls: toolCalls } : { content, tool_calls: toolCalls };
 }
 
 /** The `choices: []` usage chunk of a chat stream. */
@@ -181,6 +215,7 @@ interface ChoiceParts {
   logprobs: ChatTokenLogprob[] | null;
   /** Null until a chunk carried token ids. */
   tokenIds: number[] | null;
+  toolCalls: { id: string; name: string; arguments: string }[];
   end: { finish: ChatChoice['finish_reason']; stop: StopReason } | null;
 }
 
@@ -205,11 +240,18 @@ export async function assembleChat(
       content: [],
       logprobs: null,
       tokenIds: null,
+      toolCalls: [],
       end: null,
     };
     parts.set(choice.index, entry);
     if (choice.delta.role !== undefined) entry.role = choice.delta.role;
     if (choice.delta.content !== undefined) entry.content.push(choice.delta.content);
+    for (const delta of choice.delta.tool_calls ?? []) {
+      const call = (entry.toolCalls[delta.index] ??= { id: '', name: '', arguments: '' });
+      if (delta.id !== undefined) call.id = delta.id;
+      if (delta.function.name !== undefined) call.name = delta.function.name;
+      call.arguments += delta.function.arguments ?? '';
+    }
     if (choice.logprobs !== null) (entry.logprobs ??= []).push(...choice.logprobs.content);
     if (choice.token_ids !== undefined && choice.token_ids !== null) {
       (entry.tokenIds ??= []).push(...choice.token_ids);
@@ -232,12 +274,16 @@ export async function assembleChat(
         index,
         message: {
           role: entry.role,
-          content: entry.content.join(''),
+          content: state.filter(index).messageContent(entry.content.join('')),
           refusal: null,
           annotations: null,
           audio: null,
           function_call: null,
-          tool_calls: [],
+          tool_calls: entry.toolCalls.map((call) => ({
+            id: call.id,
+            type: 'function',
+            function: { name: call.name, arguments: call.arguments },
+          })),
           reasoning: null,
         },
         logprobs: entry.logprobs === null ? null : { content: entry.logprobs },
