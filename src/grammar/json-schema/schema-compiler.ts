@@ -55,8 +55,19 @@ export class SchemaCompiler implements CompileContext {
   /** Rules of `$ref` targets (`ref:` + pointer) and merged schemas (`all:` + canonical text). */
   readonly #rules = new Map<string, Expr>();
 
-  constructor(root: unknown, options: CompilerOptions) {
+  /**
+   * Grammars of the keywords beside an enum/const, by canonical text, shared with the compilers
+   * made for them; null while one is being built (a filter that needs itself: nothing passes).
+   */
+  readonly #filters: Map<string, Grammar | null>;
+
+  constructor(
+    root: unknown,
+    options: CompilerOptions,
+    filters = new Map<string, Grammar | null>(),
+  ) {
     this.#root = root;
+    this.#filters = filters;
     this.syntax = new JsonSyntax(this.#builder, options);
     this.disableAdditionalProperties = options.disableAdditionalProperties === true;
   }
@@ -154,16 +165,27 @@ export class SchemaCompiler implements CompileContext {
     const rest = without(schema, 'enum', 'const');
     let kept = unique;
     if (hasValidationKeywords(rest)) {
-      const filter = new SchemaCompiler(this.#root, {
-        anyWhitespace: false,
-        disableAdditionalProperties: this.disableAdditionalProperties,
-      }).grammarOf(rest, path);
+      const filter = this.#filter(rest, path);
       kept =
         filter === null
           ? []
           : unique.filter((value) => matchesGrammar(filter, JSON.stringify(value)));
     }
     return alt(...kept.map((value) => this.syntax.valueExpr(value)));
+  }
+
+  /** The compact grammar of `rest` (null when empty or while it is being built). */
+  #filter(rest: SchemaObject, path: string): Grammar | null {
+    const key = canonicalJson(rest);
+    if (this.#filters.has(key)) return this.#filters.get(key)!;
+    this.#filters.set(key, null);
+    const options = {
+      anyWhitespace: false,
+      disableAdditionalProperties: this.disableAdditionalProperties,
+    };
+    const grammar = new SchemaCompiler(this.#root, options, this.#filters).grammarOf(rest, path);
+    this.#filters.set(key, grammar);
+    return grammar;
   }
 
   #typed(type: JsonType, schema: SchemaObject, path: string): Expr {
