@@ -13,6 +13,9 @@
  * Every member of the grammar validates (with Ajv, formats from ajv-formats); the grammar is a
  * subset of the valid texts where generation is deliberately narrower (only declared properties
  * when additionalProperties is absent, canonical escapes under a pattern, bounded digits).
+ * Annotations, keywords no JSON Schema vocabulary defines and formats ajv-formats does not know
+ * are ignored, as Ajv with `strict: false` ignores them; validation keywords that cannot be
+ * enforced are refused by name.
  */
 import { GrammarBuilder, GrammarError, type Grammar } from '../grammar-ir.ts';
 import { finishGrammar } from './finish-grammar.ts';

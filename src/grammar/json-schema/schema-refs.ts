@@ -1,7 +1,7 @@
 /**
  * `$ref` resolution inside the one schema document: `#` and JSON Pointers `#/...` (so
- * `#/$defs/x` and `#/definitions/x`). References to other documents, to `$anchor`s or through
- * `$id` base URIs are refused.
+ * `#/$defs/x` and `#/definitions/x`), always from the root document (`$id` is an annotation
+ * here, not a new base URI). References to other documents and to `$anchor`s are refused.
  *
  * Owns: pointer parsing and lookup.
  */

@@ -3,8 +3,8 @@
  * compiler generates for it.
  *
  * Owns: type inference. Without `type`, a schema generates the types its keywords are about
- * (`properties` -> object, `items` -> array, `minLength` or a string format -> string,
- * `minimum` or a number format -> number), or every type when it has none of those; a subset
+ * (`properties` -> object, `items` -> array, `minLength` or any `format` but a number
+ * format -> string, `minimum` or a number format -> number), or every type when it has none of those; a subset
  * of what the schema accepts, so the outputs still validate. `integer` beside `number` is
  * dropped (number covers it).
  */
