@@ -82,9 +82,6 @@ export function quoted(body: Expr): Expr {
   return seq(literal('"'), body, literal('"'));
 }
 
-/** Any JSON string. */
-export const ANY_STRING: Expr = quoted(star(STRING_CHAR));
-
 const SHORT_ESCAPES: ReadonlyMap<number, string> = new Map([
   [0x22, '\\"'],
   [0x5c, '\\\\'],
@@ -130,26 +127,29 @@ function escapedIn(ranges: readonly CharRange[]): number[] {
 /**
  * The JSON string bodies encoding the texts of `decoded` (an expression over decoded code
  * points, without rule references), each text in its canonical encoding: a character stays as it
- * is unless JSON requires an escape, which is then the short one or `\u00XX`.
+ * is unless JSON requires an escape, which is then the short one or `\u00XX`. A character class
+ * that needs escapes becomes an alternation, which `share` may turn into a rule reference.
  */
-export function encodeDecoded(decoded: Expr): Expr {
+export function encodeDecoded(decoded: Expr, share: (alternatives: Expr) => Expr = (e) => e): Expr {
+  const encode = (item: Expr): Expr => encodeDecoded(item, share);
   switch (decoded.kind) {
     case 'empty':
     case 'nothing':
       return decoded;
-    case 'chars':
-      return alt(
-        chars(intersectRanges(decoded.ranges, UNESCAPED)),
-        ...escapedIn(decoded.ranges).map((c) => literal(encodeCodePoint(c))),
-      );
+    case 'chars': {
+      const escapes = escapedIn(decoded.ranges);
+      const plain = chars(intersectRanges(decoded.ranges, UNESCAPED));
+      if (escapes.length === 0) return plain;
+      return share(alt(plain, ...escapes.map((c) => literal(encodeCodePoint(c)))));
+    }
     case 'literal':
       return literal(Array.from(decoded.text, (c) => encodeCodePoint(c.codePointAt(0)!)).join(''));
     case 'seq':
-      return seq(...decoded.items.map(encodeDecoded));
+      return seq(...decoded.items.map(encode));
     case 'alt':
-      return alt(...decoded.items.map(encodeDecoded));
+      return alt(...decoded.items.map(encode));
     case 'repeat':
-      return repeat(encodeDecoded(decoded.item), decoded.min, decoded.max);
+      return repeat(encode(decoded.item), decoded.min, decoded.max);
     case 'ref':
       throw new Error('encodeDecoded: rule references are not expected in string content');
   }

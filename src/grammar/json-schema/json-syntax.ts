@@ -27,7 +27,7 @@ import {
   type GrammarBuilder,
 } from '../grammar-ir.ts';
 import { regexToExpr } from '../regex/parse-regex.ts';
-import { ANY_STRING } from './json-string.ts';
+import { quoted, STRING_CHAR } from './json-string.ts';
 import { ANY_NUMBER } from './number-schema.ts';
 
 /** Spaces or tabs allowed in one gap by default (after the optional line break). */
@@ -115,6 +115,8 @@ export class JsonSyntax {
   /** `:` between a key and its value, with its gaps. */
   readonly colon: Expr;
   #anyValue: Expr | null = null;
+  #stringChar: Expr | null = null;
+  readonly #shared = new Map<string, Expr>();
   #anyObject: Expr | null = null;
 
   constructor(builder: GrammarBuilder, options: WhitespaceOptions) {
@@ -134,6 +136,31 @@ export class JsonSyntax {
     return seq(literal(open), this.gap, canBeEmpty ? optional(inner) : inner, literal(close));
   }
 
+  /**
+   * One body character of a JSON string, as a rule: a string of up to n characters is then n
+   * references, not n copies of the escapes (which keeps long maxLength strings small).
+   */
+  get stringChar(): Expr {
+    this.#stringChar ??= this.builder.define('string-char', STRING_CHAR);
+    return this.#stringChar;
+  }
+
+  /** Any JSON string. */
+  get anyString(): Expr {
+    return quoted(star(this.stringChar));
+  }
+
+  /** `expr` as a rule shared by every equal expression of this grammar. */
+  shareEqual(hint: string, expr: Expr): Expr {
+    const key = JSON.stringify(expr);
+    let shared = this.#shared.get(key);
+    if (shared === undefined) {
+      shared = this.builder.define(hint, expr);
+      this.#shared.set(key, shared);
+    }
+    return shared;
+  }
+
   /** Any JSON value (a recursive rule). */
   anyValue(): Expr {
     if (this.#anyValue !== null) return this.#anyValue;
@@ -149,7 +176,7 @@ export class JsonSyntax {
       alt(
         object,
         array,
-        ANY_STRING,
+        this.anyString,
         ANY_NUMBER,
         literal('true'),
         literal('false'),
@@ -164,7 +191,7 @@ export class JsonSyntax {
     if (this.#anyObject !== null) return this.#anyObject;
     const name = this.builder.reserve('json-object');
     this.#anyObject = ref(name);
-    const member = seq(ANY_STRING, this.colon, this.anyValue());
+    const member = seq(this.anyString, this.colon, this.anyValue());
     this.builder.set(
       name,
       this.container('{', seq(member, star(seq(this.comma, member))), true, '}'),

@@ -20,7 +20,7 @@
  */
 import { alt, EMPTY, literal, NOTHING, optional, seq, star, type Expr } from '../grammar-ir.ts';
 import type { CompileContext } from './compile-context.ts';
-import { ANY_STRING, quoted, textNotIn } from './json-string.ts';
+import { quoted, textNotIn } from './json-string.ts';
 import {
   childPath,
   readCount,
@@ -107,7 +107,7 @@ export function objectSchemaExpr(schema: SchemaObject, path: string, ctx: Compil
   }));
   const extra = extras
     ? seq(
-        members.length === 0 ? ANY_STRING : quoted(textNotIn(members.map((m) => m.name))),
+        members.length === 0 ? syntax.anyString : quoted(textNotIn(members.map((m) => m.name))),
         syntax.colon,
         syntax.share(
           'additional-value',

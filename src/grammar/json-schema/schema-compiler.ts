@@ -195,7 +195,7 @@ export class SchemaCompiler implements CompileContext {
       case 'boolean':
         return alt(literal('true'), literal('false'));
       case 'string':
-        return stringSchemaExpr(schema, path);
+        return stringSchemaExpr(schema, path, this.syntax);
       case 'number':
       case 'integer':
         return numberSchemaExpr(schema, type === 'integer', path);

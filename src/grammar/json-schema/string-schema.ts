@@ -27,7 +27,8 @@ import {
   type Expr,
 } from '../grammar-ir.ts';
 import { regexToExpr } from '../regex/parse-regex.ts';
-import { encodeDecoded, quoted, STRING_CHAR } from './json-string.ts';
+import { encodeDecoded, quoted } from './json-string.ts';
+import type { JsonSyntax } from './json-syntax.ts';
 import { restrictLength } from './length-restrict.ts';
 import { readCount, readString, schemaError, type SchemaObject } from './schema-keywords.ts';
 import { stringFormatExpr } from './string-formats.ts';
@@ -88,7 +89,7 @@ export function patternExpr(pattern: string, path: string): Expr {
 }
 
 /** The grammar of a string schema's values (quotes included). */
-export function stringSchemaExpr(schema: SchemaObject, path: string): Expr {
+export function stringSchemaExpr(schema: SchemaObject, path: string, syntax: JsonSyntax): Expr {
   const minLength = readCount(schema, 'minLength', path) ?? 0;
   const maxLength = readCount(schema, 'maxLength', path) ?? null;
   if (maxLength !== null && maxLength < minLength) return NOTHING;
@@ -96,7 +97,7 @@ export function stringSchemaExpr(schema: SchemaObject, path: string): Expr {
   const format = readString(schema, 'format', path);
   const formatExpr = format === undefined ? null : stringFormatExpr(format);
   if (pattern === undefined && formatExpr === null) {
-    return quoted(repeat(STRING_CHAR, minLength, maxLength));
+    return quoted(repeat(syntax.stringChar, minLength, maxLength));
   }
   if (pattern !== undefined && formatExpr !== null) {
     throw schemaError(
@@ -115,5 +116,7 @@ export function stringSchemaExpr(schema: SchemaObject, path: string): Expr {
     }
     decoded = restricted;
   }
-  return quoted(encodeDecoded(decoded));
+  return quoted(
+    encodeDecoded(decoded, (alternatives) => syntax.shareEqual('text-char', alternatives)),
+  );
 }
