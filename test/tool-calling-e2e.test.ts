@@ -232,6 +232,38 @@ describe('tool calling on the random tiny model', { timeout: 300_000 }, () => {
     assert.equal(free.finish_reason, 'stop');
   });
 
+  it('auto, streamed: no markup in content; the call arrives as deltas; finish tool_calls', async () => {
+    const regex =
+      'Sure\\. <tool_call>\\{"name": "get_weather", "arguments": \\{"city": "[A-Z][a-z]{2,8}", "unit": "celsius"\\}\\}</tool_call>';
+    const body = { tools: [WEATHER], structured_outputs: { regex }, seed: 2 };
+    const whole = await choiceOf(body);
+    const stream = (await client.chat.completions.create({
+      ...body,
+      model: 'tiny',
+      messages,
+      temperature: 1,
+      max_tokens: 400,
+      stream: true,
+    } as never)) as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>;
+    let content = '';
+    let args = '';
+    const names: string[] = [];
+    const finishes: string[] = [];
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0]!;
+      content += choice.delta.content ?? '';
+      for (const delta of choice.delta.tool_calls ?? []) {
+        if (delta.function?.name !== undefined) names.push(delta.function.name);
+        args += delta.function?.arguments ?? '';
+      }
+      if (choice.finish_reason !== null) finishes.push(choice.finish_reason);
+    }
+    assert.equal(content, 'Sure. ');
+    assert.deepEqual(names, ['get_weather']);
+    assert.deepEqual(JSON.parse(args), JSON.parse(whole.message.tool_calls[0]!.function.arguments));
+    assert.deepEqual(finishes, ['tool_calls']);
+  });
+
   it("the official client's chat.completions.parse with a zod schema", async () => {
     const Answer = z.object({
       answer: z.enum(['yes', 'no']),

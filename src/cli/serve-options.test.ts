@@ -39,6 +39,31 @@ describe('servellm command line', () => {
     assert.equal(options.logStatsIntervalS, 10);
   });
 
+  it("tool flags: vLLM's names, defaults and startup errors", async () => {
+    const defaults = await parse(['serve']);
+    assert.equal(defaults.enableAutoToolChoice, false);
+    assert.equal(defaults.toolCallParser, null);
+    assert.equal(defaults.excludeToolsWhenToolChoiceNone, false);
+    const set = await parse([
+      'serve',
+      '--enable-auto-tool-choice',
+      '--tool-call-parser',
+      'hermes',
+      '--exclude-tools-when-tool-choice-none',
+    ]);
+    assert.equal(set.enableAutoToolChoice, true);
+    assert.equal(set.toolCallParser, 'hermes');
+    assert.equal(set.excludeToolsWhenToolChoiceNone, true);
+    await assert.rejects(
+      parse(['serve', '--enable-auto-tool-choice']),
+      /Error: --enable-auto-tool-choice requires --tool-call-parser/,
+    );
+    await assert.rejects(
+      parse(['serve', '--tool-call-parser', 'nope']),
+      /invalid tool call parser: nope \(chose from \{ hermes,/,
+    );
+  });
+
   it('--trust-request-chat-template is off unless given, and --help lists it', async () => {
     assert.equal((await parse(['serve'])).trustRequestChatTemplate, false);
     assert.equal(

@@ -6,7 +6,10 @@
  * and the environment fallbacks (SERVELLM_API_KEY, VLLM_API_KEY; SERVELLM_LOG_STATS_INTERVAL,
  * VLLM_LOG_STATS_INTERVAL; VLLM_MAX_N_SEQUENCES). Knows nothing of how the server is built.
  */
-import { TOOL_CALL_PARSER_NAMES } from '../http/tools/tool-parsers.ts';
+import {
+  TOOL_CALL_PARSER_NAMES,
+  unknownToolCallParserMessage,
+} from '../http/tools/tool-parsers.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_STEP_LATENCY_FACTOR } from '../engine/engine-config.ts';
 import { DEFAULT_MAX_N_SEQUENCES } from '../http/params/n-samples.ts';
@@ -127,6 +130,14 @@ export type KvCacheLayout = 'per-sequence' | 'unified';
 export const DEFAULT_MAX_MODEL_LEN_CAP = 8192;
 
 const LOG_LEVELS: readonly LogLevel[] = ['critical', 'error', 'warning', 'info', 'debug', 'trace'];
+
+/** A known `--tool-call-parser` name, or vLLM's startup error. */
+function toolCallParserName(value: string): string {
+  if (!TOOL_CALL_PARSER_NAMES.includes(value)) {
+    throw new InvalidArgumentError(unknownToolCallParserMessage(value));
+  }
+  return value;
+}
 
 function positiveInteger(flag: string): (value: string) => number {
   return (value) => {
@@ -255,7 +266,7 @@ export function addServeOptions(command: Command): Command {
     new Option(
       '--tool-call-parser <name>',
       `the tool-call format of the model's output (${TOOL_CALL_PARSER_NAMES.join(', ')}); needed for tool_choice "auto", "required" and named`,
-    ).choices(TOOL_CALL_PARSER_NAMES),
+    ).argParser(toolCallParserName),
     new Option(
       '--exclude-tools-when-tool-choice-none',
       'do not render tools into the prompt of a request with tool_choice "none"',
