@@ -6,6 +6,8 @@ import { ApiError, BadRequestError } from '../errors.ts';
 import { chatRequestSchema } from '../schemas/chat-request.ts';
 import { parseRequest } from '../schemas/parse-request.ts';
 import { CHATML_TEMPLATE, PLAN_LIMITS, testTokenizer } from '../testing/test-app.ts';
+import { toolCallParser } from '../tools/tool-parsers.ts';
+import type { ToolServerSettings } from '../tools/tool-choice.ts';
 import { NO_CHAT_TEMPLATE_MESSAGE, toChatPlan, type ChatPlanContext } from './chat-params.ts';
 
 const specials = { bos_token: '<|endoftext|>', eos_token: '<|im_end|>' };
@@ -294,6 +296,67 @@ describe('toChatPlan', () => {
       { messages: user, reasoning_effort: 'extreme' },
       /^reasoning_effort: /,
       'reasoning_effort',
+    );
+  });
+});
+
+describe('toChatPlan with tools', () => {
+  const tool = {
+    type: 'function',
+    function: { name: 'f', parameters: { type: 'object', properties: { x: { type: 'integer' } } } },
+  };
+  const counting = new ChatTemplate('{{ "T" if tools else "none" }}', specials);
+  const hermes = toolCallParser('hermes')!;
+  const withTools = (settings: Partial<ToolServerSettings>): ChatPlanContext => ({
+    ...context,
+    chatTemplate: { kind: 'ready', template: counting },
+    tools: { autoToolChoice: true, parser: hermes, excludeToolsWhenNone: false, ...settings },
+  });
+
+  it('resolves the mode and decodes named and required choices under a grammar', () => {
+    const named = plan(
+      { messages: user, tools: [tool], tool_choice: { type: 'function', function: { name: 'f' } } },
+      withTools({}),
+    );
+    assert.deepEqual(named.tools.mode, { kind: 'named', name: 'f' });
+    assert.notEqual(named.requests[0]!.params.structuredOutput, null);
+    const required = plan(
+      { messages: user, tools: [tool], tool_choice: 'required' },
+      withTools({}),
+    );
+    assert.deepEqual(required.tools.mode, { kind: 'required' });
+    assert.notEqual(required.requests[0]!.params.structuredOutput, null);
+    const auto = plan({ messages: user, tools: [tool], parallel_tool_calls: false }, withTools({}));
+    assert.equal(auto.tools.mode.kind, 'auto');
+    assert.equal(auto.tools.parallelToolCalls, false);
+    assert.equal(auto.requests[0]!.params.structuredOutput, null);
+  });
+
+  it('--exclude-tools-when-tool-choice-none renders no tools for "none" requests only', () => {
+    const prompt = (body: Record<string, unknown>, exclude: boolean) =>
+      Buffer.from(
+        plan(
+          { messages: user, tools: [tool], ...body },
+          withTools({ excludeToolsWhenNone: exclude }),
+        ).requests[0]!.promptTokens,
+      ).toString();
+    assert.equal(prompt({ tool_choice: 'none' }, false), 'T');
+    assert.equal(prompt({ tool_choice: 'none' }, true), 'none');
+    assert.equal(prompt({}, true), 'T');
+  });
+
+  it("refuses tools' $defs that disagree, for required", () => {
+    const a = {
+      ...tool,
+      function: { name: 'a', parameters: { $defs: { P: { type: 'string' } } } },
+    };
+    const b = {
+      ...tool,
+      function: { name: 'b', parameters: { $defs: { P: { type: 'integer' } } } },
+    };
+    assert.throws(
+      () => plan({ messages: user, tools: [a, b], tool_choice: 'required' }, withTools({})),
+      /^BadRequestError: Tool definition 'P' has multiple schemas, which is not supported.$/,
     );
   });
 });
