@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileGrammar } from './automaton/byte-nfa.ts';
-import { alt, chars, grammarOf, literal, plus, seq } from './grammar-ir.ts';
-import { FINISHED, TokenMatcher } from './token-matcher.ts';
+import { alt, chars, grammarOf, literal, plus, repeat, seq } from './grammar-ir.ts';
+import { FINISHED, MAX_CACHED_MASKS, TokenMatcher } from './token-matcher.ts';
 import { TokenVocabulary } from './token-vocabulary.ts';
 
 const encoder = new TextEncoder();
@@ -114,5 +114,21 @@ describe('TokenMatcher', () => {
       state = matcher.advance(state, SINGLE_BYTES + PIECES.indexOf(i % 2 === 0 ? 'yes' : 'no'))!;
     }
     assert.ok(matcher.cacheSizes.masks <= 3, JSON.stringify(matcher.cacheSizes));
+  });
+});
+
+describe('TokenMatcher mask cache', () => {
+  it(`starts over past ${MAX_CACHED_MASKS} masks and still answers the same masks`, () => {
+    // Every count of 'a's up to the limit and beyond is its own configuration.
+    const grammar = grammarOf(repeat(literal('a'), 0, MAX_CACHED_MASKS + 10));
+    const matcher = new TokenMatcher(compileGrammar(grammar), vocabulary());
+    let state = matcher.initial;
+    const first = allowed(matcher.mask(state));
+    for (let i = 0; i < MAX_CACHED_MASKS + 5; i++) {
+      matcher.mask(state);
+      state = matcher.advance(state, 0x61)!;
+    }
+    assert.ok(matcher.cacheSizes.masks <= MAX_CACHED_MASKS);
+    assert.deepEqual(allowed(matcher.mask(matcher.initial)), first);
   });
 });

@@ -12,6 +12,12 @@ import type { CompiledGrammar } from './automaton/byte-nfa.ts';
 import { DEAD, PushdownRunner } from './automaton/pda.ts';
 import type { TokenVocabulary } from './token-vocabulary.ts';
 
+/**
+ * Most masks one matcher keeps (4 KiB each at 32,000 tokens); past it the cache starts over, so a
+ * grammar that keeps meeting new configurations (deep JSON nesting) cannot grow without bound.
+ */
+export const MAX_CACHED_MASKS = 4096;
+
 /** A position in the language: a configuration of the matcher's automaton. */
 export type MatchState = number;
 
@@ -55,6 +61,7 @@ export class TokenMatcher {
     let mask = this.#masks.get(state);
     if (mask === undefined) {
       mask = this.#computeMask(state);
+      if (this.#masks.size >= MAX_CACHED_MASKS) this.#masks.clear();
       this.#masks.set(state, mask);
     }
     return mask;
