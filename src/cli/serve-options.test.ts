@@ -227,6 +227,13 @@ describe('servellm command line', () => {
     );
   });
 
+  it('reads --max-request-body, 32 MiB by default', async () => {
+    assert.equal((await parse(['serve'])).maxRequestBody, 32 * 1024 * 1024);
+    assert.equal((await parse(['serve', '--max-request-body', '4096'])).maxRequestBody, 4096);
+    await assert.rejects(parse(['serve', '--max-request-body', '0']), /--max-request-body/);
+    await assert.rejects(parse(['serve', '--max-request-body', '1.5']), /--max-request-body/);
+  });
+
   it('rejects bad values naming the flag', async () => {
     await assert.rejects(parse(['serve', '--block-size', '12']), /block-size/);
     await assert.rejects(parse(['serve', '--kv-cache-layout', 'paged']), /kv-cache-layout/);

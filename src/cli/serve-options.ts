@@ -12,6 +12,7 @@ import {
 } from '../http/tools/tool-parsers.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_STEP_LATENCY_FACTOR } from '../engine/engine-config.ts';
+import { DEFAULT_BODY_LIMIT } from '../http/app.ts';
 import { DEFAULT_MAX_N_SEQUENCES } from '../http/params/n-samples.ts';
 import {
   NO_GENERATION_CONFIG_OVERRIDE,
@@ -116,6 +117,8 @@ export interface ServeOptions {
   readonly maxLogLen: number | null;
   /** --enable-force-include-usage: usage on every stream chunk. */
   readonly enableForceIncludeUsage: boolean;
+  /** --max-request-body: the largest request body in bytes; a larger one answers 413. */
+  readonly maxRequestBody: number;
   /** HTTPS: PEM files of the key and certificate (both or neither), and of trusted client CAs. */
   readonly sslKeyfile: string | null;
   readonly sslCertfile: string | null;
@@ -310,6 +313,12 @@ export function addServeOptions(command: Command): Command {
       '--enable-force-include-usage',
       'every stream reports usage on every chunk (as if stream_options asked for it)',
     ),
+    new Option(
+      '--max-request-body <bytes>',
+      'largest request body in bytes; a larger one answers 413',
+    )
+      .default(DEFAULT_BODY_LIMIT)
+      .argParser(positiveInteger('--max-request-body')),
     new Option('--ssl-keyfile <file>', 'HTTPS: the private key (PEM)'),
     new Option('--ssl-certfile <file>', 'HTTPS: the certificate (PEM)'),
     new Option('--ssl-ca-certs <file>', 'HTTPS: CA certificates trusted for client certificates'),
@@ -453,6 +462,7 @@ interface RawOptions {
   enableServerLoadTracking?: boolean;
   enableForceIncludeUsage?: boolean;
   maxLogLen?: number;
+  maxRequestBody: number;
   sslKeyfile?: string;
   sslCertfile?: string;
   sslCaCerts?: string;
@@ -534,6 +544,7 @@ export function toServeOptions(
     enableServerLoadTracking: raw.enableServerLoadTracking ?? false,
     enableForceIncludeUsage: raw.enableForceIncludeUsage ?? false,
     maxLogLen: raw.maxLogLen === undefined || raw.maxLogLen < 0 ? null : raw.maxLogLen,
+    maxRequestBody: raw.maxRequestBody,
     sslKeyfile: raw.sslKeyfile ?? null,
     sslCertfile: raw.sslCertfile ?? null,
     sslCaCerts: raw.sslCaCerts ?? null,

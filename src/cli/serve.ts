@@ -192,6 +192,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       serverLoadTracking: options.enableServerLoadTracking,
       forceIncludeUsage: options.enableForceIncludeUsage,
       maxLogLen: options.maxLogLen,
+      bodyLimit: options.maxRequestBody,
       generationDefaults: generation.defaults,
       ...(options.sslKeyfile !== null && options.sslCertfile !== null
         ? {

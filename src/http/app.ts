@@ -7,7 +7,11 @@
  * the caller (the CLI, a test) does.
  */
 import { NO_TOOL_SETTINGS, type ToolServerSettings } from './tools/tool-choice.ts';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { ModelInfo, Tokenizer } from '../backend/model-backend.ts';
 import type { EmbeddingRunner } from '../engine/embedding-runner.ts';
 import type { EngineClient } from '../engine/engine-types.ts';
@@ -15,7 +19,7 @@ import { apiKeyHook } from './auth.ts';
 import { ChatTemplate, type SpecialTokenStrings } from './chat/chat-template.ts';
 import { RequestTemplates } from './chat/request-templates.ts';
 import { errorResponse } from './errors.ts';
-import { installBodyParsers } from './json-body.ts';
+import { installBodyParsers, withBodyLimit } from './json-body.ts';
 import { TokenTexts } from './logprobs/token-texts.ts';
 import type { ChatTemplateState } from './params/chat-params.ts';
 import { NO_GENERATION_DEFAULTS, type GenerationDefaults } from './params/generation-defaults.ts';
@@ -73,7 +77,7 @@ export interface AppOptions {
   readonly version: string;
   /** What the model was loaded from (the model cards' `root`). Default: the primary served name. */
   readonly modelRoot?: string;
-  /** Largest request body in bytes. Default 32 MiB (long prompts). */
+  /** Largest request body in bytes (`--max-request-body`); larger answers 413. Default 32 MiB. */
   readonly bodyLimit?: number;
   /** Most logprobs a request may ask for (vLLM's --max-logprobs; -1 = vocabulary). Default 20. */
   readonly maxLogprobs?: number;
@@ -152,9 +156,15 @@ function compileChatTemplate(options: AppOptions): ChatTemplateState {
 
 /** Builds the app (routes registered, not listening). */
 export function createApp(options: AppOptions): FastifyInstance {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const common = {
     logger: options.logger ?? false,
-    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    bodyLimit,
+    // A URL Fastify cannot decode (`/v1/models/%ff`) answers the API's error body too.
+    frameworkErrors: (error: Error, _request: unknown, reply: FastifyReply) => {
+      const { status, body } = errorResponse(error);
+      return reply.code(status).type('application/json; charset=utf-8').send(body);
+    },
     // Closing the server drops open connections (in-flight requests are aborted, as vLLM does
     // with its default --shutdown-timeout 0) instead of waiting out their keep-alive.
     forceCloseConnections: true,
@@ -229,7 +239,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   const apiKeys = [...(options.apiKeys ?? []), ...(options.apiKey != null ? [options.apiKey] : [])];
   if (apiKeys.length > 0) app.addHook('onRequest', apiKeyHook(apiKeys));
   app.setErrorHandler((error, request, reply) => {
-    const { status, body } = errorResponse(error);
+    const { status, body } = errorResponse(withBodyLimit(error, bodyLimit));
     if (reply.raw.destroyed) request.log.info({ err: error }, 'client went away');
     else if (status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.code(status).type('application/json; charset=utf-8').send(body);

@@ -71,6 +71,21 @@ export class NotFoundError extends ApiError {
   }
 }
 
+/**
+ * 413: the body is larger than `--max-request-body`; the message names the limit. vLLM has no
+ * such limit (uvicorn reads any body), so the body follows its HTTPException rendering: the
+ * reason phrase as `type`.
+ */
+export class PayloadTooLargeError extends ApiError {
+  constructor(limitBytes: number) {
+    super(
+      413,
+      'Payload Too Large',
+      `Request body is too large: the limit is ${limitBytes} bytes (--max-request-body)`,
+    );
+  }
+}
+
 /** 500: a failure that is not the client's fault. */
 export class InternalServerError extends ApiError {
   constructor(message: string) {

@@ -1,22 +1,42 @@
 /**
  * Request bodies: the JSON parser the app installs and the media-type rule of the API routes.
  *
- * Owns: parsing JSON with Fastify's prototype-poisoning guard, answering malformed JSON with a
- * 400, and keeping an integer `seed` exact: JSON.parse rounds integers beyond 2^53, so the
+ * Owns: parsing JSON with Fastify's prototype-poisoning guard, answering malformed JSON and
+ * bodies that are not UTF-8 with a 400 (as FastAPI does: `JSON decode error: ...`, `There was
+ * an error parsing the body`), the 413 of a body over `--max-request-body`, and keeping an integer `seed` exact: JSON.parse rounds integers beyond 2^53, so the
  * top-level `seed` literal is re-read from the text and handed on as a bigint (vLLM's int64
  * bounds are then checked on the exact value). Other media types are accepted by the parser
  * (so routes that take no body do not fail) and refused by `assertJsonMediaType` where a JSON
  * body is required, with vLLM's message.
  */
 import type { FastifyInstance } from 'fastify';
-import { RequestValidationError } from './errors.ts';
+import { PayloadTooLargeError, RequestValidationError } from './errors.ts';
+
+/** Strict UTF-8: a malformed sequence throws instead of becoming U+FFFD. A BOM is dropped. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body's text, or vLLM's 400 when its bytes are not UTF-8 (Python's json.loads refuses them). */
+function utf8Text(body: string | Buffer): string {
+  if (typeof body === 'string') return body;
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw new RequestValidationError('There was an error parsing the body');
+  }
+}
 
 /** Registers the JSON parser and a catch-all parser that drops other bodies. */
 export function installBodyParsers(app: FastifyInstance): void {
   const secureParse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8Text(body);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
     void secureParse(request, text, (error, value) => {
       if (error) {
         done(new RequestValidationError(`JSON decode error: ${error.message}`), undefined);
@@ -28,6 +48,15 @@ export function installBodyParsers(app: FastifyInstance): void {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => {
     done(null, undefined);
   });
+}
+
+/**
+ * Fastify's "body too large" as the API's 413 naming `limitBytes`; any other error unchanged.
+ * Fastify raises it before a parser runs (from Content-Length, or while reading the body).
+ */
+export function withBodyLimit(error: unknown, limitBytes: number): unknown {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : null;
+  return code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new PayloadTooLargeError(limitBytes) : error;
 }
 
 /** Throws vLLM's 400 unless the content type's media type is application/json. */

@@ -108,6 +108,7 @@ export async function testServeOptions(
     enableServerLoadTracking: false,
     enableForceIncludeUsage: false,
     maxLogLen: null,
+    maxRequestBody: 32 * 1024 * 1024,
     sslKeyfile: null,
     sslCertfile: null,
     sslCaCerts: null,
