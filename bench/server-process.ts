@@ -34,6 +34,8 @@ export interface ServerConfig {
 export interface RunningServerProcess {
   readonly name: ServerName;
   readonly baseUrl: string;
+  /** The server's process id (for /proc figures such as its RSS). */
+  readonly pid: number;
   /** Lines the process has written to stdout and stderr, in arrival order. */
   readonly log: string[];
   stop(): Promise<void>;
@@ -133,5 +135,5 @@ export async function startServerProcess(
     await stop();
     throw error;
   }
-  return { name, baseUrl, log, stop };
+  return { name, baseUrl, pid: child.pid!, log, stop };
 }
