@@ -19,6 +19,7 @@ import {
   textOf,
 } from './engine-test-fixtures.ts';
 import { LlmEngine } from './llm-engine.ts';
+import { GrammarMatchers, MAX_MATCHER_CONFIGURATIONS } from './structured-output.ts';
 
 /** The fake model's end-of-generation tokens: <|endoftext|> and <|im_end|>. */
 const END_TOKENS = [EOS, 258];
@@ -116,5 +117,27 @@ describe('LlmEngine structured outputs', { timeout: 20_000 }, () => {
     const [result] = await generate('a', { maxTokens: 2, structuredOutput: choices });
     assert.equal(textOf(result!.tokenIds), 'bc');
     assert.equal(result!.final.finishReason, 'length');
+  });
+});
+
+describe('GrammarMatchers', () => {
+  it('gives new cursors a fresh matcher once one has interned too many configurations', () => {
+    const backend = new StrictBackend({ logits: successorLogits() });
+    const matchers = new GrammarMatchers(backend.info, backend.tokenizer);
+    // Each count of 'a's is a configuration of its own.
+    const grammar = compileGrammar(
+      grammarOf(repeat(literal('a'), 0, MAX_MATCHER_CONFIGURATIONS + 50)),
+    );
+    const first = matchers.matcher(grammar);
+    const cursor = matchers.cursor(grammar);
+    for (let i = 0; i < MAX_MATCHER_CONFIGURATIONS + 10; i++) cursor.advance(0x61);
+    assert.ok(first.cacheSizes.configurations >= MAX_MATCHER_CONFIGURATIONS);
+    const second = matchers.matcher(grammar);
+    assert.notEqual(second, first);
+    assert.equal(second.cacheSizes.configurations, 1);
+    // The cursor in flight keeps its matcher and goes on.
+    cursor.advance(0x61);
+    assert.equal(cursor.complete, true);
+    assert.equal(matchers.matcher(grammar), second);
   });
 });

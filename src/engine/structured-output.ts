@@ -6,11 +6,16 @@
  * constrained request: one `tokenBytes` per token; special tokens spell nothing), one
  * `TokenMatcher` per compiled grammar (a WeakMap, so a grammar the HTTP layer caches and reuses
  * keeps its masks across requests and samples), and `GrammarCursor`, one sequence's position.
+ * A matcher that has interned MAX_MATCHER_CONFIGURATIONS configurations is replaced for new
+ * cursors (those in flight keep theirs), so a long-served grammar cannot grow without bound.
  */
 import type { ModelInfo, Tokenizer } from '../backend/model-backend.ts';
 import type { CompiledGrammar } from '../grammar/automaton/byte-nfa.ts';
 import { FINISHED, type MatchState, TokenMatcher } from '../grammar/token-matcher.ts';
 import { TokenVocabulary } from '../grammar/token-vocabulary.ts';
+
+/** Configurations a matcher may intern (about 1 KiB each) before new cursors get a fresh one. */
+export const MAX_MATCHER_CONFIGURATIONS = 10_000;
 
 /** Builds the vocabulary once per model and a matcher once per grammar. */
 export class GrammarMatchers {
@@ -39,7 +44,7 @@ export class GrammarMatchers {
 
   matcher(grammar: CompiledGrammar): TokenMatcher {
     let matcher = this.#matchers.get(grammar);
-    if (matcher === undefined) {
+    if (matcher === undefined || matcher.cacheSizes.configurations >= MAX_MATCHER_CONFIGURATIONS) {
       matcher = new TokenMatcher(grammar, this.vocabulary);
       this.#matchers.set(grammar, matcher);
     }

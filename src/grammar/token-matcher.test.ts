@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileGrammar } from './automaton/byte-nfa.ts';
 import { alt, chars, grammarOf, literal, plus, repeat, seq } from './grammar-ir.ts';
-import { FINISHED, MAX_CACHED_MASKS, TokenMatcher } from './token-matcher.ts';
+import { FINISHED, maxCachedMasks, TokenMatcher } from './token-matcher.ts';
 import { TokenVocabulary } from './token-vocabulary.ts';
 
 const encoder = new TextEncoder();
@@ -118,7 +118,12 @@ describe('TokenMatcher', () => {
 });
 
 describe('TokenMatcher mask cache', () => {
-  it(`starts over past ${MAX_CACHED_MASKS} masks and still answers the same masks`, () => {
+  const MAX_CACHED_MASKS = maxCachedMasks(CONTROL + 1);
+
+  it('keeps at most 4 MiB of masks (at least 64), then starts over with the same answers', () => {
+    assert.equal(maxCachedMasks(32000), 1048);
+    assert.equal(maxCachedMasks(152064), 220);
+    assert.equal(maxCachedMasks(10_000_000), 64);
     // Every count of 'a's up to the limit and beyond is its own configuration.
     const grammar = grammarOf(repeat(literal('a'), 0, MAX_CACHED_MASKS + 10));
     const matcher = new TokenMatcher(compileGrammar(grammar), vocabulary());

@@ -13,10 +13,16 @@ import { DEAD, PushdownRunner } from './automaton/pda.ts';
 import type { TokenVocabulary } from './token-vocabulary.ts';
 
 /**
- * Most masks one matcher keeps (4 KiB each at 32,000 tokens); past it the cache starts over, so a
- * grammar that keeps meeting new configurations (deep JSON nesting) cannot grow without bound.
+ * Most bytes of masks one matcher keeps (a mask is 4,000 bytes at 32,000 tokens: 1,048 of them);
+ * past it the cache starts over, so a grammar that keeps meeting new configurations (deep JSON
+ * nesting) cannot grow it without bound.
  */
-export const MAX_CACHED_MASKS = 4096;
+export const MAX_MASK_BYTES = 4 * 1024 * 1024;
+
+/** The most masks a matcher over `vocabularySize` tokens caches (at least 64). */
+export function maxCachedMasks(vocabularySize: number): number {
+  return Math.max(64, Math.floor(MAX_MASK_BYTES / (4 * Math.ceil(vocabularySize / 32))));
+}
 
 /** A position in the language: a configuration of the matcher's automaton. */
 export type MatchState = number;
@@ -29,11 +35,13 @@ export class TokenMatcher {
   readonly #vocabulary: TokenVocabulary;
   readonly #masks = new Map<MatchState, Uint32Array>();
   readonly #endTokens: ReadonlySet<number>;
+  readonly #maxMasks: number;
 
   constructor(grammar: CompiledGrammar, vocabulary: TokenVocabulary) {
     this.#runner = new PushdownRunner(grammar);
     this.#vocabulary = vocabulary;
     this.#endTokens = new Set(vocabulary.endTokens);
+    this.#maxMasks = maxCachedMasks(vocabulary.size);
   }
 
   /** Before any output. */
@@ -61,7 +69,7 @@ export class TokenMatcher {
     let mask = this.#masks.get(state);
     if (mask === undefined) {
       mask = this.#computeMask(state);
-      if (this.#masks.size >= MAX_CACHED_MASKS) this.#masks.clear();
+      if (this.#masks.size >= this.#maxMasks) this.#masks.clear();
       this.#masks.set(state, mask);
     }
     return mask;
