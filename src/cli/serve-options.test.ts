@@ -234,6 +234,13 @@ describe('servellm command line', () => {
     await assert.rejects(parse(['serve', '--max-request-body', '1.5']), /--max-request-body/);
   });
 
+  it("reads --shutdown-timeout in seconds, vLLM's 0 (abort at once) by default", async () => {
+    assert.equal((await parse(['serve'])).shutdownTimeoutS, 0);
+    assert.equal((await parse(['serve', '--shutdown-timeout', '30'])).shutdownTimeoutS, 30);
+    await assert.rejects(parse(['serve', '--shutdown-timeout', '-1']), /--shutdown-timeout/);
+    await assert.rejects(parse(['serve', '--shutdown-timeout', 'soon']), /--shutdown-timeout/);
+  });
+
   it('rejects bad values naming the flag', async () => {
     await assert.rejects(parse(['serve', '--block-size', '12']), /block-size/);
     await assert.rejects(parse(['serve', '--kv-cache-layout', 'paged']), /kv-cache-layout/);

@@ -73,6 +73,11 @@ export interface ServeOptions {
   readonly disableLogRequests: boolean;
   /** Seconds between engine stats lines; null = --disable-log-stats. */
   readonly logStatsIntervalS: number | null;
+  /**
+   * vLLM's --shutdown-timeout: seconds that requests in flight may run on after SIGTERM or
+   * SIGINT before they are aborted (new requests get 503 meanwhile). 0 (default): abort at once.
+   */
+  readonly shutdownTimeoutS: number;
   /** null = physical cores. */
   readonly threads: number | null;
   readonly device: DeviceChoice;
@@ -200,6 +205,16 @@ function port(value: string): number {
   return n;
 }
 
+function nonNegativeInteger(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new InvalidArgumentError(`${flag} must be an integer >= 0, got ${value}`);
+    }
+    return n;
+  };
+}
+
 function integer(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
@@ -309,6 +324,12 @@ export function addServeOptions(command: Command): Command {
       '--max-log-len <n>',
       'most prompt token ids printed in each request log line (default: all)',
     ).argParser(atLeastMinusOne('--max-log-len')),
+    new Option(
+      '--shutdown-timeout <seconds>',
+      'on SIGTERM/SIGINT, let requests in flight finish for this long (new ones get 503); 0 aborts them at once',
+    )
+      .default(0)
+      .argParser(nonNegativeInteger('--shutdown-timeout')),
     new Option(
       '--enable-force-include-usage',
       'every stream reports usage on every chunk (as if stream_options asked for it)',
@@ -434,6 +455,7 @@ interface RawOptions {
   logLevel?: LogLevel;
   disableLogRequests?: boolean;
   disableLogStats?: boolean;
+  shutdownTimeout: number;
   model?: string;
   servedModelName?: string[];
   maxModelLen?: number;
@@ -526,6 +548,7 @@ export function toServeOptions(
     logLevel: raw.logLevel ?? raw.uvicornLogLevel,
     disableLogRequests: raw.disableLogRequests ?? false,
     logStatsIntervalS: raw.disableLogStats === true ? null : logStatsIntervalS,
+    shutdownTimeoutS: raw.shutdownTimeout,
     threads: raw.threads ?? null,
     device: raw.device,
     stepLatencyFactor: raw.stepLatencyFactor,

@@ -4,11 +4,14 @@
  * SIGTERM.
  *
  * Owns: turning ServeOptions into backend, engine and app settings (KV layout, context length
- * defaults, the generation-config sampling defaults), the start-up banner, and shutdown order
- * (HTTP, engine, backend).
+ * defaults, the generation-config sampling defaults), the start-up banner, and shutdown: the
+ * first signal drains (no new connections, new requests 503, those in flight run on for up to
+ * --shutdown-timeout seconds), then closes HTTP (aborting what is left), the engine, the
+ * backend; a second signal exits at once with 128 + the signal's number.
  */
 import { toolCallParser } from '../http/tools/tool-parsers.ts';
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { LlamaBackend } from '../backend/llama/llama-backend.ts';
@@ -16,9 +19,11 @@ import type { EngineStats } from '../engine/engine-types.ts';
 import { EmbeddingRunner } from '../engine/embedding-runner.ts';
 import { LlmEngine } from '../engine/llm-engine.ts';
 import { createApp } from '../http/app.ts';
+import { DrainGate, stopListening } from '../http/draining.ts';
 import { VllmMetrics } from '../http/metrics/vllm-metrics.ts';
 import { resolveChatTemplate } from './chat-template-source.ts';
 import { DEMO_MODEL_NAME, DEMO_NOTICE, ensureDemoModel } from './demo-model.ts';
+import { checkModelFile, modelLoadError } from './model-file.ts';
 import {
   ggufGenerationConfig,
   readGenerationConfigSource,
@@ -33,7 +38,14 @@ export interface RunningServer {
   readonly app: FastifyInstance;
   readonly engine: LlmEngine;
   readonly backend: LlamaBackend;
-  close(): Promise<void>;
+  /** Requests in flight, and whether the server is draining. */
+  readonly drain: DrainGate;
+  /**
+   * Stop: refuse new connections and requests, let those in flight finish for up to
+   * `shutdownTimeoutS` seconds (default: the options'), abort the rest, then close the engine and
+   * the backend. Later calls return the first call's promise.
+   */
+  close(shutdownTimeoutS?: number): Promise<void>;
 }
 
 const PINO_LEVEL: Record<LogLevel, string> = {
@@ -93,6 +105,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const demo = options.model === null;
   if (demo) log(DEMO_NOTICE);
   const modelPath = demo ? await ensureDemoModel() : resolve(options.model);
+  // Each fault of the model file is one line (the CLI prints the message), not llama.cpp's log.
+  checkModelFile(modelPath);
   if (options.dtype !== 'auto') {
     log(`--dtype ${options.dtype}: GGUF weights keep the types stored in the file; ignored.`);
   }
@@ -103,6 +117,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const unified = options.kvCacheLayout === 'unified';
   const backend = await LlamaBackend.load({
     modelPath,
+    // llama.cpp's own log lines only at --log-level debug or trace; its errors reach us anyway,
+    // in the messages of the calls that failed.
+    ...llamaLogging(options.logLevel),
     variant: options.device,
     // per-sequence: one KV stream per sequence, each a whole max_model_len. unified: one pool;
     // sequence ids beyond --max-num-seqs hold cached prefixes (they cost no memory there).
@@ -117,6 +134,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // A model that declares a pooling is an embedding model: /v1/embeddings, no generation.
     embeddings: 'auto',
     ...(options.threads !== null ? { threads: options.threads } : {}),
+  }).catch((error: unknown) => {
+    throw modelLoadError(modelPath, error);
   });
   try {
     await backend.warmUp();
@@ -160,7 +179,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       options.overrideGenerationConfig,
     );
     for (const line of generation.notices) log(line);
+    const drain = new DrainGate();
     const app = createApp({
+      drain,
       // An embedding model's engine is never given a request (its generation routes refuse).
       engine: backend.embeddings ? null : engine,
       ...(backend.embeddings ? { embeddingRunner: new EmbeddingRunner(backend) } : {}),
@@ -229,33 +250,69 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         ? startStatsLogger(engine, options.logStatsIntervalS, log)
         : () => {};
     let closing: Promise<void> | null = null;
-    const close = (): Promise<void> =>
+    const close = (shutdownTimeoutS: number = options.shutdownTimeoutS): Promise<void> =>
       (closing ??= (async () => {
         stopStats();
+        drain.begin();
+        stopListening(app.server);
+        if (shutdownTimeoutS > 0 && drain.inFlight > 0) {
+          log(
+            `servellm: waiting up to ${shutdownTimeoutS} s for ${drain.inFlight} request(s) in flight`,
+          );
+          if (!(await drain.whenDrained(shutdownTimeoutS * 1000))) {
+            log(`servellm: aborting ${drain.inFlight} request(s) still in flight`);
+          }
+        }
+        // Drops every connection left (vLLM's --shutdown-timeout 0: in-flight requests abort).
         await app.close();
         await engine.shutdown();
         await backend.dispose();
       })());
-    return { url, app, engine, backend, close };
+    return { url, app, engine, backend, drain, close };
   } catch (error) {
     await backend.dispose();
     throw error;
   }
 }
 
-/** Run until SIGINT or SIGTERM, then shut down cleanly. */
+/** llama.cpp's log level and sink for servellm's --log-level (see LlamaBackendOptions). */
+function llamaLogging(level: LogLevel): { logLevel: number; log?: (l: number, t: string) => void } {
+  if (level !== 'debug' && level !== 'trace') return { logLevel: 0 };
+  return {
+    logLevel: level === 'trace' ? 4 : 3,
+    log: (_level, text) => console.error(`llama.cpp: ${text}`),
+  };
+}
+
+/**
+ * Run until SIGINT or SIGTERM, then shut down (draining for --shutdown-timeout seconds). A
+ * second signal while shutting down exits at once, with 128 + its number (130 for SIGINT, 143
+ * for SIGTERM).
+ */
 export async function serve(options: ServeOptions): Promise<void> {
   const server = await startServer(options);
-  await new Promise<void>((done) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      console.log(`servellm: ${signal}, shutting down`);
-      server.close().then(done, (error: unknown) => {
-        console.error(error);
-        process.exitCode = 1;
-        done();
-      });
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  let stopping = false;
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  try {
+    await new Promise<void>((done) => {
+      onSignal = (signal) => {
+        if (stopping) {
+          console.error(`servellm: second ${signal}, exiting now`);
+          process.exit(128 + constants.signals[signal]);
+        }
+        stopping = true;
+        console.log(`servellm: ${signal}, shutting down`);
+        server.close().then(done, (error: unknown) => {
+          console.error(error);
+          process.exitCode = 1;
+          done();
+        });
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

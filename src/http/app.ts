@@ -17,6 +17,7 @@ import type { EmbeddingRunner } from '../engine/embedding-runner.ts';
 import type { EngineClient } from '../engine/engine-types.ts';
 import { apiKeyHook } from './auth.ts';
 import { ChatTemplate, type SpecialTokenStrings } from './chat/chat-template.ts';
+import { registerDrainGate, type DrainGate } from './draining.ts';
 import { RequestTemplates } from './chat/request-templates.ts';
 import { errorResponse } from './errors.ts';
 import { installBodyParsers, withBodyLimit } from './json-body.ts';
@@ -116,6 +117,11 @@ export interface AppOptions {
    * `--override-generation-config`, resolved by the CLI). Default: none (vLLM's own defaults).
    */
   readonly generationDefaults?: GenerationDefaults;
+  /**
+   * Graceful shutdown: every request counts in flight on it, and once it drains new ones answer
+   * 503 (see draining.ts). Default: none (closing the app aborts what is in flight).
+   */
+  readonly drain?: DrainGate;
 }
 
 /** PEM contents and the client-certificate requirement (vLLM's ssl.CERT_NONE/OPTIONAL/REQUIRED). */
@@ -194,6 +200,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   if (options.metrics !== undefined) {
     registerHttpMetrics(app, new HttpMetrics(options.metrics.registry));
   }
+  if (options.drain !== undefined) registerDrainGate(app, options.drain);
   registerCors(app, options.cors ?? DEFAULT_CORS);
   if (options.requestIdHeaders === true) registerRequestIdHeaders(app);
   const models = new ServedModels(

@@ -90,6 +90,7 @@ export async function testServeOptions(
     logLevel: 'error',
     disableLogRequests: true,
     logStatsIntervalS: null,
+    shutdownTimeoutS: 0,
     threads: 1,
     device: TEST_KERNEL_VARIANT,
     stepLatencyFactor: 2,
