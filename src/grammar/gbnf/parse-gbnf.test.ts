@@ -188,4 +188,14 @@ describe('gbnfToGrammar errors', () => {
     );
     assertError('"a" ::= "b"', 'grammar: expected a rule name, found "\\"" (line 1, column 1)');
   });
+
+  it('refuses groups nested deeper than 200 (found by the fuzzer: a stack overflow, a 500)', () => {
+    const nested = (depth: number) => `root ::= ${'('.repeat(depth)}"a"${')'.repeat(depth)}`;
+    assertVerdicts(nested(200), { a: true, b: false });
+    assertError(
+      nested(201),
+      'grammar: groups nested deeper than 200 are not supported (line 1, column 210)',
+    );
+    assert.throws(() => gbnfToGrammar(nested(20_000)), GrammarError);
+  });
 });

@@ -42,6 +42,9 @@ export function gbnfToGrammar(source: string): Grammar {
 
 const START_RULE = 'root';
 
+/** Deepest nesting of `( )` groups (as the regex front end allows). */
+const MAX_GROUP_DEPTH = 200;
+
 /** Any one code point. */
 const ANY_CHAR = notChars([]);
 
@@ -134,6 +137,10 @@ class GbnfParser {
         text.next();
         items.push(ANY_CHAR);
       } else if (c === '(') {
+        // The IR and its lowering recurse once per group: a deeper nesting would overflow the stack.
+        if (depth >= MAX_GROUP_DEPTH) {
+          throw text.error(`groups nested deeper than ${MAX_GROUP_DEPTH} are not supported`, at);
+        }
         text.next();
         const group = this.#alternatives(depth + 1);
         if (!text.eat(')')) throw text.error('unclosed "("', at);

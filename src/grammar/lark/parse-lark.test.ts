@@ -336,4 +336,16 @@ describe('larkToGrammar errors', () => {
       'grammar: unexpected "|", expected a rule or terminal name (line 1, column 1)',
     );
   });
+
+  it('refuses groups nested deeper than 200 (found by the fuzzer: a stack overflow, a 500)', () => {
+    const nested = (depth: number, open = '(', close = ')') =>
+      `start: ${open.repeat(depth)}"a"${close.repeat(depth)}`;
+    assertVerdicts(nested(200), { a: true, b: false });
+    assertVerdicts(nested(200, '[', ']'), { a: true, '': true });
+    assertError(
+      nested(201),
+      'grammar: groups nested deeper than 200 are not supported (line 1, column 208)',
+    );
+    assert.throws(() => larkToGrammar(nested(20_000, '[', ']')), GrammarError);
+  });
 });

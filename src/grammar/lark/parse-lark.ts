@@ -44,10 +44,15 @@ export function larkToGrammar(source: string): Grammar {
 
 const START_RULE = 'start';
 
+/** Deepest nesting of `( )` and `[ ]` groups (as the regex front end allows). */
+const MAX_GROUP_DEPTH = 200;
+
 class LarkParser {
   readonly #text: SourceText;
   readonly #tokens: readonly LarkToken[];
   #index = 0;
+  /** Groups open at the read position. */
+  #depth = 0;
   readonly #definitions = new Map<string, Expr>();
   /** Every reference with where it was written, checked once all definitions are known. */
   readonly #references: { name: string; at: number }[] = [];
@@ -205,7 +210,15 @@ class LarkParser {
         return this.#regex(token);
       case 'op': {
         const close = token.text === '(' ? ')' : ']';
+        // The IR and its lowering recurse once per group: a deeper nesting would overflow the stack.
+        if (++this.#depth > MAX_GROUP_DEPTH) {
+          throw this.#text.error(
+            `groups nested deeper than ${MAX_GROUP_DEPTH} are not supported`,
+            token.at,
+          );
+        }
         const inner = this.#alternatives();
+        this.#depth--;
         if (!this.#eatOp(close)) {
           const next = this.#peek();
           if (next.kind !== 'nl' && next.kind !== 'end') throw this.#unexpected(next, `"${close}"`);
