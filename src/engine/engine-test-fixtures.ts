@@ -108,6 +108,10 @@ export class StrictBackend implements ModelBackend {
   readonly failures = new Map<number, FailureMode>();
   /** Runs while each decode is in flight (after it started), with its 1-based number. */
   onDecode: ((decodeNumber: number, request: DecodeRequest) => void) | null = null;
+  /** Rewrites each decode's result (a backend that returns a bad row for one sequence). */
+  onResult:
+    ((decodeNumber: number, request: DecodeRequest, result: DecodeResult) => DecodeResult) | null =
+    null;
   #inFlight = false;
   #calls = 0;
 
@@ -160,7 +164,7 @@ export class StrictBackend implements ModelBackend {
       }
       const result = await this.fake.decode(request);
       if (failure === 'after') throw new Error(`injected failure of decode ${number}`);
-      return result;
+      return this.onResult?.(number, request, result) ?? result;
     } finally {
       this.#inFlight = false;
     }

@@ -7,7 +7,9 @@
  * sequences, schedule, execute ONE `backend.decode`, process its rows into outputs. KV operations
  * happen only while no decode is in flight: an abort during a decode ends the request's stream
  * at once, and its cells are removed as soon as the decode returns. A rejected decode fails the
- * requests of that step only; the engine serves the rest.
+ * requests of that step only (a batch fails together); the engine serves the rest. A failure of
+ * one request's own work (building its rows, its grammar, its output processor) fails that
+ * request alone: the step goes on without it.
  */
 import type {
   DecodeRequest,
@@ -311,9 +313,11 @@ export class LlmEngine implements EngineClient {
     }
   }
 
-  async #executeStep(plan: StepPlan): Promise<void> {
+  async #executeStep(scheduled: StepPlan): Promise<void> {
     const promptRows: number[] = [];
-    const chunks = plan.chunks.map((chunk) => this.#sequenceChunk(chunk, promptRows));
+    const { plan, chunks } = this.#backendChunks(scheduled, promptRows);
+    // Every request of the step failed while its rows were built: nothing to decode.
+    if (chunks.length === 0) return;
     const sampledRows = this.#countStep(plan);
     // When the step's requests count as scheduled (the metrics' queue and prefill times).
     const scheduledAt = this.#metrics === null ? 0 : monotonicMs();
@@ -353,6 +357,42 @@ export class LlmEngine implements EngineClient {
     }
     this.#processStep(plan, promptRows, result, scheduledAt);
     this.#advanceBeamSearches();
+  }
+
+  /**
+   * The step's chunks as the backend takes them, and the plan of those that remain: a request
+   * whose rows cannot be built (its constraints or structured output threw) fails alone, its
+   * KV cells are dropped (removed once the step's decode returned) and its chunk is left out.
+   */
+  #backendChunks(
+    scheduled: StepPlan,
+    promptRows: number[],
+  ): { plan: StepPlan; chunks: SequenceChunk[] } {
+    const kept: ScheduledChunk[] = [];
+    const chunks: SequenceChunk[] = [];
+    let tokenCount = 0;
+    for (const chunk of scheduled.chunks) {
+      const run = this.#beamRunOf(chunk.request);
+      const live = run === undefined ? this.#live.get(chunk.request.id) : undefined;
+      // A beam of a search that failed earlier in this loop.
+      if (run === undefined && live === undefined) continue;
+      let built: SequenceChunk;
+      try {
+        built = this.#sequenceChunk(chunk, promptRows);
+      } catch (error) {
+        if (run !== undefined) {
+          this.#beamRuns.delete(run.id);
+          run.fail(asError(error));
+        } else this.#fail(live!, asError(error), false);
+        continue;
+      }
+      kept.push(chunk);
+      chunks.push(built);
+      tokenCount += chunk.tokens.length;
+    }
+    if (kept.length === scheduled.chunks.length) return { plan: scheduled, chunks };
+    // A failed beam search may have kept chunks of its other beams: their results are ignored.
+    return { plan: { chunks: kept, tokenCount }, chunks };
   }
 
   /**
