@@ -31,8 +31,32 @@ export interface JsonGrammarOptions {
   readonly disableAdditionalProperties?: boolean;
 }
 
+/**
+ * Deepest nesting of arrays and objects in a schema document: the compiler and the helpers it
+ * uses on values (`const`, `enum`, merges) recurse on them.
+ */
+const MAX_SCHEMA_NESTING = 256;
+
+/** Whether `value` nests arrays and objects deeper than `limit` (walked without recursion). */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (typeof item.value !== 'object' || item.value === null) continue;
+    if (item.depth >= limit) return true;
+    for (const child of Object.values(item.value)) {
+      stack.push({ value: child, depth: item.depth + 1 });
+    }
+  }
+  return false;
+}
+
 /** The grammar of JSON texts valid against `schema` (a parsed JSON Schema object or boolean). Throws GrammarError. */
 export function jsonSchemaGrammar(schema: unknown, options: JsonGrammarOptions = {}): Grammar {
+  if (nestsDeeperThan(schema, MAX_SCHEMA_NESTING)) {
+    throw new GrammarError(
+      `JSON Schema at #: documents nested deeper than ${MAX_SCHEMA_NESTING} levels are not supported`,
+    );
+  }
   const grammar = new SchemaCompiler(schema, options).grammarOf(schema, '#');
   if (grammar === null)
     throw new GrammarError('JSON Schema at #: no JSON value satisfies the schema');

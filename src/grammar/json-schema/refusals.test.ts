@@ -167,4 +167,33 @@ describe('refusals name the keyword and where it is', () => {
       /whitespace_pattern: regex: /,
     );
   });
+
+  it('schemas nested too deep for the stack (found by the request fuzzer: 500s)', () => {
+    const items = (depth: number): unknown => {
+      let schema: unknown = { type: 'integer' };
+      for (let i = 0; i < depth; i++) schema = { type: 'array', items: schema };
+      return schema;
+    };
+    jsonSchemaGrammar(items(150));
+    assert.match(
+      refusal(items(3000)),
+      /^JSON Schema at #: documents nested deeper than 256 levels are not supported$/,
+    );
+    let value: unknown = 1;
+    for (let i = 0; i < 300; i++) value = [value];
+    assert.match(refusal({ const: value }), /documents nested deeper than 256 levels/);
+    // A chain of 3,000 $refs is deep in compile calls, not in the document.
+    const $defs = Object.fromEntries(
+      Array.from({ length: 3000 }, (_, i) => [
+        `d${i}`,
+        { type: 'array', items: { $ref: `#/$defs/d${i + 1}` } },
+      ]),
+    );
+    assert.match(
+      refusal({ $defs, $ref: '#/$defs/d0' }),
+      /subschemas nested deeper than 200 levels \(properties, items, \$ref chains\) are not supported/,
+    );
+    // Recursion through a $ref to an ancestor stays a rule, however deep the values it accepts.
+    jsonSchemaGrammar({ type: 'array', items: { $ref: '#' } });
+  });
 });

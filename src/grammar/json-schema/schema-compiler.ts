@@ -42,6 +42,9 @@ import { resolveRef } from './schema-refs.ts';
 import { generatedTypes, type JsonType } from './schema-types.ts';
 import { stringSchemaExpr } from './string-schema.ts';
 
+/** Deepest nesting of `compile` calls (the regex and grammar front ends allow 200 groups). */
+const MAX_COMPILE_DEPTH = 200;
+
 /** The options that change what the compiler generates. */
 export interface CompilerOptions extends WhitespaceOptions {
   readonly disableAdditionalProperties?: boolean;
@@ -54,6 +57,8 @@ export class SchemaCompiler implements CompileContext {
   readonly #builder = new GrammarBuilder();
   /** Rules of `$ref` targets (`ref:` + pointer) and merged schemas (`all:` + canonical text). */
   readonly #rules = new Map<string, Expr>();
+  /** `compile` calls on the stack. */
+  #depth = 0;
 
   /**
    * Grammars of the keywords beside an enum/const, by canonical text, shared with the compilers
@@ -85,6 +90,23 @@ export class SchemaCompiler implements CompileContext {
   }
 
   compile(schema: Schema, path: string): Expr {
+    // Each subschema (through properties, items, combinators or $ref chains) is a nested call:
+    // past MAX_COMPILE_DEPTH the stack could overflow, so such a schema is refused.
+    if (this.#depth >= MAX_COMPILE_DEPTH) {
+      throw schemaError(
+        path,
+        `subschemas nested deeper than ${MAX_COMPILE_DEPTH} levels (properties, items, $ref chains) are not supported`,
+      );
+    }
+    this.#depth++;
+    try {
+      return this.#compileSubschema(schema, path);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #compileSubschema(schema: Schema, path: string): Expr {
     if (schema === true) return this.syntax.anyValue();
     if (schema === false) return NOTHING;
     if (!isSchemaObject(schema)) throw schemaError(path, 'a schema must be an object or a boolean');
