@@ -13,6 +13,9 @@ import {
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_STEP_LATENCY_FACTOR } from '../engine/engine-config.ts';
 import { DEFAULT_BODY_LIMIT } from '../http/app.ts';
+import { DEFAULT_MAX_WAITING_REQUESTS } from '../engine/admission.ts';
+import { DEFAULT_CONNECTION_TIMEOUTS } from '../http/connection-timeouts.ts';
+import { DEFAULT_MAX_STREAM_BUFFER } from '../http/stream/sse.ts';
 import { DEFAULT_MAX_N_SEQUENCES } from '../http/params/n-samples.ts';
 import {
   NO_GENERATION_CONFIG_OVERRIDE,
@@ -86,6 +89,11 @@ export interface ServeOptions {
    * times a decode-only step (0 = off, vLLM's behaviour). See src/engine/prefill-limiter.ts.
    */
   readonly stepLatencyFactor: number;
+  /**
+   * servellm's --max-waiting-requests: with --max-num-seqs running, at most this many wait; a
+   * request beyond it answers 503 with Retry-After (a request with n counts as n).
+   */
+  readonly maxWaitingRequests: number;
   /** Tokens per KV block (vLLM's --block-size): 1, 8, 16, 32, 64 or 128. */
   readonly blockSize: number;
   /** vLLM's --enable-prefix-caching (default on; --no-enable-prefix-caching). */
@@ -124,6 +132,16 @@ export interface ServeOptions {
   readonly enableForceIncludeUsage: boolean;
   /** --max-request-body: the largest request body in bytes; a larger one answers 413. */
   readonly maxRequestBody: number;
+  /**
+   * Seconds: vLLM's --timeout-keep-alive (idle keep-alive connections), servellm's
+   * --timeout-request-headers and --timeout-request-body (a request's headers, and all of it,
+   * must arrive within them). See src/http/connection-timeouts.ts.
+   */
+  readonly timeoutKeepAliveS: number;
+  readonly timeoutRequestHeadersS: number;
+  readonly timeoutRequestBodyS: number;
+  /** --max-stream-buffer: most unsent bytes of a stream before its client is dropped. */
+  readonly maxStreamBuffer: number;
   /** HTTPS: PEM files of the key and certificate (both or neither), and of trusted client CAs. */
   readonly sslKeyfile: string | null;
   readonly sslCertfile: string | null;
@@ -185,6 +203,16 @@ function modelLength(value: string): number {
     );
   }
   return n;
+}
+
+function positiveSeconds(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) {
+      throw new InvalidArgumentError(`${flag} must be a positive number of seconds, got ${value}`);
+    }
+    return n;
+  };
 }
 
 function latencyFactor(value: string): number {
@@ -340,6 +368,30 @@ export function addServeOptions(command: Command): Command {
     )
       .default(DEFAULT_BODY_LIMIT)
       .argParser(positiveInteger('--max-request-body')),
+    new Option(
+      '--timeout-keep-alive <seconds>',
+      'close a keep-alive connection idle for this long (Node closes about 1 s later)',
+    )
+      .default(DEFAULT_CONNECTION_TIMEOUTS.keepAliveS)
+      .argParser(positiveSeconds('--timeout-keep-alive')),
+    new Option(
+      '--timeout-request-headers <seconds>',
+      "a request's headers must arrive within this long, else 408 and the connection closes",
+    )
+      .default(DEFAULT_CONNECTION_TIMEOUTS.headersS)
+      .argParser(positiveSeconds('--timeout-request-headers')),
+    new Option(
+      '--timeout-request-body <seconds>',
+      'a whole request (headers and body) must arrive within this long, else 408; responses are not limited',
+    )
+      .default(DEFAULT_CONNECTION_TIMEOUTS.requestS)
+      .argParser(positiveSeconds('--timeout-request-body')),
+    new Option(
+      '--max-stream-buffer <bytes>',
+      'most unsent bytes a stream may hold for a client that is not reading; past it the request is aborted and the connection closed',
+    )
+      .default(DEFAULT_MAX_STREAM_BUFFER)
+      .argParser(positiveInteger('--max-stream-buffer')),
     new Option('--ssl-keyfile <file>', 'HTTPS: the private key (PEM)'),
     new Option('--ssl-certfile <file>', 'HTTPS: the certificate (PEM)'),
     new Option('--ssl-ca-certs <file>', 'HTTPS: CA certificates trusted for client certificates'),
@@ -403,6 +455,12 @@ export function addServeOptions(command: Command): Command {
     )
       .default(DEFAULT_STEP_LATENCY_FACTOR)
       .argParser(latencyFactor),
+    new Option(
+      '--max-waiting-requests <n>',
+      'with --max-num-seqs running, at most this many wait; more answer 503 with Retry-After (n counts as n)',
+    )
+      .default(DEFAULT_MAX_WAITING_REQUESTS)
+      .argParser(positiveInteger('--max-waiting-requests')),
   ]);
   group('Cache:', [
     new Option('--block-size <n>', 'tokens per KV block (the unit of prefix caching)')
@@ -469,6 +527,7 @@ interface RawOptions {
   device: DeviceChoice;
   threads?: number;
   stepLatencyFactor: number;
+  maxWaitingRequests: number;
   blockSize: string;
   enablePrefixCaching: boolean;
   enablePromptTokensDetails?: boolean;
@@ -485,6 +544,10 @@ interface RawOptions {
   enableForceIncludeUsage?: boolean;
   maxLogLen?: number;
   maxRequestBody: number;
+  timeoutKeepAlive: number;
+  timeoutRequestHeaders: number;
+  timeoutRequestBody: number;
+  maxStreamBuffer: number;
   sslKeyfile?: string;
   sslCertfile?: string;
   sslCaCerts?: string;
@@ -515,6 +578,11 @@ export function toServeOptions(
   }
   if ((raw.sslKeyfile === undefined) !== (raw.sslCertfile === undefined)) {
     throw new InvalidArgumentError('--ssl-keyfile and --ssl-certfile go together');
+  }
+  if (raw.timeoutRequestHeaders > raw.timeoutRequestBody) {
+    throw new InvalidArgumentError(
+      '--timeout-request-headers must not exceed --timeout-request-body (the body timeout counts the headers too)',
+    );
   }
   const apiKeys = raw.apiKey ?? (envKey !== undefined && envKey !== '' ? [envKey] : []);
   const maxN = env['VLLM_MAX_N_SEQUENCES'] ?? String(DEFAULT_MAX_N_SEQUENCES);
@@ -552,6 +620,7 @@ export function toServeOptions(
     threads: raw.threads ?? null,
     device: raw.device,
     stepLatencyFactor: raw.stepLatencyFactor,
+    maxWaitingRequests: raw.maxWaitingRequests,
     blockSize: Number(raw.blockSize),
     enablePrefixCaching: raw.enablePrefixCaching,
     enablePromptTokensDetails: raw.enablePromptTokensDetails ?? false,
@@ -568,6 +637,10 @@ export function toServeOptions(
     enableForceIncludeUsage: raw.enableForceIncludeUsage ?? false,
     maxLogLen: raw.maxLogLen === undefined || raw.maxLogLen < 0 ? null : raw.maxLogLen,
     maxRequestBody: raw.maxRequestBody,
+    timeoutKeepAliveS: raw.timeoutKeepAlive,
+    timeoutRequestHeadersS: raw.timeoutRequestHeaders,
+    timeoutRequestBodyS: raw.timeoutRequestBody,
+    maxStreamBuffer: raw.maxStreamBuffer,
     sslKeyfile: raw.sslKeyfile ?? null,
     sslCertfile: raw.sslCertfile ?? null,
     sslCaCerts: raw.sslCaCerts ?? null,

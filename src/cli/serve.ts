@@ -74,6 +74,14 @@ function resolveMaxModelLen(requested: number | null, trainContextLength: number
   return requested;
 }
 
+/**
+ * The listen backlog: uvicorn's default (vLLM's server), clamped by the kernel's somaxconn.
+ * Node's 511 overflows under a burst of as many clients while the event loop is inside a
+ * decode step: the kernel then drops the handshakes' last ACKs and the clients wait for
+ * SYN-ACK retransmissions (1 s, 3 s, ...) before the server even sees them.
+ */
+const LISTEN_BACKLOG = 2048;
+
 /** Sequence ids of a unified KV cache: llama.cpp's most (LLAMA_MAX_SEQ), for cached prefixes. */
 const UNIFIED_SEQUENCE_IDS = 256;
 
@@ -169,6 +177,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         blockSize: options.blockSize,
         enablePrefixCaching: options.enablePrefixCaching,
         stepLatencyFactor: options.stepLatencyFactor,
+        maxWaitingRequests: options.maxWaitingRequests,
       },
       metrics,
     );
@@ -214,6 +223,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       forceIncludeUsage: options.enableForceIncludeUsage,
       maxLogLen: options.maxLogLen,
       bodyLimit: options.maxRequestBody,
+      connectionTimeouts: {
+        headersS: options.timeoutRequestHeadersS,
+        requestS: options.timeoutRequestBodyS,
+        keepAliveS: options.timeoutKeepAliveS,
+      },
+      maxStreamBuffer: options.maxStreamBuffer,
       generationDefaults: generation.defaults,
       ...(options.sslKeyfile !== null && options.sslCertfile !== null
         ? {
@@ -233,7 +248,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       modelRoot: modelPath,
       logger: options.disableLogRequests ? false : { level: PINO_LEVEL[options.logLevel] },
     });
-    const url = await app.listen({ host: options.host, port: options.port });
+    const url = await app.listen({
+      host: options.host,
+      port: options.port,
+      backlog: LISTEN_BACKLOG,
+    });
     const info = backend.info;
     log(
       [

@@ -6,6 +6,7 @@
  * memory cannot honour is refused at start-up rather than discovered mid-request.
  */
 import type { KvLayout } from '../backend/model-backend.ts';
+import { DEFAULT_MAX_WAITING_REQUESTS } from './admission.ts';
 
 /** Limits of one engine. All three are positive integers. */
 export interface EngineConfig {
@@ -59,6 +60,12 @@ export interface EngineConfig {
    * above 1. Absent: DEFAULT_STEP_LATENCY_FACTOR.
    */
   readonly stepLatencyFactor?: number;
+  /**
+   * servellm's `--max-waiting-requests`: once `maxNumSeqs` requests run, at most this many wait;
+   * a request beyond it is refused at once (`EngineOverloadedError`, see admission.ts). A
+   * positive integer. Absent: DEFAULT_MAX_WAITING_REQUESTS (1,024).
+   */
+  readonly maxWaitingRequests?: number;
 }
 
 /** Steps with prompt tokens take at most about twice a decode-only step while requests decode. */
@@ -123,6 +130,10 @@ export function validateEngineConfig(config: EngineConfig, layout: KvLayout): vo
     layout.maxBatchTokens,
     "the backend's batch size",
   );
+  const maxWaiting = config.maxWaitingRequests ?? DEFAULT_MAX_WAITING_REQUESTS;
+  if (!Number.isSafeInteger(maxWaiting) || maxWaiting < 1) {
+    throw new RangeError(`maxWaitingRequests must be a positive integer, got ${maxWaiting}`);
+  }
   const factor = config.stepLatencyFactor ?? DEFAULT_STEP_LATENCY_FACTOR;
   if (!Number.isFinite(factor) || !(factor === 0 || factor > 1)) {
     throw new RangeError(`stepLatencyFactor must be 0 (off) or above 1, got ${factor}`);

@@ -105,7 +105,10 @@ export interface EngineRequest {
    * first. Must be 0 (or absent) under fcfs.
    */
   readonly priority?: number | undefined;
-  /** How many engine requests the same API call made (vLLM's n, best_of included): metrics only. */
+  /**
+   * How many engine requests the same API call made (vLLM's n, best_of included): for metrics,
+   * and admission control refuses a call too big to ever fit.
+   */
   readonly siblings?: number | undefined;
 }
 
@@ -169,6 +172,17 @@ export class EngineRequestError extends Error {
   }
 }
 
+/**
+ * The engine holds as many requests as it may (`maxNumSeqs` running and `maxWaitingRequests`
+ * waiting): the request is refused now and may be retried later (a 503 in the HTTP layer).
+ */
+export class EngineOverloadedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineOverloadedError';
+  }
+}
+
 /** Counts for health checks, metrics and leak tests. */
 export interface EngineStats {
   readonly running: number;
@@ -201,7 +215,8 @@ export interface EngineClient {
   readonly maxModelLen: number;
   /**
    * Queue a request; its outputs arrive on the returned stream, ending with the update that
-   * carries a finishReason. Throws EngineRequestError at once for a request that can never run.
+   * carries a finishReason. Throws EngineRequestError at once for a request that can never run,
+   * EngineOverloadedError when the engine holds all the requests it may.
    */
   add(request: EngineRequest): AsyncIterable<RequestOutput>;
   /**

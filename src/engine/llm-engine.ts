@@ -18,6 +18,7 @@ import type {
   RowResult,
   SequenceChunk,
 } from '../backend/model-backend.ts';
+import { checkAdmission, DEFAULT_MAX_WAITING_REQUESTS } from './admission.ts';
 import { BeamSearchRun } from './beam-search-run.ts';
 import {
   DEFAULT_BLOCK_SIZE,
@@ -26,6 +27,7 @@ import {
   type EngineConfig,
 } from './engine-config.ts';
 import {
+  EngineOverloadedError,
   EngineRequestError,
   type BeamSearchSettings,
   type EngineClient,
@@ -43,6 +45,9 @@ import { GrammarMatchers } from './structured-output.ts';
 import { RequestSeedSource } from './row-sampling.ts';
 import { Scheduler, type ScheduledChunk, type StepPlan } from './scheduler.ts';
 import { StepTimer, type StepTimingSummary } from './step-timer.ts';
+
+/** Where a request the engine holds is (`LlmEngine.requestPhase`). */
+export type RequestPhase = 'waiting' | 'prefilling' | 'decoding';
 
 /** A chunk's prompt-scoring rows when it has none (no allocation per step). */
 const NO_ROWS: readonly RowResult[] = [];
@@ -120,10 +125,12 @@ export class LlmEngine implements EngineClient {
   /**
    * Queue a request; it joins the running batch at the next step. Throws EngineRequestError (the
    * caller's fault, naming the parameter) at once for a request that can never run or whose id is
-   * live, and Error after shutdown. Stopping the iteration early aborts the request.
+   * live, EngineOverloadedError when the engine holds all it may (`maxWaitingRequests`), and
+   * Error after shutdown. Stopping the iteration early aborts the request.
    */
   add(request: EngineRequest): AsyncIterable<RequestOutput> {
     this.#checkNewRequest(request);
+    this.#admit(1, request.siblings ?? 1);
     const live = new LiveRequest(request, {
       info: this.#backend.info,
       tokenizer: this.#backend.tokenizer,
@@ -184,6 +191,8 @@ export class LlmEngine implements EngineClient {
         'length_penalty',
       );
     }
+    // A search takes `width` sequences: it needs as many places as `width` requests.
+    this.#admit(width, width * (request.siblings ?? 1));
     const run = new BeamSearchRun(
       request,
       { ...options, eosToken: this.#backend.info.eosToken },
@@ -214,6 +223,25 @@ export class LlmEngine implements EngineClient {
       run.abort();
     } else return;
     if (!this.#decodeInFlight) this.#tryApplyKvOperations();
+  }
+
+  /**
+   * Where request `requestId` is, or null when the engine does not hold it (never added,
+   * finished, aborted): for leak checks and diagnostics. A beam search is `waiting` until
+   * admitted, then `decoding`.
+   */
+  requestPhase(requestId: string): RequestPhase | null {
+    const run = this.#beamRuns.get(requestId);
+    if (run !== undefined) return run.firstState.status === 'waiting' ? 'waiting' : 'decoding';
+    const state = this.#live.get(requestId)?.state;
+    if (state === undefined) return null;
+    if (state.status !== 'running') return 'waiting';
+    return state.isPrefilling ? 'prefilling' : 'decoding';
+  }
+
+  /** The requests (and beam searches) the engine holds, queued or running: for leak checks. */
+  get liveRequests(): number {
+    return this.#live.size + this.#beamRuns.size;
   }
 
   /** Counts at this instant. */
@@ -506,6 +534,29 @@ export class LlmEngine implements EngineClient {
         `Got priority ${priority} but Priority scheduling is not enabled.`,
         'priority',
       );
+    }
+  }
+
+  /**
+   * Admission control (see admission.ts): `places` more requests of a call of `callSize`
+   * engine requests. Throws EngineOverloadedError (counted as a rejection in the metrics) when
+   * the engine holds all it may, EngineRequestError when the call could never fit.
+   */
+  #admit(places: number, callSize: number): void {
+    try {
+      checkAdmission(
+        {
+          running: this.#scheduler.runningCount,
+          waiting: this.#scheduler.waitingCount,
+          maxNumSeqs: this.config.maxNumSeqs,
+          maxWaitingRequests: this.config.maxWaitingRequests ?? DEFAULT_MAX_WAITING_REQUESTS,
+        },
+        places,
+        callSize,
+      );
+    } catch (error) {
+      if (error instanceof EngineOverloadedError) this.#metrics?.rejected();
+      throw error;
     }
   }
 

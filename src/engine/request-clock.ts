@@ -49,6 +49,8 @@ export interface EngineMetricsSink {
   timeToFirstToken(seconds: number): void;
   interTokenLatency(seconds: number): void;
   finished(report: FinishedRequestReport): void;
+  /** A new request was refused because the engine held all it may (admission control). */
+  rejected(): void;
 }
 
 /** Milliseconds on a monotonic clock. */

@@ -19,6 +19,11 @@ import { apiKeyHook } from './auth.ts';
 import { ChatTemplate, type SpecialTokenStrings } from './chat/chat-template.ts';
 import { registerDrainGate, type DrainGate } from './draining.ts';
 import { RequestTemplates } from './chat/request-templates.ts';
+import {
+  DEFAULT_CONNECTION_TIMEOUTS,
+  nodeTimeoutOptions,
+  type ConnectionTimeouts,
+} from './connection-timeouts.ts';
 import { errorResponse } from './errors.ts';
 import { installBodyParsers, withBodyLimit } from './json-body.ts';
 import { TokenTexts } from './logprobs/token-texts.ts';
@@ -34,6 +39,7 @@ import { registerEmbeddingsRoute, registerUnsupportedRoutes } from './routes/emb
 import { registerMetricsRoute } from './routes/metrics-route.ts';
 import { captureInvocationHandlers, registerInvocationsRoute } from './routes/invocations.ts';
 import { registerTokenizeRoutes } from './routes/tokenize-routes.ts';
+import { DEFAULT_MAX_STREAM_BUFFER } from './stream/sse.ts';
 import type { VllmMetrics } from './metrics/vllm-metrics.ts';
 import { HttpMetrics, registerHttpMetrics } from './metrics/http-metrics.ts';
 import { ServedModels } from './served-models.ts';
@@ -118,6 +124,16 @@ export interface AppOptions {
    */
   readonly generationDefaults?: GenerationDefaults;
   /**
+   * Header, whole-request and keep-alive timeouts (`--timeout-request-headers`,
+   * `--timeout-request-body`, `--timeout-keep-alive`). Default DEFAULT_CONNECTION_TIMEOUTS.
+   */
+  readonly connectionTimeouts?: ConnectionTimeouts;
+  /**
+   * `--max-stream-buffer`: most unsent bytes a stream's connection may hold before its request
+   * is aborted and the connection closed (see stream/sse.ts). Default 4 MiB.
+   */
+  readonly maxStreamBuffer?: number;
+  /**
    * Graceful shutdown: every request counts in flight on it, and once it drains new ones answer
    * 503 (see draining.ts). Default: none (closing the app aborts what is in flight).
    */
@@ -163,9 +179,14 @@ function compileChatTemplate(options: AppOptions): ChatTemplateState {
 /** Builds the app (routes registered, not listening). */
 export function createApp(options: AppOptions): FastifyInstance {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const timeouts = nodeTimeoutOptions(options.connectionTimeouts ?? DEFAULT_CONNECTION_TIMEOUTS);
   const common = {
     logger: options.logger ?? false,
     bodyLimit,
+    // Against slowloris clients (connection-timeouts.ts); Fastify sets the last two itself.
+    http: timeouts,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    requestTimeout: timeouts.requestTimeout,
     // A URL Fastify cannot decode (`/v1/models/%ff`) answers the API's error body too.
     frameworkErrors: (error: Error, _request: unknown, reply: FastifyReply) => {
       const { status, body } = errorResponse(error);
@@ -189,6 +210,7 @@ export function createApp(options: AppOptions): FastifyInstance {
       : (Fastify({
           ...common,
           https: {
+            ...timeouts,
             key: tls.key,
             cert: tls.cert,
             ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
@@ -246,17 +268,19 @@ export function createApp(options: AppOptions): FastifyInstance {
   const apiKeys = [...(options.apiKeys ?? []), ...(options.apiKey != null ? [options.apiKey] : [])];
   if (apiKeys.length > 0) app.addHook('onRequest', apiKeyHook(apiKeys));
   app.setErrorHandler((error, request, reply) => {
-    const { status, body } = errorResponse(withBodyLimit(error, bodyLimit));
+    const { status, body, headers } = errorResponse(withBodyLimit(error, bodyLimit));
     if (reply.raw.destroyed) request.log.info({ err: error }, 'client went away');
-    else if (status >= 500) request.log.error({ err: error }, 'request failed');
-    return reply.code(status).type('application/json; charset=utf-8').send(body);
+    // A 503 (overload) is counted in the metrics, not logged: a flood would flood the log.
+    else if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed');
+    return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not Found' }));
 
   const invocationHandlers = captureInvocationHandlers(app);
   const engine = options.engine;
   if (engine !== null) {
-    const context: ServingContext = { ...basics, engine };
+    const maxStreamBuffer = options.maxStreamBuffer ?? DEFAULT_MAX_STREAM_BUFFER;
+    const context: ServingContext = { ...basics, engine, maxStreamBuffer };
     registerCompletionsRoute(app, context);
     registerChatCompletionsRoute(app, context);
   } else {

@@ -5,10 +5,11 @@
  * Owns: `ApiError` and its subclasses (one per status the API answers), the mapping of engine
  * and framework errors onto them (`toApiError`), and the wire bodies: vLLM's
  * `{"error": {"message", "type", "param", "code"}}` and the bare `{"error": "Unauthorized"}` of a
- * failed API-key check. Mid-stream errors use the same body as an SSE event.
+ * failed API-key check, and the `Retry-After` of an overload 503. Mid-stream errors use the
+ * same body as an SSE event.
  */
 import { STATUS_CODES } from 'node:http';
-import { EngineRequestError } from '../engine/engine-types.ts';
+import { EngineOverloadedError, EngineRequestError } from '../engine/engine-types.ts';
 
 /** vLLM's error body (HTTP status = `code`). */
 export interface ErrorBody {
@@ -93,6 +94,26 @@ export class InternalServerError extends ApiError {
   }
 }
 
+/**
+ * The `Retry-After` of an overload 503, in seconds: about how long a burst of short requests
+ * takes to leave the queue; clients that honour it spread their retries instead of hammering.
+ */
+export const OVERLOAD_RETRY_AFTER_S = 1;
+
+/**
+ * 503 with `Retry-After`: the engine holds all the requests it may (`--max-waiting-requests`).
+ * Answered before any byte of a response, streams included.
+ */
+export class ServiceUnavailableError extends ApiError {
+  /** Seconds a client should wait before retrying (the `Retry-After` header). */
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number = OVERLOAD_RETRY_AFTER_S) {
+    super(503, 'ServiceUnavailableError', message, null);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** 401: missing or wrong API key. Its body is vLLM's bare `{"error": "Unauthorized"}`. */
 export class UnauthorizedError extends Error {
   constructor() {
@@ -109,13 +130,14 @@ function frameworkStatus(error: unknown): number | null {
 }
 
 /**
- * Any failure as an ApiError: ApiErrors as they are, the engine's refusals as 400s, Fastify's
- * client errors with their status, everything else as a 500.
+ * Any failure as an ApiError: ApiErrors as they are, the engine's refusals as 400s (its overload
+ * as a 503), Fastify's client errors with their status, everything else as a 500.
  */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof EngineRequestError)
     return new BadRequestError(error.message, error.parameter);
+  if (error instanceof EngineOverloadedError) return new ServiceUnavailableError(error.message);
   const message = error instanceof Error ? error.message : String(error);
   const status = frameworkStatus(error);
   if (status !== null) {
@@ -133,12 +155,25 @@ export function errorBody(error: ApiError): ErrorBody {
   };
 }
 
-/** The status and body the API answers for any failure; the only such mapping. */
+/** No extra response headers. */
+const NO_HEADERS: Readonly<Record<string, string>> = {};
+
+/**
+ * The status, body and extra headers (`Retry-After` of a 503) the API answers for any failure;
+ * the only such mapping.
+ */
 export function errorResponse(error: unknown): {
   readonly status: number;
   readonly body: ErrorBody | { readonly error: 'Unauthorized' };
+  readonly headers: Readonly<Record<string, string>>;
 } {
-  if (error instanceof UnauthorizedError) return { status: 401, body: { error: 'Unauthorized' } };
+  if (error instanceof UnauthorizedError) {
+    return { status: 401, body: { error: 'Unauthorized' }, headers: NO_HEADERS };
+  }
   const apiError = toApiError(error);
-  return { status: apiError.status, body: errorBody(apiError) };
+  const headers =
+    apiError instanceof ServiceUnavailableError
+      ? { 'retry-after': String(apiError.retryAfterSeconds) }
+      : NO_HEADERS;
+  return { status: apiError.status, body: errorBody(apiError), headers };
 }

@@ -25,4 +25,6 @@ export interface ServingBasics {
 /** Shared by the completions and chat routes: the basics and the generation engine. */
 export interface ServingContext extends ServingBasics {
   readonly engine: EngineClient;
+  /** `--max-stream-buffer`: most unsent bytes of a stream before the client is dropped. */
+  readonly maxStreamBuffer: number;
 }

@@ -2,7 +2,8 @@
  * vLLM's Prometheus metrics (the V1 engine's names, types, buckets and labels) over prom-client.
  *
  * Owns: the registry behind `GET /metrics`: the `vllm:*` series with labels `model_name` (the
- * first served name) and `engine` ("0"), Node's process metrics, and the sink the engine reports
+ * first served name) and `engine` ("0"), servellm's `servellm:request_rejected_total` (admission
+ * control's 503s) with the same labels, Node's process metrics, and the sink the engine reports
  * to (see src/engine/request-clock.ts). Gauges and the prefix-cache and preemption counters are
  * read from the engine's stats when scraped; the rest are counted as the engine reports.
  * Counters are named with their `_total` suffix, as vLLM exposes them.
@@ -92,6 +93,7 @@ export class VllmMetrics implements EngineMetricsSink {
   readonly #promptTokensCached: Counter.Internal;
   readonly #generationTokens: Counter.Internal;
   readonly #requestSuccess: ReadonlyMap<string, Counter.Internal>;
+  readonly #requestRejected: Counter.Internal;
   readonly #iterationTokens: Histogram.Internal<Label>;
   readonly #timeToFirstToken: Histogram.Internal<Label>;
   readonly #interTokenLatency: Histogram.Internal<Label>;
@@ -232,6 +234,11 @@ export class VllmMetrics implements EngineMetricsSink {
       labelNames: [...LABELS, 'finished_reason'],
       registers,
     });
+    // servellm's own: admission control's refusals (--max-waiting-requests), answered 503.
+    this.#requestRejected = counter(
+      'servellm:request_rejected_total',
+      'Requests refused with 503 because the engine held all it may (--max-waiting-requests).',
+    );
     this.#requestSuccess = new Map(
       (['stop', 'length'] as const).map((reason) => {
         const series = success.labels({ ...labels, finished_reason: reason });
@@ -376,6 +383,10 @@ export class VllmMetrics implements EngineMetricsSink {
 
   interTokenLatency(seconds: number): void {
     this.#interTokenLatency.observe(seconds);
+  }
+
+  rejected(): void {
+    this.#requestRejected.inc();
   }
 
   finished(report: FinishedRequestReport): void {

@@ -57,6 +57,6 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
       usageChunk: (usage) => chatUsageChunk(header, usage, context.fingerprint),
       onError: (error) => request.log.error({ err: error }, 'chat stream failed'),
     });
-    return sendSse(reply, frames);
+    return sendSse(reply, frames, context.maxStreamBuffer);
   });
 }

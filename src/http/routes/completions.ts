@@ -64,6 +64,6 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServingC
       usageChunk: (usage) => completionUsageChunk(header, usage, context.fingerprint),
       onError: (error) => request.log.error({ err: error }, 'completion stream failed'),
     });
-    return sendSse(reply, frames);
+    return sendSse(reply, frames, context.maxStreamBuffer);
   });
 }

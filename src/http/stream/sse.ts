@@ -5,7 +5,10 @@
  * continuous_usage_stats, the `choices: []` usage chunk with include_usage, an error that
  * happens after the 200 as one `data: {"error": {...}}` event (the same body a 4xx/5xx would
  * carry), and the closing `data: [DONE]\n\n` in every case. Sending: `text/event-stream` written
- * straight to the socket, one write per frame, pulling no more frames once the client is gone.
+ * straight to the socket, one write per frame, pulling no more frames once the client is gone,
+ * and the per-connection bound on unsent bytes: the frames are written as the engine produces
+ * them (the engine never waits for a client); a client that does not read them as fast has its
+ * request aborted and its connection closed once more than the bound waits in the socket.
  */
 import type { ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
@@ -14,6 +17,14 @@ import type { StreamMode } from '../params/request-checks.ts';
 import { errorResponse } from '../errors.ts';
 import type { Usage, UsageChunk } from '../wire-types.ts';
 import type { StreamEvent } from './stream-events.ts';
+
+/**
+ * Default most unsent bytes a stream's connection may hold (`--max-stream-buffer`) beyond what
+ * the kernel's socket buffers take (a few MB on Linux): far above what a client that reads
+ * keeps behind (a frame is 0.1-10 kB, a few hundred come per second), small enough that a
+ * thousand stalled clients cannot exhaust the memory.
+ */
+export const DEFAULT_MAX_STREAM_BUFFER = 4 * 1024 * 1024;
 
 /** The frame that ends every stream. */
 export const DONE_FRAME = 'data: [DONE]\n\n';
@@ -60,9 +71,14 @@ export async function* sseFrames<Chunk extends object>(
  * frame as it is produced, no stream pipeline in between (the frames are pulled by `pumpFrames`).
  * The headers go out at once (as vLLM's do), not with the first event, so a client sees its
  * stream open while the request is still queued. Fastify's reply is hijacked: its send path and
- * onSend hooks do not run for this response.
+ * onSend hooks do not run for this response. When more than `maxBufferBytes` wait unsent, the
+ * client is not reading: the stream stops (its requests are aborted) and the connection closes.
  */
-export function sendSse(reply: FastifyReply, frames: AsyncIterable<string>): FastifyReply {
+export function sendSse(
+  reply: FastifyReply,
+  frames: AsyncIterable<string>,
+  maxBufferBytes: number = DEFAULT_MAX_STREAM_BUFFER,
+): FastifyReply {
   const response = reply.raw;
   reply.hijack();
   for (const [name, value] of Object.entries(reply.getHeaders())) {
@@ -73,21 +89,13 @@ export function sendSse(reply: FastifyReply, frames: AsyncIterable<string>): Fas
     'cache-control': 'no-cache',
   });
   response.flushHeaders();
-  void pumpFrames(response, frames);
+  const dropped = (unsentBytes: number): void =>
+    reply.log.warn(
+      { unsentBytes, maxBufferBytes },
+      'the client is not reading its stream: request aborted, connection closed',
+    );
+  void pumpFrames(response, frames, maxBufferBytes, dropped);
   return reply;
-}
-
-/** Resolves when `target` can take more data, or has closed. */
-function writable(target: ServerResponse | Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      target.off('drain', done);
-      target.off('close', done);
-      resolve();
-    };
-    target.on('drain', done);
-    target.on('close', done);
-  });
 }
 
 /**
@@ -112,17 +120,34 @@ export function httpChunk(frame: string): string {
   return `${Buffer.byteLength(frame).toString(16)}\r\n${frame}\r\n`;
 }
 
-/** Write every frame as it comes; stop pulling (which aborts the generation) once the client is gone. */
-async function pumpFrames(response: ServerResponse, frames: AsyncIterable<string>): Promise<void> {
+/**
+ * Write every frame as it comes, never waiting for the client; stop pulling (which aborts the
+ * generation) once the client is gone, or once more than `maxBufferBytes` wait unsent (then
+ * `dropped` is told and the connection is destroyed).
+ */
+async function pumpFrames(
+  response: ServerResponse,
+  frames: AsyncIterable<string>,
+  maxBufferBytes: number,
+  dropped: (unsentBytes: number) => void,
+): Promise<void> {
   try {
     const socket = directSocket(response);
     // Leaving the loop early (return, throw) closes the frame generator.
     for await (const frame of frames) {
       if (response.destroyed || socket?.destroyed === true) return;
+      let unsent: number;
       if (socket !== null) {
-        if (!socket.write(httpChunk(frame))) await writable(socket);
-      } else if (!response.write(frame)) {
-        await writable(response);
+        socket.write(httpChunk(frame));
+        unsent = socket.writableLength;
+      } else {
+        response.write(frame);
+        unsent = response.writableLength;
+      }
+      if (unsent > maxBufferBytes) {
+        dropped(unsent);
+        response.destroy();
+        return;
       }
     }
     // Node writes the last chunk (0 CRLF CRLF) and finishes the response.
