@@ -91,6 +91,19 @@ describe('resolveSamplingParams', () => {
     }
   });
 
+  it('keeps repetition_penalty and top_p inside what the float32 samplers take (found by the fuzzer: 500s)', () => {
+    // 5e-324 and 1e39 are not positive finite float32s; 1e-40 overflows a logit of 5 to +Infinity.
+    const repetition = (value: number) =>
+      resolveSamplingParams({ repetition_penalty: value }, 4, 259).repetitionPenalty;
+    assert.equal(repetition(5e-324), 1e-30);
+    assert.equal(repetition(1e-40), 1e-30);
+    assert.equal(repetition(1e39), 1e30);
+    assert.equal(repetition(1.3), 1.3);
+    const topP = resolveSamplingParams({ top_p: 5e-324 }, 4, 259).topP;
+    assert.ok(Math.fround(topP) > 0, `top_p ${topP} is 0 as a float32`);
+    assert.equal(resolveSamplingParams({ top_p: 0.3 }, 4, 259).topP, 0.3);
+  });
+
   it('treats null like absent', () => {
     const request: CommonRequest = { temperature: null, top_p: null, top_k: null, seed: null };
     assert.deepEqual(resolveSamplingParams(request, 4, 259), resolveSamplingParams({}, 4, 259));

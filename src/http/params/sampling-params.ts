@@ -6,7 +6,8 @@
  * top_p/top_k/min_p as vLLM does), top_p (default 1), top_k (default 0; -1 and 0 disable), min_p
  * (default 0), seed (-1 means none), stop strings, stop token ids, logit_bias (clamped to
  * [-100, 100], ids checked against the vocabulary), the penalties (presence and frequency in
- * [-2, 2], default 0; repetition > 0, default 1), min_tokens (0 to max_tokens),
+ * [-2, 2], default 0; repetition > 0, default 1, clamped to [1e-30, 1e30] for the float32
+ * samplers; top_p below the smallest float32 raised to it), min_tokens (0 to max_tokens),
  * allowed_token_ids and the boolean switches.
  * `max_tokens` arrives resolved against the context (`context-limit.ts`) and is checked here.
  * A field the request leaves out (or sends as null) takes the server's generation-config default
@@ -36,12 +37,16 @@ function resolveTemperature(value: number | null | undefined, fallback = 1.0): n
     : temperature;
 }
 
+/** The smallest positive float32: the samplers read top_p as a float32, where less is 0. */
+const FLOAT32_MIN_POSITIVE = 2 ** -149;
+
 function resolveTopP(value: number | null | undefined, fallback = 1.0): number {
   const topP = value ?? fallback;
   if (!(topP > 0 && topP <= 1)) {
     throw new BadRequestError(`top_p must be in (0, 1], got ${pyFloat(topP)}.`, 'top_p');
   }
-  return topP;
+  // A top_p below every float32 keeps the most likely token only, as the smallest one does.
+  return Math.max(topP, FLOAT32_MIN_POSITIVE);
 }
 
 function resolveTopK(value: number | null | undefined, fallback = 0): number {
@@ -109,6 +114,15 @@ export interface LogprobsCounts {
 }
 
 /**
+ * The repetition penalties the samplers take. They divide a positive logit by it (multiply a
+ * negative one) in float32: below 1e-30 a logit of a few units becomes +Infinity, which fails
+ * the whole decode step (every request in it), and a value beyond float32 is Infinity. The
+ * ends act as the values beyond them do (seen tokens' logits huge, or ~0 and hugely negative),
+ * so values beyond are clamped, as vLLM raises tiny temperatures.
+ */
+const REPETITION_RANGE = [1e-30, 1e30] as const;
+
+/**
  * vLLM's penalty ranges, checked with its messages; absent or null is the neutral value (for
  * repetition_penalty: the server's default, if any).
  */
@@ -137,7 +151,7 @@ function resolvePenalties(
   return {
     presence: additive('presence_penalty'),
     frequency: additive('frequency_penalty'),
-    repetition,
+    repetition: Math.min(Math.max(repetition, REPETITION_RANGE[0]), REPETITION_RANGE[1]),
   };
 }
 
