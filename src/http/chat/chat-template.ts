@@ -6,10 +6,13 @@
  * bos/eos strings, then the request's template kwargs), `continue_final_message` (cut the
  * rendered text right after the last message's content, HF's rule), the content format the
  * template expects (vLLM's "auto": "openai" when it loops over `message.content`, else
- * "string"), and template errors as 400s (vLLM answers Jinja errors with BadRequestError).
+ * "string"), template errors as 400s (vLLM answers Jinja errors with BadRequestError), and,
+ * for a template given limits (a request's own), a rendering stopped past its time or output
+ * length as a 400 too (see bounded-render.ts).
  */
 import { Template } from '@huggingface/jinja';
 import { BadRequestError } from '../errors.ts';
+import { runWithTimeout, type RenderLimits } from './bounded-render.ts';
 
 /** How list content reaches the template: joined text, or OpenAI-style part lists. */
 export type ContentFormat = 'string' | 'openai';
@@ -41,19 +44,29 @@ export class ChatTemplate {
   readonly contentFormat: ContentFormat;
   readonly #template: Template;
   readonly #specialTokens: SpecialTokenStrings;
+  readonly #limits: RenderLimits | null;
 
-  /** Parses `source`; throws (at startup) when it is not a template the engine can run. */
-  constructor(source: string, specialTokens: SpecialTokenStrings) {
+  /**
+   * Parses `source`; throws (at startup) when it is not a template the engine can run. With
+   * `limits`, each rendering is bounded in time and output length (default: unbounded, for the
+   * server's own template).
+   */
+  constructor(
+    source: string,
+    specialTokens: SpecialTokenStrings,
+    limits: RenderLimits | null = null,
+  ) {
     this.#template = new Template(source);
     this.#specialTokens = specialTokens;
+    this.#limits = limits;
     this.contentFormat = LOOPS_OVER_CONTENT.test(source) ? 'openai' : 'string';
   }
 
   /** The prompt text for a conversation. Template errors become BadRequestError. */
   render(input: ChatTemplateInput): string {
     let rendered: string;
-    try {
-      rendered = this.#template.render({
+    const render = (): string =>
+      this.#template.render({
         ...this.#specialTokens,
         ...input.kwargs,
         messages: input.messages,
@@ -61,9 +74,17 @@ export class ChatTemplate {
         documents: input.documents,
         add_generation_prompt: input.addGenerationPrompt,
       });
+    const limits = this.#limits;
+    try {
+      rendered = limits === null ? render() : runWithTimeout(render, limits.timeoutMs);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new BadRequestError(message);
+    }
+    if (limits !== null && rendered.length > limits.maxLength) {
+      throw new BadRequestError(
+        `The chat template rendered ${rendered.length} characters, more than the limit of ${limits.maxLength}.`,
+      );
     }
     return input.continueFinalMessage ? cutAfterFinalMessage(rendered, input.messages) : rendered;
   }

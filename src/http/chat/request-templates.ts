@@ -6,9 +6,13 @@
  * Owns: which template a request asks for (vLLM's precedence: `chat_template_kwargs.chat_template`
  * over `chat_template`; an empty `chat_template` means the server's), the refusal with vLLM's
  * message, and compiling trusted ones (the most recent few kept compiled; one that does not parse
- * is a 400).
+ * is a 400), each rendered within `REQUEST_TEMPLATE_LIMITS` (time and output length; see
+ * bounded-render.ts). A template cannot reach files, the process or modules: @huggingface/jinja
+ * has no include/import/extends and no access to JavaScript objects' prototypes
+ * (request-template-sandbox.test.ts).
  */
 import { BadRequestError } from '../errors.ts';
+import { REQUEST_TEMPLATE_LIMITS, type RenderLimits } from './bounded-render.ts';
 import { ChatTemplate, type SpecialTokenStrings } from './chat-template.ts';
 
 /** vLLM's answer to a request template on a server without --trust-request-chat-template. */
@@ -55,10 +59,16 @@ export class RequestTemplates {
   readonly #specialTokens: SpecialTokenStrings;
   readonly #capacity: number;
   readonly #compiled = new Map<string, ChatTemplate>();
+  readonly #limits: RenderLimits;
 
-  constructor(specialTokens: SpecialTokenStrings, capacity: number = DEFAULT_CAPACITY) {
+  constructor(
+    specialTokens: SpecialTokenStrings,
+    capacity: number = DEFAULT_CAPACITY,
+    limits: RenderLimits = REQUEST_TEMPLATE_LIMITS,
+  ) {
     this.#specialTokens = specialTokens;
     this.#capacity = capacity;
+    this.#limits = limits;
   }
 
   /** The compiled template; BadRequestError when it does not parse. */
@@ -72,7 +82,7 @@ export class RequestTemplates {
     }
     let template: ChatTemplate;
     try {
-      template = new ChatTemplate(source, this.#specialTokens);
+      template = new ChatTemplate(source, this.#specialTokens, this.#limits);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new BadRequestError(
