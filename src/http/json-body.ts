@@ -3,9 +3,10 @@
  *
  * Owns: parsing JSON with Fastify's prototype-poisoning guard, answering malformed JSON and
  * bodies that are not UTF-8 with a 400 (as FastAPI does: `JSON decode error: ...`, `There was
- * an error parsing the body`), the 413 of a body over `--max-request-body`, and keeping an integer `seed` exact: JSON.parse rounds integers beyond 2^53, so the
- * top-level `seed` literal is re-read from the text and handed on as a bigint (vLLM's int64
- * bounds are then checked on the exact value). Other media types are accepted by the parser
+ * an error parsing the body`), also when nested deeper than Python's parser goes, the 413 of a
+ * body over `--max-request-body`, and keeping an integer `seed` exact: JSON.parse rounds
+ * integers beyond 2^53, so the top-level `seed` literal is re-read from the text and handed on
+ * as a bigint (vLLM's int64 bounds are then checked on the exact value). Other media types are accepted by the parser
  * (so routes that take no body do not fail) and refused by `assertJsonMediaType` where a JSON
  * body is required, with vLLM's message.
  */
@@ -25,6 +26,35 @@ function utf8Text(body: string | Buffer): string {
   }
 }
 
+/**
+ * Deepest nesting of arrays and objects a body may have. Python's json module (vLLM's parser)
+ * stops at its recursion limit, about 1000 levels, with FastAPI's "There was an error parsing
+ * the body"; here the code that walks request values (schemas, templates, messages) recurses
+ * too, so deeper bodies are refused the same way before they are parsed.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** Whether the JSON text nests arrays and objects deeper than `limit` (strings skipped). */
+export function nestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip the string: to its closing quote, past escaped characters.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 /** Registers the JSON parser and a catch-all parser that drops other bodies. */
 export function installBodyParsers(app: FastifyInstance): void {
   const secureParse = app.getDefaultJsonParser('error', 'error');
@@ -35,6 +65,15 @@ export function installBodyParsers(app: FastifyInstance): void {
       text = utf8Text(body);
     } catch (error) {
       done(error as Error, undefined);
+      return;
+    }
+    if (nestingExceeds(text, MAX_JSON_DEPTH)) {
+      done(
+        new RequestValidationError(
+          `There was an error parsing the body: JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
+        ),
+        undefined,
+      );
       return;
     }
     void secureParse(request, text, (error, value) => {

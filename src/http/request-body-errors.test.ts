@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FastifyInstance, InjectOptions } from 'fastify';
+import { MAX_JSON_DEPTH, nestingExceeds } from './json-body.ts';
 import { testApp } from './testing/test-app.ts';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -104,5 +105,62 @@ describe('request bodies refused before the route', () => {
       assert.match(String(error['message']), /is not a valid url component/);
     }
     assert.equal((await app.inject({ method: 'GET', url: '/v1/models' })).statusCode, 200);
+  });
+});
+
+describe('deep nesting (found by the request fuzzer: stack overflows, 500s)', () => {
+  it('nestingExceeds counts arrays and objects, not brackets inside strings', () => {
+    assert.equal(nestingExceeds('[[{"a": [1]}]]', 4), false);
+    assert.equal(nestingExceeds('[[{"a": [1]}]]', 3), true);
+    assert.equal(nestingExceeds('["[[[[", "\\"[[[["]', 1), false);
+  });
+
+  it("refuses a body nested deeper than 1000 levels, as Python's parser does", async () => {
+    const { app } = testApp();
+    const kwargs = (depth: number) =>
+      `{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1, ` +
+      `"chat_template_kwargs": {"x": ${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    const { status, error } = await errorOf(app, {
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: JSON_TYPE,
+      payload: kwargs(MAX_JSON_DEPTH),
+    });
+    assert.equal(status, 400);
+    assert.equal(
+      error['message'],
+      'There was an error parsing the body: JSON nested deeper than 1000 levels',
+    );
+    const allowed = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: JSON_TYPE,
+      payload: kwargs(MAX_JSON_DEPTH - 2),
+    });
+    assert.equal(allowed.statusCode, 200, allowed.body);
+  });
+
+  it('refuses deep schemas, in the body or as a JSON string, with a 400', async () => {
+    const { app } = testApp();
+    const schema = (depth: number) =>
+      '{"type":"array","items":'.repeat(depth) + '{"type":"integer"}' + '}'.repeat(depth);
+    const cases: [string, RegExp][] = [
+      [`{"json": ${schema(900)}}`, /documents nested deeper than 256 levels/],
+      [`{"json": ${JSON.stringify(schema(3000))}}`, /nested deeper than 1000 levels/],
+      [
+        `{"grammar": ${JSON.stringify(`root ::= ${'('.repeat(5000)}"a"${')'.repeat(5000)}`)}}`,
+        /groups nested deeper than 200/,
+      ],
+    ];
+    for (const [outputs, message] of cases) {
+      const { status, error } = await errorOf(app, {
+        method: 'POST',
+        url: '/v1/completions',
+        headers: JSON_TYPE,
+        payload: `{"prompt": "a", "max_tokens": 1, "structured_outputs": ${outputs}}`,
+      });
+      assert.equal(status, 400, outputs.slice(0, 40));
+      assert.match(String(error['message']), message);
+    }
   });
 });

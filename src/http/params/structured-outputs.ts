@@ -20,6 +20,7 @@ import {
 } from '../../grammar/json-schema/json-schema-grammar.ts';
 import { regexToExpr } from '../../grammar/regex/parse-regex.ts';
 import { BadRequestError } from '../errors.ts';
+import { MAX_JSON_DEPTH, nestingExceeds } from '../json-body.ts';
 import type { CommonRequest } from '../schemas/common-fields.ts';
 import { notSupportedYet } from './request-checks.ts';
 
@@ -107,6 +108,13 @@ function expectBoolean(value: unknown, name: string, param: string): boolean {
 
 function jsonSchemaOf(value: unknown, param: string): unknown {
   if (typeof value === 'string') {
+    // As deep as a body may be (the text is parsed and walked as a body is).
+    if (nestingExceeds(value, MAX_JSON_DEPTH)) {
+      throw new BadRequestError(
+        `${param}: the JSON schema is nested deeper than ${MAX_JSON_DEPTH} levels.`,
+        param,
+      );
+    }
     try {
       return JSON.parse(value) as unknown;
     } catch {
