@@ -25,7 +25,7 @@ import {
   type ConnectionTimeouts,
 } from './connection-timeouts.ts';
 import { errorResponse } from './errors.ts';
-import { installBodyParsers, withBodyLimit } from './json-body.ts';
+import { fromBodyParser, installBodyParsers } from './json-body.ts';
 import { TokenTexts } from './logprobs/token-texts.ts';
 import type { ChatTemplateState } from './params/chat-params.ts';
 import { NO_GENERATION_DEFAULTS, type GenerationDefaults } from './params/generation-defaults.ts';
@@ -268,7 +268,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   const apiKeys = [...(options.apiKeys ?? []), ...(options.apiKey != null ? [options.apiKey] : [])];
   if (apiKeys.length > 0) app.addHook('onRequest', apiKeyHook(apiKeys));
   app.setErrorHandler((error, request, reply) => {
-    const { status, body, headers } = errorResponse(withBodyLimit(error, bodyLimit));
+    const { status, body, headers } = errorResponse(fromBodyParser(error, bodyLimit));
     if (reply.raw.destroyed) request.log.info({ err: error }, 'client went away');
     // A 503 (overload) is counted in the metrics, not logged: a flood would flood the log.
     else if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed');

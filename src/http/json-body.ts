@@ -90,23 +90,29 @@ export function installBodyParsers(app: FastifyInstance): void {
 }
 
 /**
- * Fastify's "body too large" as the API's 413 naming `limitBytes`; any other error unchanged.
- * Fastify raises it before a parser runs (from Content-Length, or while reading the body).
+ * Fastify's body errors as the API's: "body too large" as the 413 naming `limitBytes`; a
+ * content type it cannot parse (`;;;`, `json`) as vLLM's media-type 400 rather than a 415. Any
+ * other error unchanged. Fastify raises them before a parser runs.
  */
-export function withBodyLimit(error: unknown, limitBytes: number): unknown {
+export function fromBodyParser(error: unknown, limitBytes: number): unknown {
   const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : null;
-  return code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new PayloadTooLargeError(limitBytes) : error;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new PayloadTooLargeError(limitBytes);
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return unsupportedMediaType();
+  return error;
+}
+
+/** vLLM's answer to a body that is not JSON-typed. */
+function unsupportedMediaType(): RequestValidationError {
+  return new RequestValidationError(
+    "Unsupported Media Type: Only 'application/json' is allowed",
+    'Content-Type',
+  );
 }
 
 /** Throws vLLM's 400 unless the content type's media type is application/json. */
 export function assertJsonMediaType(contentType: string | undefined): void {
   const mediaType = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
-  if (mediaType !== 'application/json') {
-    throw new RequestValidationError(
-      "Unsupported Media Type: Only 'application/json' is allowed",
-      'Content-Type',
-    );
-  }
+  if (mediaType !== 'application/json') throw unsupportedMediaType();
 }
 
 const INTEGER_LITERAL = /^-?\d+$/;

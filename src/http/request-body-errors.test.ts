@@ -84,6 +84,9 @@ describe('request bodies refused before the route', () => {
       [JSON_TYPE, '{"__proto__": {"x": 1}, "prompt": "a"}', /^JSON decode error: /],
       [{ 'content-type': 'text/plain' }, '{"prompt":"a"}', /Only 'application\/json'/],
       [{ 'content-type': 'application/x-www-form-urlencoded' }, 'a=b', /Only 'application\/json'/],
+      // Content types Fastify cannot parse: vLLM's 400, not a 415.
+      [{ 'content-type': ';;;==' }, '{"prompt":"a"}', /Only 'application\/json'/],
+      [{ 'content-type': 'json' }, '{"prompt":"a"}', /Only 'application\/json'/],
     ];
     for (const [headers, payload, message] of cases) {
       const { status, error } = await errorOf(app, {
