@@ -241,6 +241,50 @@ describe('servellm command line', () => {
     await assert.rejects(parse(['serve', '--shutdown-timeout', 'soon']), /--shutdown-timeout/);
   });
 
+  it('reads --max-waiting-requests (1024), the connection timeouts and --max-stream-buffer', async () => {
+    const defaults = await parse(['serve']);
+    assert.deepEqual(
+      [
+        defaults.maxWaitingRequests,
+        defaults.timeoutKeepAliveS,
+        defaults.timeoutRequestHeadersS,
+        defaults.timeoutRequestBodyS,
+        defaults.maxStreamBuffer,
+      ],
+      [1024, 5, 10, 60, 4 * 1024 * 1024],
+    );
+    const set = await parse([
+      'serve',
+      '--max-waiting-requests',
+      '8',
+      '--timeout-keep-alive',
+      '2',
+      '--timeout-request-headers',
+      '0.5',
+      '--timeout-request-body',
+      '30',
+      '--max-stream-buffer',
+      '65536',
+    ]);
+    assert.deepEqual(
+      [
+        set.maxWaitingRequests,
+        set.timeoutKeepAliveS,
+        set.timeoutRequestHeadersS,
+        set.timeoutRequestBodyS,
+        set.maxStreamBuffer,
+      ],
+      [8, 2, 0.5, 30, 65536],
+    );
+    await assert.rejects(parse(['serve', '--max-waiting-requests', '0']), /--max-waiting-requests/);
+    await assert.rejects(parse(['serve', '--timeout-keep-alive', '0']), /--timeout-keep-alive/);
+    await assert.rejects(parse(['serve', '--max-stream-buffer', '1.5']), /--max-stream-buffer/);
+    await assert.rejects(
+      parse(['serve', '--timeout-request-headers', '90']),
+      /--timeout-request-headers must not exceed --timeout-request-body/,
+    );
+  });
+
   it('rejects bad values naming the flag', async () => {
     await assert.rejects(parse(['serve', '--block-size', '12']), /block-size/);
     await assert.rejects(parse(['serve', '--kv-cache-layout', 'paged']), /kv-cache-layout/);

@@ -76,9 +76,9 @@ function resolveMaxModelLen(requested: number | null, trainContextLength: number
 
 /**
  * The listen backlog: uvicorn's default (vLLM's server), clamped by the kernel's somaxconn.
- * Node's 511 overflows under a burst of as many clients while the event loop is inside a
- * decode step: the kernel then drops the handshakes' last ACKs and the clients wait for
- * SYN-ACK retransmissions (1 s, 3 s, ...) before the server even sees them.
+ * Node accepts one connection per event-loop iteration, and while requests decode an iteration
+ * lasts a step: with Node's 511, a burst of 1,500 clients had the kernel drop 6,084 SYNs (each
+ * client retries after 1 s, 3 s, ...); with 2,048, none.
  */
 const LISTEN_BACKLOG = 2048;
 
@@ -132,7 +132,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // per-sequence: one KV stream per sequence, each a whole max_model_len. unified: one pool;
     // sequence ids beyond --max-num-seqs hold cached prefixes (they cost no memory there).
     unifiedKv: unified,
-    maxSequences: unified ? Math.max(options.maxNumSeqs, UNIFIED_SEQUENCE_IDS) : options.maxNumSeqs,
+    // llama.cpp needs n_seq_max <= n_batch (the backend refuses more): with a small
+    // --max-num-batched-tokens, fewer ids hold cached prefixes.
+    maxSequences: unified
+      ? Math.max(options.maxNumSeqs, Math.min(UNIFIED_SEQUENCE_IDS, options.maxNumBatchedTokens))
+      : options.maxNumSeqs,
     contextSize: (trainContextLength) => {
       maxModelLen = resolveMaxModelLen(options.maxModelLen, trainContextLength);
       return unifiedPoolCells(options, maxModelLen);

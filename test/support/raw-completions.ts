@@ -1,6 +1,6 @@
 /**
- * Test support: `POST /v1/completions` over a raw `node:http` request, one fresh connection per
- * call, timed and cancellable at any point.
+ * Test support: `POST /v1/completions` (or `/v1/chat/completions`) over a raw `node:http`
+ * request, one fresh connection per call, timed and cancellable at any point.
  *
  * Owns: sending one completion request, reading its answer (an SSE stream or a JSON body) into
  * the assembled text, the finish reasons and the timings (connect, response headers, first
@@ -39,6 +39,13 @@ export interface CompletionResult {
 /** What a hook may do: close the connection now. */
 export type Cancel = () => void;
 
+/** Where and how to send a call. */
+export interface CallOptions {
+  /** Default `/v1/completions`. */
+  readonly path?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 /** Hooks into one call; each may cancel it. */
 export interface CompletionHooks {
   /** The response headers arrived. */
@@ -49,6 +56,9 @@ export interface CompletionHooks {
 
 interface ChoiceDelta {
   readonly text?: string;
+  /** A chat chunk's delta, or a chat answer's message. */
+  readonly delta?: { readonly content?: string | null };
+  readonly message?: { readonly content?: string | null };
   readonly finish_reason?: string | null;
 }
 
@@ -59,13 +69,14 @@ function choicesOf(payload: unknown): readonly ChoiceDelta[] {
   return Array.isArray(choices) ? (choices as ChoiceDelta[]) : [];
 }
 
-/** Sends `body` to `baseUrl`/v1/completions on a fresh connection and reads the whole answer. */
+/** Sends `body` to `baseUrl` + `options.path` on a fresh connection and reads the whole answer. */
 export function postCompletion(
   baseUrl: string,
   body: Readonly<Record<string, unknown>>,
   hooks: CompletionHooks = {},
+  options: CallOptions = {},
 ): Promise<CompletionResult> {
-  const url = new URL('/v1/completions', baseUrl);
+  const url = new URL(options.path ?? '/v1/completions', baseUrl);
   const payload = JSON.stringify(body);
   const startMs = performance.now();
   let connectMs: number | null = null;
@@ -109,6 +120,7 @@ export function postCompletion(
       method: 'POST',
       agent: false,
       headers: {
+        ...options.headers,
         'content-type': 'application/json',
         'content-length': Buffer.byteLength(payload),
       },
@@ -121,9 +133,10 @@ export function postCompletion(
     };
     const take = (event: unknown): void => {
       for (const choice of choicesOf(event)) {
-        if (choice.text !== undefined && choice.text !== '') {
+        const piece = choice.text ?? choice.delta?.content ?? choice.message?.content ?? '';
+        if (piece !== '') {
           firstTokenMs ??= performance.now();
-          text += choice.text;
+          text += piece;
         }
         if (choice.finish_reason != null) finishReasons.push(choice.finish_reason);
       }

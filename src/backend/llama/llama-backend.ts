@@ -182,6 +182,15 @@ export class LlamaBackend implements ModelBackend {
 
   /** Load the model and create its context. */
   static async load(options: LlamaBackendOptions): Promise<LlamaBackend> {
+    const batchSize = options.batchSize ?? 512;
+    const maxSequences = options.maxSequences ?? 16;
+    if (maxSequences > batchSize) {
+      // llama.cpp 0.4.0 reserves an output row per sequence, at most one per batch token: more
+      // sequences than batch tokens abort the process (GGML_ASSERT in output_reserve).
+      throw new RangeError(
+        `maxSequences (${maxSequences}) must not exceed batchSize (${batchSize}): llama.cpp needs an output row per sequence within a batch`,
+      );
+    }
     const { addon, info: kernels } = loadAddon(options.variant ?? 'auto');
     if (options.logLevel !== undefined || options.log !== undefined) {
       addon.setLogger(options.logLevel ?? 1, options.log ?? null);
@@ -192,7 +201,6 @@ export class LlamaBackend implements ModelBackend {
       vocabOnly: false,
     });
     try {
-      const batchSize = options.batchSize ?? 512;
       const embeddings =
         options.embeddings === 'auto'
           ? POOLED.includes(model.info.poolingType)
@@ -201,7 +209,7 @@ export class LlamaBackend implements ModelBackend {
         contextSize: resolveContextSize(options.contextSize, model.info.trainContextLength),
         batchSize,
         microBatchSize: embeddings ? batchSize : (options.microBatchSize ?? batchSize),
-        maxSequences: options.maxSequences ?? 16,
+        maxSequences,
         // Embeddings use one unified stream: with a stream per sequence, llama.cpp 0.4.0 pooled
         // the second sequence of a batch over only its last tokens (test/embeddings-e2e.test.ts).
         unifiedKv: embeddings || (options.unifiedKv ?? true),
