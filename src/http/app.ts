@@ -183,7 +183,8 @@ export function createApp(options: AppOptions): FastifyInstance {
   const common = {
     logger: options.logger ?? false,
     bodyLimit,
-    // Against slowloris clients (connection-timeouts.ts); Fastify sets the last two itself.
+    // Against slowloris clients (connection-timeouts.ts): Node's server options, and the two
+    // that Fastify sets on the server afterwards from its own options (else 72 s and none).
     http: timeouts,
     keepAliveTimeout: timeouts.keepAliveTimeout,
     requestTimeout: timeouts.requestTimeout,
