@@ -149,7 +149,7 @@ describe('servellm serve shuts down gracefully', () => {
     assert.deepEqual(JSON.parse(refused.body), {
       error: {
         message: 'The server is shutting down.',
-        type: 'Service Unavailable',
+        type: 'ServiceUnavailableError',
         param: null,
         code: 503,
       },

@@ -54,7 +54,7 @@ describe('drain gate', () => {
       assert.deepEqual(response.json(), {
         error: {
           message: 'The server is shutting down.',
-          type: 'Service Unavailable',
+          type: 'ServiceUnavailableError',
           param: null,
           code: 503,
         },

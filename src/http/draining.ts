@@ -19,7 +19,7 @@ const HEALTH_PATHS: ReadonlySet<string> = new Set(['/health', '/ping']);
 /** The body of a request refused while draining: 503 in vLLM's error shape. */
 export class ShuttingDownError extends ApiError {
   constructor() {
-    super(503, 'Service Unavailable', 'The server is shutting down.');
+    super(503, 'ServiceUnavailableError', 'The server is shutting down.');
   }
 }
 
