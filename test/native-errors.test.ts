@@ -419,6 +419,18 @@ describe('addon argument validation', () => {
       Error,
     );
     await assert.rejects(async () => model.createContext({ ...CONTEXT, threads: 0 }), Error);
+    // More sequences than output rows in a batch: llama.cpp asserted in output_reserve and
+    // aborted the process (found by the addon fuzzer); the batch is min(contextSize, batchSize).
+    for (const options of [
+      { ...CONTEXT, unifiedKv: true, contextSize: 100, maxSequences: 200, batchSize: 256 },
+      { ...CONTEXT, unifiedKv: true, contextSize: 1, maxSequences: 2 },
+      { ...CONTEXT, contextSize: 512, maxSequences: 128, batchSize: 64, microBatchSize: 64 },
+    ]) {
+      await assert.rejects(
+        async () => model.createContext(options),
+        /maxSequences must not exceed min\(contextSize, batchSize\)/,
+      );
+    }
     assert.throws(() => addon.init('/tmp'), Error);
     assert.equal(
       addon.init(libraryDirectory(TEST_KERNEL_VARIANT)!).llamaVersion.startsWith('0.4.0'),

@@ -3,6 +3,7 @@
 // Owns: argument checks of the model methods and the JS shapes of info and vocabTable.
 #include "model.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <string>
@@ -262,6 +263,17 @@ Napi::Value Model::CreateContext(const Napi::CallbackInfo& info) {
                                std::to_string(request.maxSequences) +
                                ") when unifiedKv is false (one stream per sequence), got " +
                                std::to_string(request.contextSize));
+    }
+    // llama.cpp reserves one output row per sequence when it creates the context, and asserts
+    // (aborting the process) that they fit its batch: min(contextSize, batchSize) with causal
+    // attention (the context size as requested, before its padding).
+    const int32_t outputRows = std::min(request.contextSize, request.batchSize);
+    if (request.maxSequences > outputRows) {
+      ThrowRangeError(env, field("maxSequences") +
+                               " must not exceed min(contextSize, batchSize) (" +
+                               std::to_string(outputRows) +
+                               "): llama.cpp reserves an output row per sequence in a batch, got " +
+                               std::to_string(request.maxSequences));
     }
   } catch (const Napi::Error& error) {
     deferred.Reject(error.Value());
