@@ -23,6 +23,7 @@
         'src/decode-worker.cc',
         'src/fused-decode.cc',
         'src/gguf-metadata.cc',
+        'src/gguf-preflight.cc',
         'src/js-args.cc',
         'src/load-model-worker.cc',
         'src/logger.cc',

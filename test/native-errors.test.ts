@@ -3,7 +3,7 @@
  * addon directly (bypassing the backend's own validation), then proves the context still works.
  */
 import assert from 'node:assert/strict';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -408,6 +408,27 @@ describe('addon argument validation', () => {
       );
     } finally {
       rmSync(garbage);
+    }
+    // Two tokens with one text: llama.cpp asserted while loading the vocabulary and aborted the
+    // process (found by the addon fuzzer with a corrupted copy of a model).
+    const modelPath = await ensureModel({ preset: 'successor', weightType: 'f32' });
+    const bytes = readFileSync(modelPath);
+    const length1 = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
+    const tokensAB = Buffer.concat([length1, Buffer.from('a'), length1, Buffer.from('b')]);
+    const at = bytes.indexOf(tokensAB);
+    assert.ok(at > 0, 'the tokens "a" and "b" are stored one after the other');
+    bytes[at + tokensAB.length - 1] = 'a'.charCodeAt(0);
+    const duplicated = join(tmpdir(), `servellm-duplicate-token-${process.pid}.gguf`);
+    writeFileSync(duplicated, bytes);
+    try {
+      for (const vocabOnly of [false, true]) {
+        await assert.rejects(
+          addon.loadModel(duplicated, { gpuLayers: 0, useMmap: true, vocabOnly }),
+          /tokenizer\.ggml\.tokens\[\d+\] repeats the text of token \d+ \('a'\)/,
+        );
+      }
+    } finally {
+      rmSync(duplicated);
     }
     await assert.rejects(async () => model.createContext({ ...CONTEXT, maxSequences: 0 }), Error);
     await assert.rejects(

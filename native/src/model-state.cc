@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "gguf-metadata.h"
+#include "gguf-preflight.h"
 #include "llama.h"
 #include "logger.h"
 
@@ -77,6 +78,11 @@ std::shared_ptr<ModelState> LoadModelState(const std::string& path, int32_t gpuL
   struct stat fileInfo {};
   if (stat(path.c_str(), &fileInfo) != 0 || !S_ISREG(fileInfo.st_mode)) {
     throw std::runtime_error("loadModel: no such model file '" + path + "'");
+  }
+  try {
+    CheckGgufBeforeLoad(path);
+  } catch (const std::runtime_error& error) {
+    throw std::runtime_error("loadModel: llama.cpp could not load '" + path + "': " + error.what());
   }
   llama_model_params params = llama_model_default_params();
   params.n_gpu_layers = gpuLayers;
