@@ -14,6 +14,7 @@
       'target_name': 'servellm_core',
       'type': 'static_library',
       'sources': [
+        'src/abort-guard.cc',
         'src/batch-validation.cc',
         'src/context.cc',
         'src/context-state.cc',

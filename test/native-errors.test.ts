@@ -430,6 +430,34 @@ describe('addon argument validation', () => {
     } finally {
       rmSync(duplicated);
     }
+    // Corrupted hyperparameters: llama.cpp asserted on a block count of 0 while loading, and on
+    // a negative norm epsilon in the first decode's thread pool; both aborted the process.
+    const corrupted: [string, (view: DataView, at: number) => void, RegExp][] = [
+      ['llama.block_count', (view, at) => view.setUint32(at, 0, true), /assertion failed/],
+      [
+        'llama.attention.layer_norm_rms_epsilon',
+        (view, at) => view.setFloat32(at, -1, true),
+        /layer_norm_rms_epsilon must be a finite number >= 0/,
+      ],
+    ];
+    for (const [key, write, message] of corrupted) {
+      const copy = readFileSync(modelPath);
+      const keyAt = copy.indexOf(Buffer.from(key));
+      assert.ok(keyAt > 0, `${key} is in the file`);
+      // The key, then its uint32 type, then the value.
+      write(new DataView(copy.buffer, copy.byteOffset), keyAt + key.length + 4);
+      const path = join(tmpdir(), `servellm-corrupted-${process.pid}.gguf`);
+      writeFileSync(path, copy);
+      try {
+        await assert.rejects(
+          addon.loadModel(path, { gpuLayers: 0, useMmap: true, vocabOnly: false }),
+          message,
+          key,
+        );
+      } finally {
+        rmSync(path);
+      }
+    }
     await assert.rejects(async () => model.createContext({ ...CONTEXT, maxSequences: 0 }), Error);
     await assert.rejects(
       async () => model.createContext({ ...CONTEXT, maxSequences: 100_000 }),

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "abort-guard.h"
 #include "llama.h"
 #include "logger.h"
 
@@ -71,7 +72,12 @@ std::shared_ptr<ContextState> CreateContextState(std::shared_ptr<ModelState> mod
 
   auto pool = std::make_unique<ThreadPool>(request.threads);
   Logger::TakeErrors();
-  llama_context* context = llama_init_from_model(model->model, params);
+  llama_context* context = nullptr;
+  {
+    // Parameters llama.cpp checks only by asserting (see abort-guard.h): a creation error here.
+    AbortGuard guard;
+    context = llama_init_from_model(model->model, params);
+  }
   if (context == nullptr) {
     const std::string reason = Logger::TakeErrors();
     throw std::runtime_error("createContext: llama.cpp could not create the context" +

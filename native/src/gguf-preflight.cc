@@ -3,6 +3,7 @@
 // Owns: reading the metadata section (no tensor data) and the checks themselves.
 #include "gguf-preflight.h"
 
+#include <cmath>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -34,6 +35,29 @@ void CheckDistinctTokens(const gguf_context* ctx) {
   }
 }
 
+// The normalization epsilons (`<arch>.attention.layer_norm_epsilon`, `..._rms_epsilon`) go to the
+// norm operators, which assert eps >= 0 while a decode computes, in the thread pool.
+void CheckEpsilons(const gguf_context* ctx) {
+  const int64_t count = gguf_get_n_kv(ctx);
+  for (int64_t i = 0; i < count; ++i) {
+    const std::string key = gguf_get_key(ctx, i);
+    if (key.find("epsilon") == std::string::npos) continue;
+    double value = 0;
+    const gguf_type type = gguf_get_kv_type(ctx, i);
+    if (type == GGUF_TYPE_FLOAT32) {
+      value = gguf_get_val_f32(ctx, i);
+    } else if (type == GGUF_TYPE_FLOAT64) {
+      value = gguf_get_val_f64(ctx, i);
+    } else {
+      continue;
+    }
+    if (!(value >= 0 && std::isfinite(value))) {
+      throw std::runtime_error(key + " must be a finite number >= 0, got " +
+                               std::to_string(value) + ": the model file is corrupted");
+    }
+  }
+}
+
 }  // namespace
 
 void CheckGgufBeforeLoad(const std::string& path) {
@@ -44,6 +68,7 @@ void CheckGgufBeforeLoad(const std::string& path) {
   if (ctx == nullptr) return;
   try {
     CheckDistinctTokens(ctx);
+    CheckEpsilons(ctx);
   } catch (...) {
     gguf_free(ctx);
     throw;

@@ -10,7 +10,8 @@
 namespace servellm {
 
 // Throws std::runtime_error naming the defect: two entries of tokenizer.ggml.tokens with the
-// same text (an empty text counts as llama.cpp renames it, "[EMPTY_<index>]").
+// same text (an empty text counts as llama.cpp renames it, "[EMPTY_<index>]"); a normalization
+// epsilon (a float key naming "epsilon") that is negative or not finite.
 void CheckGgufBeforeLoad(const std::string& path);
 
 }  // namespace servellm

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "abort-guard.h"
 #include "gguf-metadata.h"
 #include "gguf-preflight.h"
 #include "llama.h"
@@ -89,7 +90,12 @@ std::shared_ptr<ModelState> LoadModelState(const std::string& path, int32_t gpuL
   params.load_mode = useMmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
   params.vocab_only = vocabOnly;
   Logger::TakeErrors();
-  llama_model* model = llama_model_load_from_file(path.c_str(), params);
+  llama_model* model = nullptr;
+  {
+    // Hyperparameters of a corrupted file trip llama.cpp's assertions: a load error here.
+    AbortGuard guard;
+    model = llama_model_load_from_file(path.c_str(), params);
+  }
   if (model == nullptr) {
     const std::string reason = Logger::TakeErrors();
     throw std::runtime_error("loadModel: llama.cpp could not load '" + path + "'" +
