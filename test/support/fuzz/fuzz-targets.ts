@@ -229,6 +229,7 @@ export function inProcessEmbeddingTarget(bodyLimit = 1024 * 1024): FuzzTarget {
     maxModelLen: 64,
     bodyLimit,
     version: '0.0.0-fuzz',
+    // No engine: its gauges read an idle engine's (all zero) stats.
     metrics: fuzzMetrics(() => new ScriptedEngine().stats()),
   });
   return {
