@@ -10,6 +10,7 @@
  * for a template given limits (a request's own), a rendering stopped past its time or output
  * length as a 400 too (see bounded-render.ts).
  */
+import { renderWithCappedGlobals } from './capped-globals.ts';
 import { Template } from '@huggingface/jinja';
 import { BadRequestError } from '../errors.ts';
 import { runWithTimeout, type RenderLimits } from './bounded-render.ts';
@@ -65,16 +66,20 @@ export class ChatTemplate {
   /** The prompt text for a conversation. Template errors become BadRequestError. */
   render(input: ChatTemplateInput): string {
     let rendered: string;
-    const render = (): string =>
-      this.#template.render({
-        ...this.#specialTokens,
-        ...input.kwargs,
-        messages: input.messages,
-        tools: input.tools,
-        documents: input.documents,
-        add_generation_prompt: input.addGenerationPrompt,
-      });
     const limits = this.#limits;
+    const items = {
+      ...this.#specialTokens,
+      ...input.kwargs,
+      messages: input.messages,
+      tools: input.tools,
+      documents: input.documents,
+      add_generation_prompt: input.addGenerationPrompt,
+    };
+    // An untrusted template gets globals that cannot exhaust memory (capped-globals.ts).
+    const render = (): string =>
+      limits === null
+        ? this.#template.render(items)
+        : renderWithCappedGlobals(this.#template, items);
     try {
       rendered = limits === null ? render() : runWithTimeout(render, limits.timeoutMs);
     } catch (error) {

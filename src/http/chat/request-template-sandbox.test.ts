@@ -176,6 +176,31 @@ describe('request chat templates are sandboxed', () => {
     }
   });
 
+  it("caps range at vLLM's 100,000 items: range(10**9) would exhaust memory before the time bound", () => {
+    const templates = new RequestTemplates(SPECIALS, 16, { timeoutMs: 5000, maxLength: 1 << 20 });
+    for (const source of [
+      '{% for i in range(1000000000) %}{% endfor %}',
+      '{{ range(0, 10 ** 12, 3) | length }}',
+      '{{ range(100001) | length }}',
+    ]) {
+      assert.deepEqual(attempt(templates, source), {
+        refused: "range() is limited to 100000 items in a request's template",
+      });
+    }
+    assert.deepEqual(
+      attempt(templates, '{{ range(100000) | length }},{{ range(2, 11, 3) | join("-") }}'),
+      {
+        rendered: '100000,2-5-8',
+      },
+    );
+    assert.deepEqual(
+      attempt(templates, '{{ range(5, 0, -2) | join("") }}{{ strftime_now("%%") }}'),
+      {
+        rendered: '531%',
+      },
+    );
+  });
+
   it('the watchdog passes results and errors through', () => {
     assert.equal(
       runWithTimeout(() => 'done', 1000),
