@@ -9,7 +9,21 @@
  * interpreter, as `Template.render` does) and the globals: the boolean and none constants,
  * `raise_exception`, `range`, and `strftime_now` (%Y %m %d %b %B %H %M %%, as the library's).
  */
-import { Environment, Interpreter, type Template } from '@huggingface/jinja';
+import * as jinja from '@huggingface/jinja';
+import type { Template } from '@huggingface/jinja';
+
+// The package's declarations import its runtime module without an extension, which this
+// project's module resolution does not follow: the two classes are typed here by what we use.
+interface JinjaEnvironment {
+  set(name: string, value: unknown): unknown;
+}
+interface JinjaInterpreter {
+  run(program: Template['parsed']): { value: unknown };
+}
+const { Environment, Interpreter } = jinja as unknown as {
+  Environment: new () => JinjaEnvironment;
+  Interpreter: new (env: JinjaEnvironment) => JinjaInterpreter;
+};
 
 /** The most items `range` may produce in an untrusted template. */
 export const MAX_RANGE_LENGTH = 100_000;
