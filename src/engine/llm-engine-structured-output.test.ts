@@ -19,7 +19,12 @@ import {
   textOf,
 } from './engine-test-fixtures.ts';
 import { LlmEngine } from './llm-engine.ts';
-import { GrammarMatchers, MAX_MATCHER_CONFIGURATIONS } from './structured-output.ts';
+import {
+  GrammarMatchers,
+  MATCHER_CACHE_BYTES,
+  MAX_MATCHER_CONFIGURATIONS,
+  MAX_MATCHERS,
+} from './structured-output.ts';
 
 /** The fake model's end-of-generation tokens: <|endoftext|> and <|im_end|>. */
 const END_TOKENS = [EOS, 258];
@@ -139,5 +144,32 @@ describe('GrammarMatchers', () => {
     cursor.advance(0x61);
     assert.equal(cursor.complete, true);
     assert.equal(matchers.matcher(grammar), second);
+  });
+
+  it('keeps at most MAX_MATCHERS grammars and MATCHER_CACHE_BYTES of caches, dropping the least recently used', () => {
+    const backend = new StrictBackend({ logits: successorLogits() });
+    const matchers = new GrammarMatchers(backend.info, backend.tokenizer);
+    const grammars = Array.from({ length: MAX_MATCHERS + 6 }, (_, i) =>
+      compileGrammar(grammarOf(literal(`choice ${i}`))),
+    );
+    for (const grammar of grammars) matchers.matcher(grammar);
+    assert.equal(matchers.matcherCount, MAX_MATCHERS);
+    const kept = matchers.matcher(grammars.at(-1)!);
+    assert.equal(matchers.matcher(grammars.at(-1)!), kept, 'a recent grammar keeps its matcher');
+    // Grammars whose caches grow large: each count of 'a's is a configuration (about 1.3 KB).
+    const perGrammar = 4_000;
+    const big = Array.from({ length: 8 }, (_, i) =>
+      compileGrammar(grammarOf(seq(literal(String(i)), repeat(literal('a'), 0, perGrammar + 10)))),
+    );
+    for (const [i, grammar] of big.entries()) {
+      const cursor = matchers.cursor(grammar);
+      cursor.advance(0x30 + i);
+      for (let j = 0; j < perGrammar; j++) cursor.advance(0x61);
+    }
+    // 8 x 4,000 configurations are about 42 MB: the oldest went once past the budget.
+    matchers.matcher(big.at(-1)!);
+    assert.ok(matchers.cacheBytes <= MATCHER_CACHE_BYTES, `${matchers.cacheBytes} bytes`);
+    assert.ok(matchers.cacheBytes > MATCHER_CACHE_BYTES / 2, 'the budget is used, not emptied');
+    assert.ok(matchers.matcherCount < MAX_MATCHERS, `${matchers.matcherCount} matchers`);
   });
 });

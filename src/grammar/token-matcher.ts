@@ -54,6 +54,14 @@ export class TokenMatcher {
     return { configurations: this.#runner.size, masks: this.#masks.size };
   }
 
+  /**
+   * About how many bytes the caches hold: each configuration a 256-entry transition table and
+   * its threads and key (about 1.3 KB), each mask a bit per token.
+   */
+  get cacheBytes(): number {
+    return this.#runner.size * 1300 + this.#masks.size * 4 * Math.ceil(this.#vocabulary.size / 32);
+  }
+
   /** True when the output so far is a whole member (end tokens are allowed). */
   isComplete(state: MatchState): boolean {
     return state !== FINISHED && this.#runner.accepting(state);
