@@ -231,6 +231,9 @@ async function send(server: RunningServerProcess, kind: Kind, random: () => numb
 interface Sample {
   readonly atS: number;
   readonly rssMiB: number;
+  /** The JavaScript heap in use and reserved (prom-client's process metrics). */
+  readonly heapUsedMiB: number;
+  readonly heapTotalMiB: number;
   readonly kvPercent: number;
   readonly running: number;
   readonly waiting: number;
@@ -254,6 +257,8 @@ async function sample(server: RunningServerProcess, startedAt: number): Promise<
   return {
     atS: (performance.now() - startedAt) / 1000,
     rssMiB: rssMiB(server.pid),
+    heapUsedMiB: gauge(metrics, 'nodejs_heap_size_used_bytes') / 1048576,
+    heapTotalMiB: gauge(metrics, 'nodejs_heap_size_total_bytes') / 1048576,
     kvPercent: 100 * gauge(metrics, 'vllm:kv_cache_usage_perc'),
     running: gauge(metrics, 'vllm:num_requests_running'),
     waiting: gauge(metrics, 'vllm:num_requests_waiting'),
@@ -278,7 +283,7 @@ try {
       (s) => {
         samples.push(s);
         console.log(
-          `${s.atS.toFixed(0)} s: RSS ${s.rssMiB.toFixed(1)} MiB, KV ${s.kvPercent.toFixed(1)} %, running ${s.running}, waiting ${s.waiting}`,
+          `${s.atS.toFixed(0)} s: RSS ${s.rssMiB.toFixed(1)} MiB, heap ${s.heapUsedMiB.toFixed(1)}/${s.heapTotalMiB.toFixed(1)} MiB, KV ${s.kvPercent.toFixed(1)} %, running ${s.running}, waiting ${s.waiting}`,
         );
       },
       (error: unknown) => console.error(`sample: ${String(error)}`),
@@ -326,13 +331,13 @@ try {
         `| ${kind} | ${t.sent} | ${t.ok} | ${t.clientError} | ${t.serverError} | ${t.dropped} |`,
     ),
     '',
-    '| time | RSS | KV usage | running | waiting |',
-    '|---:|---:|---:|---:|---:|',
+    '| time | RSS | JS heap used / reserved | KV usage | running | waiting |',
+    '|---:|---:|---:|---:|---:|---:|',
     ...samples
       .filter((_, i) => i % every === 0 || i === samples.length - 1)
       .map(
         (s) =>
-          `| ${(s.atS / 60).toFixed(1)} min | ${s.rssMiB.toFixed(1)} MiB | ${s.kvPercent.toFixed(1)} % | ${s.running} | ${s.waiting} |`,
+          `| ${(s.atS / 60).toFixed(1)} min | ${s.rssMiB.toFixed(1)} MiB | ${s.heapUsedMiB.toFixed(1)} / ${s.heapTotalMiB.toFixed(1)} MiB | ${s.kvPercent.toFixed(1)} % | ${s.running} | ${s.waiting} |`,
       ),
     '',
     `RSS after warm-up: ${baseline.toFixed(1)} MiB (median of the first tenth of the samples after ${values['warmup-minutes']} minutes), at the end ${end.toFixed(1)} MiB (median of the last tenth): ${growth >= 0 ? '+' : ''}${growth.toFixed(2)} %.`,
