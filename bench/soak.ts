@@ -22,6 +22,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createRng } from '../src/benchmark/random.ts';
 import { ensureModel } from '../src/gguf/model-cache.ts';
 import { median, writeResultsSection } from './bench-support.ts';
 import { startServerProcess, type RunningServerProcess } from './server-process.ts';
@@ -49,16 +50,10 @@ const template = fileURLToPath(
   new URL('../test/data/chat-templates/hermes-tool-use.jinja', import.meta.url),
 );
 
-/** A small seeded generator (mulberry32). */
+/** A seeded uniform generator in [0, 1) (the benchmark client's mulberry32). */
 function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = createRng(seed);
+  return () => rng.next();
 }
 
 type Kind = 'completion' | 'stream' | 'chat' | 'structured' | 'cancel' | 'bad';
