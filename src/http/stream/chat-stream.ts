@@ -12,7 +12,7 @@
  */
 import type { RequestOutput } from '../../engine/engine-types.ts';
 import { ChoiceToolFilter } from '../tools/choice-tool-filter.ts';
-import type { ToolCallDelta } from '../tools/tool-call-parser.ts';
+import { assembleToolUpdates, type ToolCallDelta } from '../tools/tool-call-parser.ts';
 import type { ToolMode } from '../tools/tool-choice.ts';
 import { InternalServerError } from '../errors.ts';
 import { chatLogprobContent } from '../logprobs/chat-logprobs.ts';
@@ -215,7 +215,8 @@ interface ChoiceParts {
   logprobs: ChatTokenLogprob[] | null;
   /** Null until a chunk carried token ids. */
   tokenIds: number[] | null;
-  toolCalls: { id: string; name: string; arguments: string }[];
+  /** The choice's streamed tool-call deltas, merged into calls at the end. */
+  toolDeltas: ToolCallDelta[];
   end: { finish: ChatChoice['finish_reason']; stop: StopReason } | null;
 }
 
@@ -240,18 +241,13 @@ export async function assembleChat(
       content: [],
       logprobs: null,
       tokenIds: null,
-      toolCalls: [],
+      toolDeltas: [],
       end: null,
     };
     parts.set(choice.index, entry);
     if (choice.delta.role !== undefined) entry.role = choice.delta.role;
     if (choice.delta.content !== undefined) entry.content.push(choice.delta.content);
-    for (const delta of choice.delta.tool_calls ?? []) {
-      const call = (entry.toolCalls[delta.index] ??= { id: '', name: '', arguments: '' });
-      if (delta.id !== undefined) call.id = delta.id;
-      if (delta.function.name !== undefined) call.name = delta.function.name;
-      call.arguments += delta.function.arguments ?? '';
-    }
+    entry.toolDeltas.push(...(choice.delta.tool_calls ?? []));
     if (choice.logprobs !== null) (entry.logprobs ??= []).push(...choice.logprobs.content);
     if (choice.token_ids !== undefined && choice.token_ids !== null) {
       (entry.tokenIds ??= []).push(...choice.token_ids);
@@ -279,7 +275,9 @@ export async function assembleChat(
           annotations: null,
           audio: null,
           function_call: null,
-          tool_calls: entry.toolCalls.map((call) => ({
+          tool_calls: assembleToolUpdates([
+            { content: '', toolCalls: entry.toolDeltas },
+          ]).toolCalls.map((call) => ({
             id: call.id,
             type: 'function',
             function: { name: call.name, arguments: call.arguments },
