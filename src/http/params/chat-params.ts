@@ -36,7 +36,7 @@ import { rejectUnsupportedCommon, resolveStreamMode, type StreamMode } from './r
 import { resolveBadWords } from './bad-words.ts';
 import { resolveBeamSearch, resolveN, samplesOf, type BeamSearchPlan } from './n-samples.ts';
 import { truncatePrompt } from './prompt-truncation.ts';
-import { compileStructuredOutput, structuredOutputFor } from './structured-outputs.ts';
+import { compileForPlan, structuredOutputFor } from './structured-outputs.ts';
 import {
   NO_TOOL_SETTINGS,
   resolveToolMode,
@@ -247,15 +247,8 @@ function chatStructuredOutput(
 ): CompiledGrammar | null {
   const schema = toolChoiceSchema(request, mode);
   if (schema === null) return structuredOutputFor(request, beamSearch);
-  if (beamSearch) {
-    throw new BadRequestError(
-      'Structured outputs are not supported with beam search (use_beam_search).',
-      'tool_choice',
-    );
-  }
-  return compileStructuredOutput({
-    spec: { kind: 'json', schema },
-    options: {},
-    param: 'tool_choice',
-  });
+  return compileForPlan(
+    { spec: { kind: 'json', schema }, options: {}, param: 'tool_choice' },
+    beamSearch,
+  );
 }

@@ -242,15 +242,22 @@ export function resolveStructuredOutput(request: CommonRequest): CompiledGrammar
   return resolved === null ? null : compileStructuredOutput(resolved);
 }
 
-/**
- * The structured output of a request about to be planned; a beam search cannot take one (its
- * beams are scored, not sampled, under a constraint it would not keep).
- */
+/** The structured output of a request about to be planned (see `compileForPlan`). */
 export function structuredOutputFor(
   request: CommonRequest,
   beamSearch: boolean,
 ): CompiledGrammar | null {
-  const resolved = resolveStructuredOutputSpec(request);
+  return compileForPlan(resolveStructuredOutputSpec(request), beamSearch);
+}
+
+/**
+ * `resolved` compiled for a plan, or null for none; a beam search cannot take one (its beams
+ * are scored, not sampled, under a constraint it would not keep).
+ */
+export function compileForPlan(
+  resolved: ResolvedStructuredOutput | null,
+  beamSearch: boolean,
+): CompiledGrammar | null {
   if (resolved === null) return null;
   if (beamSearch) {
     throw new BadRequestError(
